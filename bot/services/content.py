@@ -1,0 +1,294 @@
+"""The content store's files: their schema, validation and loading.
+
+Content lives under ``content/`` as YAML, one file per topic (``content/topics/<slug>.yaml``)
+and one per country (``content/countries/<iso>.yaml``). Every text a person reads is
+given in all of :data:`LANGS`. Validation names the file and the field at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.services import tghtml
+
+LANGS: tuple[str, ...] = ("kk", "ru", "en")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TITLE_LIMIT = 60
+SUMMARY_LIMIT = 250
+BODY_LIMIT = 3500  # leaves room in one 4096 message for the title and country specifics
+NOTE_LIMIT = 600
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_html(value: str, limit: int) -> str:
+    try:
+        length = tghtml.plain_length(value)
+    except tghtml.TelegramHTMLError as exc:
+        raise ValueError(f"HTML that Telegram would refuse: {exc}") from exc
+    if length > limit:
+        raise ValueError(f"{length} characters, the limit is {limit}")
+    if not value.strip():
+        raise ValueError("empty text")
+    return value
+
+
+class Text(_Strict):
+    """One text in each language."""
+
+    kk: str
+    ru: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return str(getattr(self, lang if lang in LANGS else "en"))
+
+
+def _limited_text(limit: int) -> Any:
+    class _Limited(Text):
+        @field_validator("kk", "ru", "en")
+        @classmethod
+        def _valid(cls, v: str) -> str:
+            return _check_html(v, limit)
+
+    _Limited.__name__ = f"Text{limit}"
+    return _Limited
+
+
+TitleText = _limited_text(TITLE_LIMIT)
+SummaryText = _limited_text(SUMMARY_LIMIT)
+BodyText = _limited_text(BODY_LIMIT)
+NoteText = _limited_text(NOTE_LIMIT)
+
+
+class Words(_Strict):
+    """The words and phrases people use for a thing, per language."""
+
+    kk: list[str] = Field(default_factory=list)
+    ru: list[str] = Field(default_factory=list)
+    en: list[str] = Field(default_factory=list)
+
+    def get(self, lang: str) -> list[str]:
+        return list(getattr(self, lang))
+
+    def all(self) -> Iterable[tuple[str, str]]:
+        for lang in LANGS:
+            for word in self.get(lang):
+                yield lang, word
+
+
+class Section(StrEnum):
+    CONSULAR = "consular"
+    ABOUT = "about"
+
+
+class Source(_Strict):
+    url: Annotated[str, Field(pattern=r"^https://")]
+    title: str | None = None
+
+
+class Topic(_Strict):
+    slug: str
+    section: Section
+    order: int = 100
+    urgent: bool = False
+    sample: bool = False
+    title: TitleText  # type: ignore[valid-type]
+    summary: SummaryText  # type: ignore[valid-type]
+    body: BodyText  # type: ignore[valid-type]
+    keywords: Words
+    related: list[str] = Field(default_factory=list)
+    source: Source
+    verified: bool = True
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG_RE.match(v):
+            raise ValueError("lowercase latin letters, digits and hyphens only")
+        return v
+
+    @model_validator(mode="after")
+    def _keywords_each_language(self) -> Topic:
+        missing = [lang for lang in LANGS if not self.keywords.get(lang)]
+        if missing:
+            raise ValueError(f"keywords missing for {', '.join(missing)}")
+        return self
+
+
+class VisaRegime(StrEnum):
+    VISA_FREE = "visa_free"
+    VISA_ON_ARRIVAL = "visa_on_arrival"
+    E_VISA = "e_visa"
+    VISA_REQUIRED = "visa_required"
+
+
+class Visa(_Strict):
+    regime: VisaRegime
+    max_stay_days: int | None = Field(default=None, ge=1, le=365)
+    note: NoteText  # type: ignore[valid-type]
+    verified: bool = False
+
+
+class Advisory(_Strict):
+    level: int = Field(ge=1, le=4)
+    note: NoteText  # type: ignore[valid-type]
+    verified: bool = False
+
+
+class Emergency(_Strict):
+    general: str | None = None
+    police: str | None = None
+    ambulance: str | None = None
+    fire: str | None = None
+    verified: bool = False
+
+    @model_validator(mode="after")
+    def _some_number(self) -> Emergency:
+        if not any((self.general, self.police, self.ambulance, self.fire)):
+            raise ValueError("at least one emergency number")
+        for name in ("general", "police", "ambulance", "fire"):
+            value = getattr(self, name)
+            if value is not None and not re.fullmatch(r"[0-9+ ()-]{2,20}", value):
+                raise ValueError(f"{name}: {value!r} is not a phone number")
+        return self
+
+
+class MissionKind(StrEnum):
+    EMBASSY = "embassy"
+    CONSULATE_GENERAL = "consulate_general"
+    CONSULATE = "consulate"
+
+
+class Mission(_Strict):
+    kind: MissionKind
+    city: TitleText  # type: ignore[valid-type]
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: Annotated[str, Field(pattern=r"^https://")] | None = None
+    hours: NoteText | None = None  # type: ignore[valid-type]
+    verified: bool = False
+
+
+class Country(_Strict):
+    iso: str
+    sample: bool = False
+    aliases: Words = Field(default_factory=Words)
+    visa: Visa
+    advisory: Advisory
+    emergency: Emergency
+    missions: list[Mission] = Field(min_length=1)
+    source: Source
+
+    @field_validator("iso")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        from babel import Locale
+
+        if not re.fullmatch(r"[A-Z]{2}", v) or v not in Locale("en").territories:
+            raise ValueError("an ISO 3166-1 alpha-2 code in capitals, e.g. DE")
+        return v
+
+
+@dataclass
+class ContentErrors(Exception):
+    """All problems found in a content tree, each naming its file and field."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+@dataclass(frozen=True)
+class ContentBundle:
+    topics: dict[str, Topic]
+    countries: dict[str, Country]
+
+
+def _format_error(path: Path, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(file)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        out.append(f"{path}: {where}: {msg}")
+    return out
+
+
+def _read_yaml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(f"{path}: cannot be read as YAML: {str(exc).splitlines()[0]}")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}: (file): expected a mapping of fields")
+        return None
+    return data
+
+
+def load_tree(root: Path) -> ContentBundle:
+    """Read and validate every file under ``root``; raise :class:`ContentErrors`."""
+    problems: list[str] = []
+    if not root.is_dir():
+        raise ContentErrors([f"{root}: not a directory"])
+    topics: dict[str, Topic] = {}
+    countries: dict[str, Country] = {}
+    for path in sorted((root / "topics").glob("*.y*ml")):
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        try:
+            topic = Topic.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_format_error(path, exc))
+            continue
+        if topic.slug in topics:
+            problems.append(f"{path}: slug: {topic.slug!r} is used by another topic file too")
+        elif path.stem != topic.slug:
+            problems.append(f"{path}: slug: {topic.slug!r} differs from the file name")
+        else:
+            topics[topic.slug] = topic
+    for path in sorted((root / "countries").glob("*.y*ml")):
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        try:
+            country = Country.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_format_error(path, exc))
+            continue
+        if country.iso in countries:
+            problems.append(f"{path}: iso: {country.iso} is described by another file too")
+        elif path.stem.upper() != country.iso:
+            problems.append(f"{path}: iso: {country.iso} differs from the file name")
+        else:
+            countries[country.iso] = country
+    for slug, topic in topics.items():
+        for rel in topic.related:
+            if rel not in topics:
+                problems.append(f"{root / 'topics' / slug}.yaml: related: no topic {rel!r}")
+    if not topics and not countries and not problems:
+        problems.append(f"{root}: no topic or country files found")
+    if problems:
+        raise ContentErrors(problems)
+    return ContentBundle(topics=topics, countries=countries)
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
