@@ -1,0 +1,140 @@
+"""Digital Embassy Assistant: the command line.
+
+    python bot.py run                      the bot (sandbox when BOT_TOKEN is not set)
+    python bot.py migrate                  bring the database schema up to date
+    python bot.py content import [PATH]    validate and import the content store
+    python bot.py content export PATH      write the store back out as files
+    python bot.py ask "QUESTION" [--lang auto|kk|ru|en] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.config import Settings, SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot.py", description="Digital Embassy Assistant")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the local sandbox when BOT_TOKEN is not set)")
+    sub.add_parser("sandbox", help="the local Bot API server, the bot and a terminal chat")
+    sub.add_parser("migrate", help="apply database migrations")
+    content = sub.add_parser("content", help="import or export the content store")
+    csub = content.add_subparsers(dest="action", required=True)
+    imp = csub.add_parser("import", help="validate files and import them")
+    imp.add_argument("path", nargs="?", type=Path)
+    exp = csub.add_parser("export", help="write the store out as files")
+    exp.add_argument("path", type=Path)
+    ask = sub.add_parser("ask", help="answer questions the way the chat does")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--lang", default="auto", choices=["auto", "kk", "ru", "en"])
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from storage.migrate import upgrade
+
+    upgrade(settings.db.url)
+    print("database is up to date")
+    return 0
+
+
+async def cmd_content(settings: Settings, action: str, path: Path | None) -> int:
+    from bot.services.content import ContentErrors
+    from bot.services.store import export_content, import_content
+    from storage.db import create_engine, create_session_factory
+
+    engine = create_engine(settings.db.url)
+    try:
+        factory = create_session_factory(engine)
+        if action == "import":
+            root = path or settings.content_dir
+            try:
+                report = await import_content(factory, root)
+            except ContentErrors as exc:
+                print(f"content in {root} is not valid, nothing was imported:", file=sys.stderr)
+                for problem in exc.problems:
+                    print(f"  {problem}", file=sys.stderr)
+                return 1
+            print(f"imported {root}")
+            for line in report.lines():
+                print(f"  {line}")
+            return 0
+        assert path is not None
+        count = await export_content(factory, path)
+        print(f"exported {count} files to {path}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: bool) -> int:
+    from bot.factory import App
+    from bot.services.answers import AnswerService
+
+    app = await App.create(settings)
+    try:
+        answers = AnswerService(app.store, app.i18n, settings.tz)
+        forced = None if lang == "auto" else lang
+        if question is not None:
+            _print_reply(answers.answer(question, lang=forced), as_json)
+            return 0
+        for line in sys.stdin:
+            if line.strip():
+                _print_reply(answers.answer(line, lang=forced), as_json=True)
+                sys.stdout.flush()
+        return 0
+    finally:
+        await app.close()
+
+
+def _print_reply(reply: object, as_json: bool) -> None:
+    from bot.services.answers import Reply
+
+    assert isinstance(reply, Reply)
+    if as_json:
+        print(json.dumps(reply.to_json(), ensure_ascii=False))
+        return
+    data = reply.to_json()
+    print(f"[{data['lang']}] topic={data['topic']} country={data['country']} "
+          f"confidence={data['confidence']}")
+    print(data["answer"])
+    for row in reply.screen.buttons:
+        print("  " + "  ".join(f"[{b.text}]" for b in row))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    from bot.app import setup_logging
+
+    setup_logging(settings)
+    command = args.command or "run"
+    if command == "migrate":
+        return cmd_migrate(settings)
+    if command == "content":
+        return asyncio.run(cmd_content(settings, args.action, args.path))
+    if command == "ask":
+        return asyncio.run(cmd_ask(settings, args.question, args.lang, args.json))
+    if command == "sandbox" or (command == "run" and settings.bot.token is None):
+        from bot.sandbox import run_sandbox
+
+        return asyncio.run(run_sandbox(settings))
+    from bot.app import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Running the bot: long polling, webhook, or the local sandbox when no token is set."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+
+from bot.config import Settings
+from bot.factory import App, create_bot
+
+log = logging.getLogger(__name__)
+
+
+class SecretFilter(logging.Filter):
+    """Keeps the bot token and other secrets out of every log line."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    secrets = [
+        settings.bot.token.get_secret_value() if settings.bot.token else "",
+        settings.webhook.secret.get_secret_value() if settings.webhook.secret else "",
+    ]
+    handler.addFilter(SecretFilter(secrets))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+async def run_polling(app: App, bot: Bot, dp: Dispatcher) -> None:
+    """Long polling until SIGTERM or SIGINT; both stop it cleanly."""
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dp.start_polling(bot, handle_signals=False, close_bot_session=True,
+                           allowed_updates=dp.resolve_used_update_types())
+
+
+async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    hook = app.settings.webhook
+    secret = hook.secret.get_secret_value() if hook.secret else None
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, hook.path)
+    setup_application(web_app, dp, bot=bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, hook.host, hook.port)
+    await site.start()
+    await bot.set_webhook(f"{hook.url}{hook.path}", secret_token=secret,
+                          allowed_updates=dp.resolve_used_update_types())
+    log.info("webhook listening on %s:%s%s", hook.host, hook.port, hook.path)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def serve(settings: Settings) -> None:
+    app = await App.create(settings)
+    bot = create_bot(settings)
+    dp = app.dispatcher()
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: task.cancel() if task else None)
+    try:
+        if settings.webhook.url:
+            await run_webhook(app, bot, dp)
+        else:
+            await run_polling(app, bot, dp)
+    except asyncio.CancelledError:
+        log.info("stopping")
+    finally:
+        await dp.storage.close()
+        await bot.session.close()
+        await app.close()

@@ -1,0 +1,199 @@
+"""Settings from the environment and ``.env``: one small class per concern.
+
+Invalid settings stop start-up with :class:`SettingsError`, whose message is one line
+naming the setting, never a traceback (``bot.py`` prints it and exits).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["kk", "ru", "en"]
+LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+def _config(prefix: str = "") -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+
+class BotSettings(BaseSettings):
+    """``BOT_TOKEN`` and ``BOT_API_URL``."""
+
+    model_config = _config("BOT_")
+
+    token: SecretStr | None = None
+    api_url: str = TELEGRAM_API_URL
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _token(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        if isinstance(v, str) and not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", v.strip()):
+            raise ValueError("is not a bot token (expected digits, a colon and a secret)")
+        return v.strip() if isinstance(v, str) else v
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
+
+
+class DatabaseSettings(BaseSettings):
+    """``DATABASE_URL``: SQLite by default, ``postgresql+asyncpg://`` for scale-out."""
+
+    model_config = _config("DATABASE_")
+
+    url: str = "sqlite+aiosqlite:///data/embassy.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip()
+        if v.startswith("sqlite:///"):
+            v = "sqlite+aiosqlite:///" + v.removeprefix("sqlite:///")
+        elif v.startswith(("postgresql://", "postgres://")):
+            v = "postgresql+asyncpg://" + v.split("://", 1)[1]
+        if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class WebhookSettings(BaseSettings):
+    """Webhook mode for scale-out: ``WEBHOOK_URL`` set means webhooks, else long polling."""
+
+    model_config = _config("WEBHOOK_")
+
+    url: str | None = None
+    secret: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    path: str = "/telegram/webhook"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v and not v.startswith("https://") and not v.startswith("http://127.0.0.1"):
+            raise ValueError("must be an https:// URL")
+        return v or None
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v.get_secret_value()):
+            raise ValueError("may contain only A-Z, a-z, 0-9, _ and - (1-256 characters)")
+        return v
+
+
+class Settings(BaseSettings):
+    """Everything else; ``bot``, ``db`` and ``webhook`` are read with their own prefixes."""
+
+    model_config = _config()
+
+    default_language: Language = "kk"
+    timezone: str = "Asia/Almaty"
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    redis_url: str | None = None
+    content_dir: Path = Path("content")
+    question_retention_days: int = Field(default=90, ge=1, le=3650)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    bot: BotSettings = Field(default_factory=BotSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _lang(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use a name like Asia/Almaty)") from None
+        return v
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p for p in re.split(r"[\s,;]+", v.strip()) if p]
+            bad = [p for p in parts if not re.fullmatch(r"-?\d{1,20}", p)]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a Telegram user id")
+            return tuple(int(p) for p in parts)
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://")
+        return v or None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SettingsError(Exception):
+    """One line naming the setting at fault."""
+
+
+_ENV_NAMES = {
+    ("bot", "token"): "BOT_TOKEN",
+    ("bot", "api_url"): "BOT_API_URL",
+    ("db", "url"): "DATABASE_URL",
+}
+
+
+def _explain(exc: ValidationError, prefix: str = "") -> str:
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"])
+    name = _ENV_NAMES.get(loc) or (prefix + "_".join(loc)).upper()
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "literal_error":
+        msg = "must be one of " + msg.removeprefix("Input should be ")
+    return f"Invalid setting {name}: {msg}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise :class:`SettingsError` with one clear line on bad input."""
+    parts: dict[str, object] = {}
+    for key, cls, prefix in (
+        ("bot", BotSettings, "BOT_"),
+        ("db", DatabaseSettings, "DATABASE_"),
+        ("webhook", WebhookSettings, "WEBHOOK_"),
+    ):
+        try:
+            parts[key] = overrides.pop(key, None) or cls()
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc, prefix)) from None
+    try:
+        return Settings(**parts, **overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None

@@ -1,0 +1,121 @@
+"""Factories for the bot, the dispatcher and the whole application; ``bot.py`` stays thin."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import LANGUAGES, Settings
+from bot.i18n import LocaleMiddleware, create_i18n, locale
+from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodMiddleware, LanguageCache
+from bot.services.answers import AnswerService
+from bot.services.store import ContentStore
+from handlers import create_root_router
+from storage.db import create_engine, create_session_factory
+
+log = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings, token: str | None = None) -> Bot:
+    """A bot talking to ``BOT_API_URL`` through aiogram's own aiohttp session."""
+    secret = token or (settings.bot.token.get_secret_value() if settings.bot.token else None)
+    if not secret:
+        raise ValueError("BOT_TOKEN is not set")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_url))
+    return Bot(secret, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_fsm_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    store: ContentStore,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    storage: BaseStorage | None = None,
+    flood: FloodMiddleware | None = None,
+) -> Dispatcher:
+    dp = Dispatcher(
+        storage=storage or create_fsm_storage(settings),
+        settings=settings,
+        store=store,
+        answers=AnswerService(store, i18n, settings.tz),
+        lang_cache=LanguageCache(),
+        session_factory=session_factory,
+        i18n=i18n,
+    )
+    dp.update.outer_middleware(DatabaseMiddleware(session_factory))
+    dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"]))
+    LocaleMiddleware(i18n).setup(dp)
+    dp.message.outer_middleware(flood or FloodMiddleware())
+    dp.include_router(create_root_router())
+    dp.startup.register(set_commands)
+    return dp
+
+
+def command_list() -> list[BotCommand]:
+    return [
+        BotCommand(command="menu", description=_("Main menu")),
+        BotCommand(command="language", description=_("Change the language")),
+        BotCommand(command="help", description=_("How to use the bot")),
+        BotCommand(command="cancel", description=_("Stop the current action")),
+    ]
+
+
+async def set_commands(bot: Bot, i18n: I18n, settings: Settings) -> None:
+    """The command menu, in each language Telegram may show it in."""
+    scope = BotCommandScopeAllPrivateChats()
+    for lang in LANGUAGES:
+        with locale(i18n, lang):
+            await bot.set_my_commands(command_list(), scope=scope, language_code=lang)
+    with locale(i18n, settings.default_language):
+        await bot.set_my_commands(command_list(), scope=scope)
+
+
+@dataclass
+class App:
+    """Everything a running bot needs, built once from settings."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    store: ContentStore
+
+    @classmethod
+    async def create(cls, settings: Settings) -> App:
+        engine = create_engine(settings.db.url)
+        factory = create_session_factory(engine)
+        i18n = create_i18n(settings.default_language)
+        store = await ContentStore.load(factory)
+        if not store.topics:
+            log.warning("the content store is empty: run `python bot.py content import`")
+        return cls(settings, engine, factory, i18n, store)
+
+    def dispatcher(self, **kwargs: object) -> Dispatcher:
+        return create_dispatcher(
+            self.settings, store=self.store, session_factory=self.session_factory,
+            i18n=self.i18n, **kwargs,  # type: ignore[arg-type]
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,155 @@
+"""Outer middlewares: a unit of work per update, the person's language, flood control."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject, User
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import QuestionRepo, UserRepo
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UnitOfWork:
+    """One database session per update, opened only if a handler asks for it.
+
+    Repositories never commit; the middleware commits when the handler returns and
+    rolls back when it raises.
+    """
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    @property
+    def users(self) -> UserRepo:
+        return UserRepo(self.session)
+
+    @property
+    def questions(self) -> QuestionRepo:
+        return QuestionRepo(self.session)
+
+    async def finish(self, ok: bool) -> None:
+        if self._session is None:
+            return
+        try:
+            if ok:
+                await self._session.commit()
+            else:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+
+class LanguageCache:
+    """Chosen languages by user id, so most updates need no database round trip.
+
+    Entries expire so that a choice made through another process shows up within
+    ``ttl`` seconds.
+    """
+
+    def __init__(self, size: int = 50_000, ttl: float = 300.0) -> None:
+        self._items: OrderedDict[int, tuple[float, str | None]] = OrderedDict()
+        self.size = size
+        self.ttl = ttl
+
+    def get(self, user_id: int) -> tuple[bool, str | None]:
+        item = self._items.get(user_id)
+        if item is None or item[0] < time.monotonic():
+            return False, None
+        self._items.move_to_end(user_id)
+        return True, item[1]
+
+    def put(self, user_id: int, language: str | None) -> None:
+        self._items[user_id] = (time.monotonic() + self.ttl, language)
+        self._items.move_to_end(user_id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def forget(self, user_id: int) -> None:
+        self._items.pop(user_id, None)
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self.factory = factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        uow = UnitOfWork(self.factory)
+        data["uow"] = uow
+        ok = False
+        try:
+            result = await handler(event, data)
+            ok = True
+            return result
+        finally:
+            await uow.finish(ok)
+
+
+class ChosenLanguageMiddleware(BaseMiddleware):
+    """Puts the language the person chose (or None) into ``data["chosen_language"]``."""
+
+    def __init__(self, cache: LanguageCache) -> None:
+        self.cache = cache
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        chosen = None
+        if user is not None and not user.is_bot:
+            found, chosen = self.cache.get(user.id)
+            if not found:
+                stored = await data["uow"].users.get(user.id)
+                chosen = stored.language if stored else None
+                self.cache.put(user.id, chosen)
+        data["chosen_language"] = chosen
+        return await handler(event, data)
+
+
+class FloodMiddleware(BaseMiddleware):
+    """More than ``limit`` messages in ``window`` seconds: one polite reply, then silence.
+
+    The person is ignored for ``cooldown`` seconds. State is per process: with several
+    processes behind a webhook each keeps its own count, which still bounds the load.
+    """
+
+    def __init__(self, limit: int = 8, window: float = 10.0, cooldown: float = 30.0) -> None:
+        self.limit, self.window, self.cooldown = limit, window, cooldown
+        self._hits: dict[int, list[float]] = {}
+        self._muted: dict[int, float] = {}
+
+    def _sweep(self, now: float) -> None:
+        if len(self._hits) > 100_000:
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
+        if len(self._muted) > 10_000:
+            self._muted = {k: v for k, v in self._muted.items() if v > now}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Message) or event.from_user is None:
+            return await handler(event, data)
+        uid, now = event.from_user.id, time.monotonic()
+        if self._muted.get(uid, 0.0) > now:
+            return None
+        hits = [t for t in self._hits.get(uid, []) if t > now - self.window]
+        hits.append(now)
+        self._hits[uid] = hits
+        if len(hits) > self.limit:
+            self._muted[uid] = now + self.cooldown
+            self._hits[uid] = []
+            self._sweep(now)
+            await event.answer(_("You are writing very fast. Please wait a little, then ask again."))
+            return None
+        return await handler(event, data)

@@ -1,0 +1,244 @@
+"""Cards and screens as Telegram HTML, in the current gettext locale.
+
+Callers set the locale (the i18n middleware in an update, :func:`bot.i18n.locale`
+elsewhere); ``lang`` picks the content language and must match it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.i18n import fmt_date
+from bot.services.content import Country, Mission, MissionKind, Topic, VisaRegime
+from bot.services.store import ContentStore
+from bot.services.tghtml import quote
+
+MENU_BUTTON_LIMIT = 4
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class Screenful:
+    """A message to show: HTML (one or more chunks) and inline buttons under the last."""
+
+    html: str
+    buttons: list[list[Button]] = field(default_factory=list)
+
+
+def flag(iso: str) -> str:
+    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in iso.upper())
+
+
+def unverified_mark() -> str:
+    return "⚠️"
+
+
+def _source_line(url: str) -> str:
+    return _("⚠️ Not verified: this may have changed. Check the official source: {link}").format(
+        link=f'<a href="{quote(url)}">{quote(url.removeprefix("https://"))}</a>'
+    )
+
+
+def _sample_line() -> str:
+    return "<i>" + _("Sample content, pending the ministry's review.") + "</i>"
+
+
+def _updated_line(moment: datetime | None, lang: str, tz: ZoneInfo) -> str:
+    if moment is None:
+        return ""
+    return "<i>" + _("Updated {date}").format(date=fmt_date(moment, lang, tz)) + "</i>"
+
+
+def visa_label(regime: VisaRegime) -> str:
+    return {
+        VisaRegime.VISA_FREE: _("no visa needed"),
+        VisaRegime.VISA_ON_ARRIVAL: _("visa on arrival"),
+        VisaRegime.E_VISA: _("electronic visa"),
+        VisaRegime.VISA_REQUIRED: _("visa required"),
+    }[regime]
+
+
+def advisory_label(level: int) -> str:
+    return {
+        1: _("Level 1 of 4: normal precautions"),
+        2: _("Level 2 of 4: increased caution"),
+        3: _("Level 3 of 4: reconsider travel"),
+        4: _("Level 4 of 4: do not travel"),
+    }[level]
+
+
+def mission_label(kind: MissionKind) -> str:
+    return {
+        MissionKind.EMBASSY: _("Embassy of Kazakhstan"),
+        MissionKind.CONSULATE_GENERAL: _("Consulate General of Kazakhstan"),
+        MissionKind.CONSULATE: _("Consulate of Kazakhstan"),
+    }[kind]
+
+
+def visa_block(country: Country, lang: str) -> str:
+    visa = country.visa
+    head = _("🛂 <b>Visa:</b> {regime}").format(regime=visa_label(visa.regime))
+    if visa.max_stay_days:
+        head += " " + _("(up to {days} days)").format(days=visa.max_stay_days)
+    if not visa.verified:
+        head += " " + unverified_mark()
+    return f"{head}\n{visa.note.get(lang)}"
+
+
+def advisory_block(country: Country, lang: str) -> str:
+    adv = country.advisory
+    head = _("🚦 <b>Safety:</b> {level}").format(level=advisory_label(adv.level))
+    if not adv.verified:
+        head += " " + unverified_mark()
+    return f"{head}\n{adv.note.get(lang)}"
+
+
+def emergency_block(country: Country) -> str:
+    em = country.emergency
+    parts = []
+    if em.general:
+        parts.append(f"<b>{quote(em.general)}</b>")
+    for label, number in (
+        (_("police"), em.police), (_("ambulance"), em.ambulance), (_("fire"), em.fire)
+    ):
+        if number and number != em.general:
+            parts.append(f"{label} {quote(number)}")
+    line = _("🚑 <b>Emergency numbers:</b> {numbers}").format(numbers=" · ".join(parts))
+    return line if em.verified else f"{line} {unverified_mark()}"
+
+
+def mission_block(mission: Mission, lang: str) -> str:
+    head = f"🏛 <b>{mission_label(mission.kind)}</b>, {mission.city.get(lang)}"
+    if not mission.verified:
+        head += " " + unverified_mark()
+    lines = [head]
+    if mission.address:
+        lines.append(_("Address: {address}").format(address=quote(mission.address)))
+    if mission.phone:
+        lines.append(_("Phone: {phone}").format(phone=quote(mission.phone)))
+    if mission.email:
+        lines.append(_("E-mail: {email}").format(email=quote(mission.email)))
+    if mission.website:
+        lines.append(f'<a href="{quote(mission.website)}">{_("Official page")}</a>')
+    if mission.hours:
+        lines.append(mission.hours.get(lang))
+    return "\n".join(lines)
+
+
+def _country_verified(country: Country) -> bool:
+    return (
+        country.visa.verified and country.advisory.verified and country.emergency.verified
+        and all(m.verified for m in country.missions)
+    )
+
+
+def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo) -> Screenful:
+    country = store.countries[iso]
+    parts = [
+        f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>",
+        visa_block(country, lang),
+        advisory_block(country, lang),
+        emergency_block(country),
+        *(mission_block(m, lang) for m in country.missions),
+    ]
+    footer = []
+    if not _country_verified(country):
+        footer.append(_source_line(country.source.url))
+    if country.sample:
+        footer.append(_sample_line())
+    if updated := _updated_line(store.updated.get(f"c:{iso}"), lang, tz):
+        footer.append(updated)
+    html = "\n\n".join(parts) + ("\n\n" + "\n".join(footer) if footer else "")
+    buttons = [
+        [
+            Button(_("🛂 Visa"), TopicCard(slug="visa-for-citizens", iso=iso).pack()),
+            Button(_("🆘 Emergency"), TopicCard(slug="emergency-help", iso=iso).pack()),
+        ],
+        [Button(_("🚦 Travel advice"), TopicCard(slug="travel-advisory", iso=iso).pack())],
+        [
+            Button(_("⬅️ Countries"), Nav(screen=Screen.COUNTRIES).pack()),
+            Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack()),
+        ],
+    ]
+    buttons = [[b for b in row if _topic_exists(store, b)] for row in buttons]
+    return Screenful(html, [row for row in buttons if row])
+
+
+def _topic_exists(store: ContentStore, button: Button) -> bool:
+    if button.data and button.data.startswith("t:"):
+        return TopicCard.unpack(button.data).slug in store.topics
+    return True
+
+
+# Which parts of a country card belong beside which topic's answer.
+COUNTRY_FACETS: dict[str, tuple[str, ...]] = {
+    "visa-for-citizens": ("visa", "missions"),
+    "travel-advisory": ("advisory", "emergency"),
+    "emergency-help": ("emergency", "missions"),
+    "lost-passport": ("emergency", "missions"),
+    "death-abroad": ("emergency", "missions"),
+}
+
+
+def country_specifics(store: ContentStore, topic: Topic, iso: str, lang: str) -> str:
+    country = store.countries[iso]
+    facets = COUNTRY_FACETS.get(topic.slug, ("missions",))
+    blocks = [f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>"]
+    for facet in facets:
+        if facet == "visa":
+            blocks.append(visa_block(country, lang))
+        elif facet == "advisory":
+            blocks.append(advisory_block(country, lang))
+        elif facet == "emergency":
+            blocks.append(emergency_block(country))
+        else:
+            blocks.extend(mission_block(m, lang) for m in country.missions)
+    if not _country_verified(country):
+        blocks.append(_source_line(country.source.url))
+    return "\n\n".join(blocks)
+
+
+def topic_card(
+    store: ContentStore, slug: str, lang: str, tz: ZoneInfo, iso: str | None = None,
+    back: Button | None = None,
+) -> Screenful:
+    topic = store.topics[slug]
+    parts = [f"<b>{topic.title.get(lang)}</b>", topic.body.get(lang)]
+    if iso and iso in store.countries and topic.section == "consular":
+        parts.append(country_specifics(store, topic, iso, lang))
+    footer = []
+    if not topic.verified:
+        footer.append(_source_line(topic.source.url))
+    if topic.sample:
+        footer.append(_sample_line())
+    if updated := _updated_line(store.updated.get(f"t:{slug}"), lang, tz):
+        footer.append(updated)
+    html = "\n\n".join(parts) + ("\n\n" + "\n".join(footer) if footer else "")
+    related = [r for r in topic.related if r in store.topics][:MENU_BUTTON_LIMIT]
+    rows = [
+        [Button(store.topics[r].title.get(lang), TopicCard(slug=r, iso=iso or "").pack())
+         for r in related[i:i + 2]]
+        for i in range(0, len(related), 2)
+    ]
+    if iso and iso in store.countries:
+        rows.append([Button(
+            _("{flag} {country}: country card").format(
+                flag=flag(iso), country=store.country_name(iso, lang)),
+            CountryCard(iso=iso).pack(),
+        )])
+    screen = Screen.ABOUT if topic.section == "about" else Screen.CONSULAR
+    nav = [back or Button(_("⬅️ Back"), Nav(screen=screen).pack()),
+           Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]
+    rows.append(nav)
+    return Screenful(html, rows)

@@ -1,0 +1,32 @@
+"""Free-text questions: analysed, answered in the question's language, gaps recorded."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+
+from bot.middlewares import UnitOfWork
+from bot.services.answers import AnswerService
+from handlers.ui import send
+
+
+STORED_QUESTION_CHARS = 1000
+
+
+async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i18n: I18n) -> None:
+    text = message.text or ""
+    reply = answers.answer(text, fallback=i18n.current_locale)
+    if reply.unanswered:
+        await uow.questions.record_unanswered(
+            message.from_user.id if message.from_user else None,
+            reply.lang, text[:STORED_QUESTION_CHARS], reply.analysis.country,
+            list(reply.analysis.alternatives),
+        )
+    await send(message, reply.screen)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(question, F.text, ~F.text.startswith("/"))
+    return router
