@@ -367,9 +367,9 @@ class LocalBotAPI:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, shutdown_timeout=1.0)
+        site = web.TCPSite(self._runner, host, port)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []
@@ -1446,9 +1446,9 @@ class LocalBotAPI:
         thread_id = p.int("message_thread_id")
         if thread_id is None or not isinstance(target, Chat) or not target.is_forum:
             return None
-        if thread_id == 1:
-            return None
         topic = target.topics.get(thread_id)
+        if topic is None and thread_id == 1:
+            return None
         if topic is None:
             raise bad_request("message thread not found")
         if topic.closed:
