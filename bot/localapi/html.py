@@ -93,7 +93,7 @@ def _decode_attribute(raw: bytes) -> str:
 
 
 class _OpenTag:
-    __slots__ = ("name", "argument", "utf16_start", "extra")
+    __slots__ = ("argument", "extra", "name", "utf16_start")
 
     def __init__(self, name: str, argument: str, utf16_start: int, extra: str = "") -> None:
         self.name = name
@@ -182,7 +182,9 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                     quote = at(i)
                     end = data.find(bytes([quote]), i + 1)
                     if end < 0:
-                        raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {begin}')
+                        raise EntityParseError(
+                            f'Unclosed start tag "{tag}" at byte offset {begin}'
+                        )
                     value = _decode_attribute(data[i + 1 : end])
                     i = end + 1
                 else:
@@ -291,7 +293,13 @@ def sort_entities(entities: list[Entity]) -> list[Entity]:
 
 
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MDV2_MARKS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
+_MDV2_MARKS = {
+    "*": "bold",
+    "_": "italic",
+    "__": "underline",
+    "~": "strikethrough",
+    "||": "spoiler",
+}
 _MDV2_NAMES = {
     "bold": "Bold",
     "italic": "Italic",
@@ -349,7 +357,9 @@ def parse_markdown_v2(text: str, legacy: bool = False) -> tuple[str, list[Entity
         if text.startswith("```", i):
             end = text.find("```", i + 3)
             if end < 0:
-                raise EntityParseError(f"Can't find end of Pre entity at byte offset {byte_pos[i]}")
+                raise EntityParseError(
+                    f"Can't find end of Pre entity at byte offset {byte_pos[i]}"
+                )
             body = text[i + 3 : end]
             language = ""
             if "\n" in body:
@@ -371,7 +381,9 @@ def parse_markdown_v2(text: str, legacy: bool = False) -> tuple[str, list[Entity
             while end < n and text[end] != "`":
                 end += 2 if text[end] == "\\" else 1
             if end >= n:
-                raise EntityParseError(f"Can't find end of Code entity at byte offset {byte_pos[i]}")
+                raise EntityParseError(
+                    f"Can't find end of Code entity at byte offset {byte_pos[i]}"
+                )
             body = re.sub(r"\\([`\\])", r"\1", text[i + 1 : end])
             start = offset
             emit(body)

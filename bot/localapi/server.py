@@ -123,6 +123,9 @@ __all__ = ["LocalBotAPI"]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 CALLBACK_TTL = 15.0
+NO_TEXT_BUTTONS = (
+    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+)
 DEFAULT_UPDATES = [
     "message",
     "edited_message",
@@ -256,9 +259,13 @@ class _Params:
         value = self.raw.get(key)
         if value is None:
             return default
-        return value if isinstance(value, str) else json.dumps(value) if isinstance(
-            value, (dict, list)
-        ) else str(value)
+        return (
+            value
+            if isinstance(value, str)
+            else json.dumps(value)
+            if isinstance(value, (dict, list))
+            else str(value)
+        )
 
     def int(self, key: str, default: int | None = None) -> int | None:
         value = self.raw.get(key)
@@ -530,7 +537,9 @@ class LocalBotAPI:
     def kick_bot(self, group: Chat | int, bot: str | None = None) -> JSON:
         """An admin removes the bot from the group (``my_chat_member``)."""
         chat = self._chat(group)
-        return self.remove_bot_from_group(chat, by=chat.admins[0] if chat.admins else None, bot=bot)
+        return self.remove_bot_from_group(
+            chat, by=chat.admins[0] if chat.admins else None, bot=bot
+        )
 
     def add_bot_to_group(
         self,
@@ -628,7 +637,9 @@ class LocalBotAPI:
         data: bytes = b"\xff\xd8\xff fake jpeg",
         bot: str | None = None,
     ) -> JSON:
-        content: JSON = {"photo": self._photo_sizes(self._store_file(data, "photo.jpg", "image/jpeg"))}
+        content: JSON = {
+            "photo": self._photo_sizes(self._store_file(data, "photo.jpg", "image/jpeg"))
+        }
         if caption:
             content["caption"] = caption
         return await self._user_sends(user, chat, content, None, None, bot)
@@ -651,14 +662,24 @@ class LocalBotAPI:
         return await self._user_sends(user, chat, content, None, None, bot)
 
     async def send_sticker(
-        self, user: User | int, emoji: str = "👍", chat: Chat | int | None = None, *, bot: str | None = None
+        self,
+        user: User | int,
+        emoji: str = "👍",
+        chat: Chat | int | None = None,
+        *,
+        bot: str | None = None,
     ) -> JSON:
         stored = self._store_file(b"RIFF fake webp", "sticker.webp", "image/webp")
         sticker = {**self._file_object(stored, "sticker"), "emoji": emoji}
         return await self._user_sends(user, chat, {"sticker": sticker}, None, None, bot)
 
     async def send_voice(
-        self, user: User | int, duration: int = 3, chat: Chat | int | None = None, *, bot: str | None = None
+        self,
+        user: User | int,
+        duration: int = 3,
+        chat: Chat | int | None = None,
+        *,
+        bot: str | None = None,
     ) -> JSON:
         stored = self._store_file(b"OggS fake voice", "voice.ogg", "audio/ogg")
         voice = {**self._file_object(stored, "voice"), "duration": duration}
@@ -705,7 +726,7 @@ class LocalBotAPI:
         chat: Chat | int | None = None,
         bot: str | None = None,
     ) -> JSON:
-        """Press an inline button (found by data or text) on a bot message; returns the CallbackQuery."""
+        """Press an inline button (by data or text) on a bot message; returns the CallbackQuery."""
         state, person = self._bot(bot), self._user(user)
         chat_id = self._message_chat_id(message, chat, person)
         message_id = message if isinstance(message, int) else int(message["message_id"])
@@ -760,7 +781,7 @@ class LocalBotAPI:
     async def inline_query(
         self, user: User | int, query: str, offset: str = "", *, bot: str | None = None
     ) -> JSON:
-        """The user types ``@bot query``; returns the InlineQuery (answers land in ``inline_answers``)."""
+        """The user types ``@bot query``; returns the InlineQuery (see ``inline_answers``)."""
         async with self._lock:
             state, person = self._bot(bot), self._user(user)
             query_id = str(secrets.randbits(63))
@@ -806,7 +827,9 @@ class LocalBotAPI:
             for row in rows
         ]
 
-    def reply_keyboard(self, chat: Chat | User | int, *, bot: str | None = None) -> list[list[str]] | None:
+    def reply_keyboard(
+        self, chat: Chat | User | int, *, bot: str | None = None
+    ) -> list[list[str]] | None:
         """Texts of the reply keyboard currently shown in the chat, or ``None``."""
         markup = self._bot(bot).log(self._chat_ref(chat)).reply_keyboard
         if not markup:
@@ -829,7 +852,7 @@ class LocalBotAPI:
         self,
         chat: Chat | User | int,
         count: int = 1,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the documented test-facing signature
         *,
         bot: str | None = None,
     ) -> list[JSON]:
@@ -851,20 +874,26 @@ class LocalBotAPI:
             if remaining <= 0:
                 got = [e.message.get("text") or e.message.get("caption") for _, e in found]
                 raise TimeoutError(
-                    f"expected {count} bot message(s) in chat {chat_id} within {timeout}s, got {got!r}"
+                    f"expected {count} bot message(s) in chat {chat_id} "
+                    f"within {timeout}s, got {got!r}"
                 )
             signal = state.out_signal
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(signal.wait(), remaining)
 
     async def wait_for_calls(
-        self, method: str, count: int = 1, timeout: float = 5.0
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - mirrors wait_for_messages
     ) -> list[ApiCall]:
         """Wait (real seconds) until ``method`` was called at least ``count`` times in total."""
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self.calls_for(method)) < count:
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"{method} called {len(self.calls_for(method))} times, wanted {count}")
+                raise TimeoutError(
+                    f"{method} called {len(self.calls_for(method))} times, wanted {count}"
+                )
             await asyncio.sleep(0.01)
         return self.calls_for(method)
 
@@ -883,7 +912,9 @@ class LocalBotAPI:
             scope = {"type": scope}
         return list(self._bot(bot).commands.get(self._scope_key(scope, language_code), []))
 
-    def menu_button(self, chat: Chat | User | int | None = None, *, bot: str | None = None) -> JSON:
+    def menu_button(
+        self, chat: Chat | User | int | None = None, *, bot: str | None = None
+    ) -> JSON:
         key = None if chat is None else self._chat_ref(chat)
         return self._bot(bot).menu_buttons.get(key, {"type": "default"})
 
@@ -1118,7 +1149,9 @@ class LocalBotAPI:
         if not url:
             return self._delete_webhook(state, p)
         if not url.startswith(("http://", "https://")):
-            raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         secret = p.str("secret_token")
         if secret is not None and not all(c.isalnum() or c in "_-" for c in secret):
             raise bad_request("secret token contains unallowed characters")
@@ -1200,10 +1233,12 @@ class LocalBotAPI:
                         with contextlib.suppress(ValueError):
                             reply = json.loads(body) if body else None
                     else:
-                        error = f"Wrong response from the webhook: {response.status} {response.reason}"
+                        error = (
+                            f"Wrong response from the webhook: {response.status} {response.reason}"
+                        )
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 error = f"Connection failed: {type(exc).__name__}"
             if error is None:
                 failures = 0
@@ -1357,7 +1392,9 @@ class LocalBotAPI:
         if required and not text:
             raise bad_request("message text is empty")
         if utf16_len(text) > limit:
-            raise bad_request("message is too long" if limit == MAX_TEXT else "message caption is too long")
+            raise bad_request(
+                "message is too long" if limit == MAX_TEXT else "message caption is too long"
+            )
         return text, entities
 
     @staticmethod
@@ -1368,7 +1405,9 @@ class LocalBotAPI:
         checked: list[JSON] = []
         for entity in given:
             if not isinstance(entity, dict) or "type" not in entity:
-                raise bad_request("can't parse MessageEntity: Field \"type\" must be of type String")
+                raise bad_request(
+                    'can\'t parse MessageEntity: Field "type" must be of type String'
+                )
             offset, length = int(entity.get("offset", 0)), int(entity.get("length", 0))
             if length <= 0 or offset < 0 or offset >= total:
                 continue
@@ -1386,23 +1425,30 @@ class LocalBotAPI:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+                raise bad_request(
+                    'field "inline_keyboard" of the InlineKeyboardMarkup '
+                    "must be an Array of Arrays"
+                )
             clean_rows: list[list[JSON]] = []
             for row in rows:
                 clean_row: list[JSON] = []
                 for button in row:
                     if not isinstance(button, dict) or not button.get("text"):
-                        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                        raise bad_request(NO_TEXT_BUTTONS)
                     button = {k: v for k, v in button.items() if v is not None}
                     actions = [k for k in button if k != "text"]
                     if not actions:
-                        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                        raise bad_request(NO_TEXT_BUTTONS)
                     data = button.get("callback_data")
                     if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
                         raise bad_request("BUTTON_DATA_INVALID")
                     url = button.get("url")
-                    if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
-                        raise bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+                    if url is not None and not str(url).startswith(
+                        ("http://", "https://", "tg://")
+                    ):
+                        raise bad_request(
+                            f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL"
+                        )
                     clean_row.append(button)
                 clean_rows.append(clean_row)
             return "inline", {"inline_keyboard": clean_rows}
@@ -1496,7 +1542,9 @@ class LocalBotAPI:
             message["chat"] = target.to_dict()
         else:
             message["from"] = state.user.to_dict()
-            message["chat"] = target.private_chat() if isinstance(target, User) else target.to_dict()
+            message["chat"] = (
+                target.private_chat() if isinstance(target, User) else target.to_dict()
+            )
         message["date"] = self.now()
         if thread_id is not None:
             message["message_thread_id"] = thread_id
@@ -1659,7 +1707,15 @@ class LocalBotAPI:
         if kind == "document":
             base.update({"file_name": stored.file_name, "mime_type": stored.mime_type})
         elif kind == "sticker":
-            base.update({"type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False})
+            base.update(
+                {
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                }
+            )
         elif kind in ("voice", "audio"):
             base.update({"duration": 1, "mime_type": stored.mime_type})
         elif kind in ("video", "animation"):
@@ -1669,15 +1725,27 @@ class LocalBotAPI:
     @staticmethod
     def _photo_sizes(stored: StoredFile) -> list[JSON]:
         return [
-            {"file_id": stored.file_id + "s", "file_unique_id": stored.file_unique_id + "s",
-             "width": 90, "height": 67, "file_size": min(len(stored.data), 1024)},
-            {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-             "width": 800, "height": 600, "file_size": len(stored.data)},
+            {
+                "file_id": stored.file_id + "s",
+                "file_unique_id": stored.file_unique_id + "s",
+                "width": 90,
+                "height": 67,
+                "file_size": min(len(stored.data), 1024),
+            },
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": 800,
+                "height": 600,
+                "file_size": len(stored.data),
+            },
         ]
 
     def _input_file(self, value: Any, kind: str) -> StoredFile:
         if isinstance(value, Upload):
-            mime = value.content_type or ("image/jpeg" if kind == "photo" else "application/octet-stream")
+            mime = value.content_type or (
+                "image/jpeg" if kind == "photo" else "application/octet-stream"
+            )
             return self._store_file(value.data, value.filename, mime)
         if isinstance(value, str) and value:
             known = self.files.get(value) or self.files.get(value.removesuffix("s"))
@@ -1755,7 +1823,10 @@ class LocalBotAPI:
 
     def _send_contact(self, state: _Bot, p: _Params) -> JSON:
         target = self._writable_chat(state, p.chat_id())
-        contact = {"phone_number": p.str("phone_number", ""), "first_name": p.str("first_name", "")}
+        contact = {
+            "phone_number": p.str("phone_number", ""),
+            "first_name": p.str("first_name", ""),
+        }
         return self._post(state, target, p, {"contact": contact}, markup=self._markup(p))
 
     def _send_chat_action(self, state: _Bot, p: _Params) -> bool:
@@ -1766,7 +1837,9 @@ class LocalBotAPI:
         state.chat_actions.append((target.id, action))
         return True
 
-    def _message_for_edit(self, state: _Bot, p: _Params, missing: str) -> tuple[Chat | User, _Stored]:
+    def _message_for_edit(
+        self, state: _Bot, p: _Params, missing: str
+    ) -> tuple[Chat | User, _Stored]:
         target = self._find_chat(state, p.chat_id())
         if isinstance(target, Chat) and target.migrated_to is not None:
             raise bad_request(
@@ -1833,7 +1906,9 @@ class LocalBotAPI:
         target, stored = self._message_for_edit(state, p, "message to edit not found")
         if not any(kind in stored.message for kind in _MEDIA_KINDS):
             raise bad_request("there is no caption in the message to edit")
-        caption, entities = self._formatted(p, "caption", "caption_entities", MAX_CAPTION, required=False)
+        caption, entities = self._formatted(
+            p, "caption", "caption_entities", MAX_CAPTION, required=False
+        )
         changes: JSON = {"caption": caption or None, "caption_entities": entities or None}
         return self._apply_edit(state, target, stored, changes, self._markup(p))
 
@@ -1850,9 +1925,12 @@ class LocalBotAPI:
         stored = log.messages.get(message_id) if message_id is not None else None
         if stored is None:
             raise bad_request("message to delete not found")
-        if not stored.outgoing and isinstance(target, Chat):
-            if target.bot_status.get(state.user.id) != "administrator":
-                raise bad_request("message can't be deleted")
+        if (
+            not stored.outgoing
+            and isinstance(target, Chat)
+            and target.bot_status.get(state.user.id) != "administrator"
+        ):
+            raise bad_request("message can't be deleted")
         del log.messages[stored.message["message_id"]]
         self._emit(state, "deleted", target.id, stored)
         return True
@@ -1874,7 +1952,9 @@ class LocalBotAPI:
     def _take_query(self, state: _Bot, query_id: str) -> None:
         created = state.queries.pop(query_id, None)
         if created is None or self.clock() - created > CALLBACK_TTL:
-            raise bad_request("query is too old and response timeout expired or query ID is invalid")
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
 
     def _answer_inline(self, state: _Bot, p: _Params) -> bool:
         query_id = p.str("inline_query_id", "") or ""
@@ -1897,7 +1977,11 @@ class LocalBotAPI:
         scope = scope if isinstance(scope, dict) and scope else {"type": "default"}
         items = []
         for key, value in sorted(scope.items()):
-            if key in ("chat_id", "user_id") and isinstance(value, str) and value.lstrip("-").isdigit():
+            if (
+                key in ("chat_id", "user_id")
+                and isinstance(value, str)
+                and value.lstrip("-").isdigit()
+            ):
                 value = int(value)
             items.append((key, value))
         return (tuple(items), language_code or "")
@@ -1921,7 +2005,9 @@ class LocalBotAPI:
         for item in commands:
             command = str(item.get("command", "")).lstrip("/")
             description = str(item.get("description", ""))
-            if not (1 <= len(command) <= 32) or not all(c.islower() or c.isdigit() or c == "_" for c in command):
+            if not (1 <= len(command) <= 32) or not all(
+                c.islower() or c.isdigit() or c == "_" for c in command
+            ):
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(description) <= 256:
                 raise bad_request("command description must be non-empty")
@@ -1964,7 +2050,15 @@ class LocalBotAPI:
 
     @staticmethod
     def _content_of(message: JSON) -> JSON:
-        keys = ("text", "entities", "caption", "caption_entities", "location", "contact", *_MEDIA_KINDS)
+        keys = (
+            "text",
+            "entities",
+            "caption",
+            "caption_entities",
+            "location",
+            "contact",
+            *_MEDIA_KINDS,
+        )
         return {k: message[k] for k in keys if k in message}
 
     def _copy_message(self, state: _Bot, p: _Params) -> JSON:
@@ -1974,7 +2068,9 @@ class LocalBotAPI:
         if not content:
             raise bad_request("message can't be copied")
         if p.has("caption") and "text" not in content:
-            caption, entities = self._formatted(p, "caption", "caption_entities", MAX_CAPTION, required=False)
+            caption, entities = self._formatted(
+                p, "caption", "caption_entities", MAX_CAPTION, required=False
+            )
             content.pop("caption_entities", None)
             content["caption"] = caption
             if entities:
@@ -1994,7 +2090,11 @@ class LocalBotAPI:
                 "date": original["date"],
             }
         else:
-            origin = {"type": "user", "sender_user": original.get("from"), "date": original["date"]}
+            origin = {
+                "type": "user",
+                "sender_user": original.get("from"),
+                "date": original["date"],
+            }
         content["forward_origin"] = origin
         return self._post(state, target, p, content)
 
@@ -2033,7 +2133,9 @@ class LocalBotAPI:
         if user_id is None or user_id not in self.users:
             raise bad_request("user not found")
         chat_type = "private" if isinstance(target, User) else target.type
-        return self._member(self.users[user_id].to_dict(), self._status_in(state, target, user_id), chat_type)
+        return self._member(
+            self.users[user_id].to_dict(), self._status_in(state, target, user_id), chat_type
+        )
 
     def _get_chat_admins(self, state: _Bot, p: _Params) -> list[JSON]:
         target = self._find_chat(state, p.chat_id())
@@ -2043,7 +2145,9 @@ class LocalBotAPI:
             bot_id for bot_id, status in target.bot_status.items() if status == "administrator"
         ]
         return [
-            self._member(self.users[uid].to_dict(), self._status_in(state, target, uid), target.type)
+            self._member(
+                self.users[uid].to_dict(), self._status_in(state, target, uid), target.type
+            )
             for uid in ids
         ]
 
@@ -2068,7 +2172,9 @@ class LocalBotAPI:
         if not 1 <= len(name) <= 128:
             raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")
         thread_id = self._new_message_id(state, chat.id)
-        topic = Topic(thread_id, name, p.int("icon_color", 7322096) or 7322096, p.str("icon_custom_emoji_id"))
+        topic = Topic(
+            thread_id, name, p.int("icon_color", 7322096) or 7322096, p.str("icon_custom_emoji_id")
+        )
         chat.topics[thread_id] = topic
         created: JSON = {"name": name, "icon_color": topic.icon_color}
         message: JSON = {
@@ -2094,7 +2200,9 @@ class LocalBotAPI:
         topic = self._topic(chat, p)
         name = p.str("name")
         emoji = p.str("icon_custom_emoji_id")
-        if (name is None or name == topic.name) and (emoji is None or emoji == topic.icon_custom_emoji_id):
+        if (name is None or name == topic.name) and (
+            emoji is None or emoji == topic.icon_custom_emoji_id
+        ):
             raise bad_request("TOPIC_NOT_MODIFIED")
         if name:
             topic.name = name
@@ -2120,4 +2228,3 @@ class LocalBotAPI:
         target.bot_status[state.user.id] = "left"
         self._chat_member_update(state, target.to_dict(), state.user, old, "left")
         return True
-

@@ -16,6 +16,7 @@ Input is read on a daemon thread so the event loop (and the bot) keep running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 import threading
@@ -27,10 +28,24 @@ from .server import LocalBotAPI
 
 HELP = "Type a message and press Enter; N or #N presses button N; /quit leaves."
 
-_ANSI_ON = {"bold": "\x1b[1m", "italic": "\x1b[3m", "underline": "\x1b[4m", "strikethrough": "\x1b[9m",
-            "code": "\x1b[2m", "pre": "\x1b[2m", "spoiler": "\x1b[7m"}
-_ANSI_OFF = {"bold": "\x1b[22m", "italic": "\x1b[23m", "underline": "\x1b[24m", "strikethrough": "\x1b[29m",
-             "code": "\x1b[22m", "pre": "\x1b[22m", "spoiler": "\x1b[27m"}
+_ANSI_ON = {
+    "bold": "\x1b[1m",
+    "italic": "\x1b[3m",
+    "underline": "\x1b[4m",
+    "strikethrough": "\x1b[9m",
+    "code": "\x1b[2m",
+    "pre": "\x1b[2m",
+    "spoiler": "\x1b[7m",
+}
+_ANSI_OFF = {
+    "bold": "\x1b[22m",
+    "italic": "\x1b[23m",
+    "underline": "\x1b[24m",
+    "strikethrough": "\x1b[29m",
+    "code": "\x1b[22m",
+    "pre": "\x1b[22m",
+    "spoiler": "\x1b[27m",
+}
 _PRESS = re.compile(r"#?(\d+)")
 
 
@@ -60,8 +75,21 @@ def render_message(message: dict[str, Any], kind: str = "sent", color: bool = Fa
     if "text" in message:
         body = render_plain(message["text"], message.get("entities"), color)
     else:
-        parts = [f"[{kind_}]" for kind_ in ("photo", "document", "sticker", "voice", "audio", "video",
-                                            "animation", "location", "contact") if kind_ in message]
+        parts = [
+            f"[{kind_}]"
+            for kind_ in (
+                "photo",
+                "document",
+                "sticker",
+                "voice",
+                "audio",
+                "video",
+                "animation",
+                "location",
+                "contact",
+            )
+            if kind_ in message
+        ]
         if "document" in message:
             parts = [f"[document {message['document'].get('file_name', '')}]".replace(" ]", "]")]
         if "location" in message:
@@ -83,7 +111,9 @@ def render_message(message: dict[str, Any], kind: str = "sent", color: bool = Fa
     return "\n".join(lines)
 
 
-def _start_reader(stdin: TextIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+def _start_reader(
+    stdin: TextIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]
+) -> None:
     def read() -> None:
         while True:
             try:
@@ -159,7 +189,11 @@ async def run_terminal_chat(
                 button = buttons[index - 1]
                 if "callback_data" in button:
                     await server.press_callback(
-                        user, with_buttons["message_id"], button["callback_data"], chat=chat_id, bot=bot
+                        user,
+                        with_buttons["message_id"],
+                        button["callback_data"],
+                        chat=chat_id,
+                        bot=bot,
                     )
                 elif "url" in button:
                     say(f"(opens {button['url']})")
@@ -170,8 +204,6 @@ async def run_terminal_chat(
         await asyncio.sleep(0)
     finally:
         printer.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await printer
-        except asyncio.CancelledError:
-            pass
         server.unsubscribe(events, bot)

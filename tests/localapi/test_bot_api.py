@@ -11,15 +11,15 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     MenuButtonCommands,
     Message,
     ReplyKeyboardMarkup,
-    KeyboardButton,
     ReplyKeyboardRemove,
-    BufferedInputFile,
 )
 
 from . import make_bot, serve
@@ -52,14 +52,16 @@ async def test_inline_keyboard_press_arrives_as_callback_query() -> None:
         sent = await bot.send_message(user.id, "<b>Choose</b> a section", reply_markup=markup)
         assert sent.text == "Choose a section"
         view = server.last_bot_message(user)
-        assert view is not None and view["html"] == "<b>Choose</b> a section"
+        assert view is not None
+        assert view["html"] == "<b>Choose</b> a section"
         assert server.buttons(view) == [
             [("Consular services", "menu:consular")],
             [("Site", "https://mfa.gov.kz")],
         ]
 
         first = await bot.get_updates()
-        assert first[0].message is not None and first[0].message.text == "/start"
+        assert first[0].message is not None
+        assert first[0].message.text == "/start"
         await server.press_button(user, view, "menu:consular")
         updates = await bot.get_updates(offset=first[-1].update_id + 1)
         assert len(updates) == 1
@@ -67,7 +69,8 @@ async def test_inline_keyboard_press_arrives_as_callback_query() -> None:
         assert isinstance(query, CallbackQuery)
         assert query.data == "menu:consular"
         assert query.from_user.id == user.id
-        assert query.message is not None and query.message.message_id == sent.message_id
+        assert query.message is not None
+        assert query.message.message_id == sent.message_id
         assert await bot.answer_callback_query(query.id, text="Opening") is True
         assert server.callback_answers()[query.id]["text"] == "Opening"
 
@@ -102,7 +105,9 @@ async def test_dispatcher_echo_answers_a_user() -> None:
 
         user = server.add_user("Aruzhan", "ru")
         polling = asyncio.create_task(
-            dispatcher.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
+            dispatcher.start_polling(
+                bot, polling_timeout=1, handle_signals=False, close_bot_session=False
+            )
         )
         try:
             await server.send_message(user, "Салем")
@@ -122,10 +127,14 @@ async def test_edits_deletes_and_wait_sees_edits() -> None:
         user = server.add_user("Aliya", started=True)
         sent = await bot.send_message(user.id, "one")
         server.mark(user)
-        edited = await bot.edit_message_text(chat_id=user.id, message_id=sent.message_id, text="<b>two</b>")
-        assert isinstance(edited, Message) and edited.edit_date is not None
+        edited = await bot.edit_message_text(
+            chat_id=user.id, message_id=sent.message_id, text="<b>two</b>"
+        )
+        assert isinstance(edited, Message)
+        assert edited.edit_date is not None
         [view] = await server.wait_for_messages(user)
-        assert view["edited"] is True and view["html"] == "<b>two</b>"
+        assert view["edited"] is True
+        assert view["html"] == "<b>two</b>"
         assert await bot.delete_message(user.id, sent.message_id) is True
         assert server.messages(user) == []
 
@@ -133,28 +142,38 @@ async def test_edits_deletes_and_wait_sees_edits() -> None:
 async def test_reply_keyboard_media_copy_forward_and_actions() -> None:
     async with serve() as (server, bot):
         user = server.add_user("Bolat", started=True)
-        keyboard = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Countries"), KeyboardButton(text="Help")]])
+        keyboard = ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text="Countries"), KeyboardButton(text="Help")]]
+        )
         await bot.send_message(user.id, "Menu", reply_markup=keyboard)
         assert server.reply_keyboard(user) == [["Countries", "Help"]]
         await bot.send_message(user.id, "Bye", reply_markup=ReplyKeyboardRemove())
         assert server.reply_keyboard(user) is None
 
-        photo = await bot.send_photo(user.id, BufferedInputFile(b"\x89PNG..", "p.png"), caption="<b>Map</b>")
-        assert photo.caption == "Map" and photo.photo and photo.photo[-1].width == 800
+        photo = await bot.send_photo(
+            user.id, BufferedInputFile(b"\x89PNG..", "p.png"), caption="<b>Map</b>"
+        )
+        assert photo.caption == "Map"
+        assert photo.photo
+        assert photo.photo[-1].width == 800
         document = await bot.send_document(user.id, BufferedInputFile(b"hello", "form.pdf"))
-        assert document.document is not None and document.document.file_name == "form.pdf"
+        assert document.document is not None
+        assert document.document.file_name == "form.pdf"
         file = await bot.get_file(document.document.file_id)
         data = await bot.download_file(file.file_path)  # type: ignore[arg-type]
-        assert data is not None and data.read() == b"hello"
+        assert data is not None
+        assert data.read() == b"hello"
         location = await bot.send_location(user.id, latitude=51.13, longitude=71.43)
-        assert location.location is not None and location.location.latitude == 51.13
+        assert location.location is not None
+        assert location.location.latitude == 51.13
 
         incoming = await server.send_message(user, "forward me")
         copied = await bot.copy_message(user.id, user.id, incoming["message_id"])
         assert server.messages(user)[-1]["message_id"] == copied.message_id
         assert server.messages(user)[-1]["text"] == "forward me"
         forwarded = await bot.forward_message(user.id, user.id, incoming["message_id"])
-        assert forwarded.forward_origin is not None and forwarded.text == "forward me"
+        assert forwarded.forward_origin is not None
+        assert forwarded.text == "forward me"
 
         assert await bot.send_chat_action(user.id, "typing") is True
         assert server.chat_actions() == [(user.id, "typing")]
@@ -165,7 +184,10 @@ async def test_commands_per_language_and_scope() -> None:
         group = server.add_group("Diaspora", supergroup=True)
         await bot.set_my_commands([BotCommand(command="start", description="Start")])
         await bot.set_my_commands(
-            [BotCommand(command="start", description="Бастау"), BotCommand(command="help", description="Көмек")],
+            [
+                BotCommand(command="start", description="Бастау"),
+                BotCommand(command="help", description="Көмек"),
+            ],
             language_code="kk",
         )
         await bot.set_my_commands(
@@ -174,15 +196,21 @@ async def test_commands_per_language_and_scope() -> None:
             language_code="ru",
         )
         await bot.set_my_commands(
-            [BotCommand(command="admin", description="Admin")], scope=BotCommandScopeChat(chat_id=group.id)
+            [BotCommand(command="admin", description="Admin")],
+            scope=BotCommandScopeChat(chat_id=group.id),
         )
-        assert [c.description for c in await bot.get_my_commands(language_code="kk")] == ["Бастау", "Көмек"]
+        assert [c.description for c in await bot.get_my_commands(language_code="kk")] == [
+            "Бастау",
+            "Көмек",
+        ]
         assert [c.command for c in await bot.get_my_commands()] == ["start"]
         assert server.commands(language_code="kk") == [
             {"command": "start", "description": "Бастау"},
             {"command": "help", "description": "Көмек"},
         ]
-        assert server.commands("all_private_chats", "ru") == [{"command": "menu", "description": "Меню"}]
+        assert server.commands("all_private_chats", "ru") == [
+            {"command": "menu", "description": "Меню"}
+        ]
         assert server.commands({"type": "chat", "chat_id": group.id}) == [
             {"command": "admin", "description": "Admin"}
         ]
@@ -197,12 +225,20 @@ async def test_groups_forums_and_membership_updates() -> None:
     async with serve() as (server, bot):
         admin = server.add_user("Admin")
         member = server.add_user("Member")
-        forum = server.add_group("Forum", members=[member], admins=[admin], forum=True, bot_admin=True)
+        forum = server.add_group(
+            "Forum", members=[member], admins=[admin], forum=True, bot_admin=True
+        )
         topic = await bot.create_forum_topic(forum.id, "Visas")
-        sent = await bot.send_message(forum.id, "in topic", message_thread_id=topic.message_thread_id)
-        assert sent.message_thread_id == topic.message_thread_id and sent.is_topic_message
+        sent = await bot.send_message(
+            forum.id, "in topic", message_thread_id=topic.message_thread_id
+        )
+        assert sent.message_thread_id == topic.message_thread_id
+        assert sent.is_topic_message
         assert await bot.close_forum_topic(forum.id, topic.message_thread_id) is True
-        assert await bot.edit_forum_topic(forum.id, topic.message_thread_id, name="Visas 2026") is True
+        assert (
+            await bot.edit_forum_topic(forum.id, topic.message_thread_id, name="Visas 2026")
+            is True
+        )
         assert forum.topics[topic.message_thread_id].name == "Visas 2026"
         assert await bot.reopen_forum_topic(forum.id, topic.message_thread_id) is True
 
@@ -210,7 +246,8 @@ async def test_groups_forums_and_membership_updates() -> None:
         assert [a.status for a in admins] == ["creator", "administrator"]
         assert (await bot.get_chat_member(forum.id, member.id)).status == "member"
         chat = await bot.get_chat(forum.id)
-        assert chat.title == "Forum" and chat.is_forum
+        assert chat.title == "Forum"
+        assert chat.is_forum
 
         group = server.add_group("Plain", members=[member], admins=[admin], bot_member=False)
         server.add_bot_to_group(group, by=admin)
@@ -225,7 +262,11 @@ async def test_groups_forums_and_membership_updates() -> None:
         other = server.add_group("Privacy", members=[member])
         await server.send_message(member, "just chatting", chat=other)
         await server.send_message(member, "/help@embassy_bot", chat=other)
-        texts = [u.message.text for u in await bot.get_updates(offset=updates[-1].update_id + 1) if u.message]
+        texts = [
+            u.message.text
+            for u in await bot.get_updates(offset=updates[-1].update_id + 1)
+            if u.message
+        ]
         assert texts == ["/help@embassy_bot"]
 
 
@@ -234,11 +275,14 @@ async def test_inline_query_is_answered() -> None:
         user = server.add_user("Inline")
         query = await server.inline_query(user, "visa")
         [update] = await bot.get_updates()
-        assert update.inline_query is not None and update.inline_query.query == "visa"
+        assert update.inline_query is not None
+        assert update.inline_query.query == "visa"
         from aiogram.types import InlineQueryResultArticle, InputTextMessageContent
 
         result = InlineQueryResultArticle(
-            id="1", title="Visa", input_message_content=InputTextMessageContent(message_text="Visa info")
+            id="1",
+            title="Visa",
+            input_message_content=InputTextMessageContent(message_text="Visa info"),
         )
         assert await bot.answer_inline_query(query["id"], [result]) is True
         assert server.inline_answers()[query["id"]]["results"][0]["title"] == "Visa"
@@ -252,9 +296,13 @@ async def test_unknown_method_and_token() -> None:
             async with http.get(f"{server.base_url}/bot{bot.token}/fooBar") as response:
                 assert response.status == 404
                 assert await response.json() == {
-                    "ok": False, "error_code": 404, "description": "Not Found: method not found"
+                    "ok": False,
+                    "error_code": 404,
+                    "description": "Not Found: method not found",
                 }
-            async with http.post(f"{server.base_url}/bot{bot.token}/sendMessage", data={"chat_id": "1"}) as response:
+            async with http.post(
+                f"{server.base_url}/bot{bot.token}/sendMessage", data={"chat_id": "1"}
+            ) as response:
                 assert (await response.json())["description"] == "Bad Request: chat not found"
         stranger = make_bot(server, "123456:not-a-registered-token")
         try:

@@ -34,14 +34,21 @@ async def test_bad_requests_have_telegram_descriptions() -> None:
             return caught.value.message
 
         assert await refused(bot.send_message(999, "x")) == "Bad Request: chat not found"
-        assert await refused(bot.send_message(user.id, "я" * 4097)) == "Bad Request: message is too long"
+        assert (
+            await refused(bot.send_message(user.id, "я" * 4097))
+            == "Bad Request: message is too long"
+        )
         assert (await bot.send_message(user.id, "<b>" + "я" * 4096 + "</b>")).text == "я" * 4096
-        assert await refused(bot.send_message(user.id, "  <b> </b> ")) == "Bad Request: message text is empty"
+        assert (
+            await refused(bot.send_message(user.id, "  <b> </b> "))
+            == "Bad Request: message text is empty"
+        )
         assert await refused(bot.send_message(user.id, "hi <xyz>")) == (
             'Bad Request: can\'t parse entities: Unsupported start tag "xyz" at byte offset 3'
         )
         assert await refused(bot.send_message(user.id, "<b>hi")) == (
-            'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'
+            "Bad Request: can't parse entities: "
+            'Can\'t find end tag corresponding to start tag "b"'
         )
         long_data = InlineKeyboardMarkup(
             inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="d" * 65)]]
@@ -51,21 +58,27 @@ async def test_bad_requests_have_telegram_descriptions() -> None:
         )
         from aiogram.types import BufferedInputFile
 
-        assert await refused(
-            bot.send_photo(user.id, BufferedInputFile(b"x", "a.jpg"), caption="c" * 1025)
-        ) == "Bad Request: message caption is too long"
+        assert (
+            await refused(
+                bot.send_photo(user.id, BufferedInputFile(b"x", "a.jpg"), caption="c" * 1025)
+            )
+            == "Bad Request: message caption is too long"
+        )
 
         sent = await bot.send_message(user.id, "same")
-        assert await refused(bot.edit_message_text(chat_id=user.id, message_id=sent.message_id, text="same")) == (
-            NOT_MODIFIED
+        assert await refused(
+            bot.edit_message_text(chat_id=user.id, message_id=sent.message_id, text="same")
+        ) == (NOT_MODIFIED)
+        assert await refused(
+            bot.edit_message_reply_markup(chat_id=user.id, message_id=sent.message_id)
+        ) == (NOT_MODIFIED)
+        assert await refused(
+            bot.edit_message_text(chat_id=user.id, message_id=9999, text="x")
+        ) == ("Bad Request: message to edit not found")
+        assert (
+            await refused(bot.delete_message(user.id, 9999))
+            == "Bad Request: message to delete not found"
         )
-        assert await refused(bot.edit_message_reply_markup(chat_id=user.id, message_id=sent.message_id)) == (
-            NOT_MODIFIED
-        )
-        assert await refused(bot.edit_message_text(chat_id=user.id, message_id=9999, text="x")) == (
-            "Bad Request: message to edit not found"
-        )
-        assert await refused(bot.delete_message(user.id, 9999)) == "Bad Request: message to delete not found"
         assert await refused(bot.answer_callback_query("12345")) == (
             "Bad Request: query is too old and response timeout expired or query ID is invalid"
         )
@@ -103,15 +116,24 @@ async def test_forbidden_cases() -> None:
                 await bot.send_message(chat_id, "hello")
             return caught.value.message
 
-        assert await forbidden(stranger.id) == "Forbidden: bot can't initiate conversation with a user"
+        assert (
+            await forbidden(stranger.id)
+            == "Forbidden: bot can't initiate conversation with a user"
+        )
         assert await forbidden(blocked.id) == "Forbidden: bot was blocked by the user"
         assert await forbidden(gone.id) == "Forbidden: user is deactivated"
         assert await forbidden(group.id) == "Forbidden: bot was kicked from the group chat"
-        assert await forbidden(supergroup.id) == "Forbidden: bot was kicked from the supergroup chat"
+        assert (
+            await forbidden(supergroup.id) == "Forbidden: bot was kicked from the supergroup chat"
+        )
         assert await forbidden(channel.id) == "Forbidden: bot is not a member of the channel chat"
 
         updates = await bot.get_updates()
-        kicked = [u.my_chat_member for u in updates if u.my_chat_member and u.my_chat_member.chat.id == blocked.id]
+        kicked = [
+            u.my_chat_member
+            for u in updates
+            if u.my_chat_member and u.my_chat_member.chat.id == blocked.id
+        ]
         assert kicked[0].new_chat_member.status == "kicked"
 
         await server.send_message(blocked, "/start")
@@ -131,8 +153,9 @@ async def test_migrated_group() -> None:
         with pytest.raises(TelegramMigrateToChat) as caught:
             await bot.send_message(group.id, "hello")
         assert caught.value.migrate_to_chat_id == new_id
-        assert "Original description: Bad Request: group chat was upgraded to a supergroup chat" in (
-            caught.value.message
+        assert (
+            "Original description: Bad Request: group chat was upgraded to a supergroup chat"
+            in (caught.value.message)
         )
         assert (await bot.send_message(new_id, "hello")).chat.type == "supergroup"
 

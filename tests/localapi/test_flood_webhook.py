@@ -14,17 +14,18 @@ from bot.localapi.limits import FloodControl
 from . import serve
 
 
-
 def test_flood_model_numbers() -> None:
     flood = FloodControl()
     assert [flood.check(1, 10, True, 0.0, False) for _ in range(4)] == [0, 0, 0, 1]
     assert flood.check(1, 10, True, 1.0, False) == 0
     assert flood.check(1, 10, True, 1.0, False) == 1
     group = [flood.check(1, -5, False, float(i), False) for i in range(21)]
-    assert group[:20] == [0] * 20 and group[20] == 40
+    assert group[:20] == [0] * 20
+    assert group[20] == 40
     assert flood.check(1, -5, False, 60.0, False) == 0
     overall = [flood.check(2, chat, False, 100.0, False) for chat in range(-100, -69)]
-    assert overall[:30] == [0] * 30 and overall[30] == 1
+    assert overall[:30] == [0] * 30
+    assert overall[30] == 1
 
 
 @pytest.mark.asyncio
@@ -36,7 +37,9 @@ async def test_private_chat_limit_and_a_sender_that_waits() -> None:
         with pytest.raises(TelegramRetryAfter) as caught:
             await bot.send_message(user.id, "too fast")
         assert caught.value.retry_after == 1
-        assert caught.value.message.endswith("Original description: Too Many Requests: retry after 1")
+        assert caught.value.message.endswith(
+            "Original description: Too Many Requests: retry after 1"
+        )
         assert server.stats.too_many_requests == 1
 
         delivered = 0
@@ -90,7 +93,10 @@ async def test_webhook_posts_updates_with_secret_and_retries() -> None:
     try:
         async with serve(time_scale=10.0) as (server, bot):
             user = server.add_user("Hooked")
-            assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cr3t") is True
+            assert (
+                await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cr3t")
+                is True
+            )
             await server.send_message(user, "via webhook")
             for _ in range(100):
                 if received:
@@ -101,7 +107,10 @@ async def test_webhook_posts_updates_with_secret_and_retries() -> None:
             info = await bot.get_webhook_info()
             assert info.url == f"http://127.0.0.1:{port}/hook"
             assert info.pending_update_count == 0
-            assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+            assert (
+                info.last_error_message
+                == "Wrong response from the webhook: 500 Internal Server Error"
+            )
             assert await bot.delete_webhook() is True
             await server.send_message(user, "via polling")
             updates = await bot.get_updates()
@@ -115,7 +124,14 @@ async def test_webhook_reply_with_method_is_executed() -> None:
     async def endpoint(request: web.Request) -> web.Response:
         update = await request.json()
         chat_id = update["message"]["chat"]["id"]
-        return web.json_response({"method": "sendMessage", "chat_id": chat_id, "text": "<b>pong</b>", "parse_mode": "HTML"})
+        return web.json_response(
+            {
+                "method": "sendMessage",
+                "chat_id": chat_id,
+                "text": "<b>pong</b>",
+                "parse_mode": "HTML",
+            }
+        )
 
     app = web.Application()
     app.router.add_post("/hook", endpoint)

@@ -37,8 +37,15 @@ def test_pre_with_language_blockquotes_and_synonyms() -> None:
     )
     assert text == "x = 1seudkqwc"
     assert [e["type"] for e in entities] == [
-        "pre", "bold", "italic", "underline", "strikethrough", "strikethrough",
-        "blockquote", "expandable_blockquote", "code",
+        "pre",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "strikethrough",
+        "blockquote",
+        "expandable_blockquote",
+        "code",
     ]
     assert entities[0] == {"type": "pre", "offset": 0, "length": 5, "language": "python"}
 
@@ -67,7 +74,10 @@ def test_unknown_named_reference_stays_literal() -> None:
 
 
 def test_html_round_trip() -> None:
-    source = '<b>a <i>b</i></b> <a href="https://x.org">c</a> <pre><code class="language-go">d</code></pre>'
+    source = (
+        '<b>a <i>b</i></b> <a href="https://x.org">c</a> '
+        '<pre><code class="language-go">d</code></pre>'
+    )
     text, entities = parse_html(source)
     assert entities_to_html(text, entities) == source
     assert parse_html(entities_to_html(text, entities)) == (text, entities)
@@ -77,11 +87,20 @@ def test_markdown_v2() -> None:
     text, entities = parse_markdown_v2(r"*bold _it_* __u__ ~s~ ||sp|| `c` [l](https://x.org) 1\.0")
     assert text == "bold it u s sp c l 1.0"
     assert [e["type"] for e in entities] == [
-        "bold", "italic", "underline", "strikethrough", "spoiler", "code", "text_link",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "code",
+        "text_link",
     ]
     with pytest.raises(EntityParseError) as caught:
         parse_markdown_v2("version 1.0")
-    assert str(caught.value) == "Character '.' is reserved and must be escaped with the preceding '\\'"
+    assert (
+        str(caught.value)
+        == "Character '.' is reserved and must be escaped with the preceding '\\'"
+    )
 
 
 def test_strip_and_utf16() -> None:

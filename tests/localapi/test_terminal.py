@@ -30,8 +30,8 @@ class ScriptedInput:
         self.lines.put("")
 
 
-async def _until(condition: object, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(condition: object, within: float = 3.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not condition():  # type: ignore[operator]
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
@@ -43,7 +43,10 @@ def test_render_plain_links_and_bold() -> None:
         {"type": "text_link", "offset": 5, "length": 4, "url": "https://mfa.kz"},
     ]
     assert render_plain("Visa site", entities) == "Visa site (https://mfa.kz)"
-    assert render_plain("Visa site", entities, color=True) == "\x1b[1mVisa\x1b[22m site (https://mfa.kz)"
+    assert (
+        render_plain("Visa site", entities, color=True)
+        == "\x1b[1mVisa\x1b[22m site (https://mfa.kz)"
+    )
 
 
 @pytest.mark.asyncio
@@ -71,7 +74,10 @@ async def test_terminal_chat_round_trip() -> None:
         )
         await _until(lambda: "[2] Countries" in stdout.getvalue())
         assert "bot: Menu see site (https://e.kz)" in stdout.getvalue()
-        assert "   [1] Consular services  [2] Countries\n   [3] Site (https://mfa.gov.kz)" in stdout.getvalue()
+        assert (
+            "   [1] Consular services  [2] Countries\n   [3] Site (https://mfa.gov.kz)"
+            in stdout.getvalue()
+        )
 
         stdin.type("#2")
         updates: list = []
@@ -83,8 +89,12 @@ async def test_terminal_chat_round_trip() -> None:
         await asyncio.wait_for(got_callback(), 3)
         assert updates[0].callback_query.data == "countries"
 
-        await bot.edit_message_text(chat_id=user.id, message_id=sent.message_id, text="Countries list")
-        await _until(lambda: f"bot (edited #{sent.message_id}): Countries list" in stdout.getvalue())
+        await bot.edit_message_text(
+            chat_id=user.id, message_id=sent.message_id, text="Countries list"
+        )
+        await _until(
+            lambda: f"bot (edited #{sent.message_id}): Countries list" in stdout.getvalue()
+        )
 
         stdin.type("/quit")
         await asyncio.wait_for(chat, 3)
