@@ -89,7 +89,7 @@ class Chat:
     """A group, supergroup or channel. ``admins[0]`` is the creator.
 
     ``bot_status`` maps a bot id to its membership: ``member``, ``administrator``,
-    ``left`` or ``kicked``.
+    ``left`` or ``kicked``; bots registered later start as ``new_bot_status``.
     """
 
     id: int
@@ -103,6 +103,7 @@ class Chat:
     migrated_to: int | None = None
     removed: bool = False
     topics: dict[int, Topic] = field(default_factory=dict)
+    new_bot_status: str = "left"
 
     def to_dict(self) -> JSON:
         data: JSON = {"id": self.id, "type": self.type, "title": self.title}

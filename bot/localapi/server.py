@@ -429,6 +429,8 @@ class LocalBotAPI:
         )
         self._bots[token] = state
         self._bots_by_id[bot_id] = state
+        for chat in self.chats.values():
+            chat.bot_status.setdefault(bot_id, chat.new_bot_status)
         self.users[bot_id] = user
         self._default_token = self._default_token or token
         return token
@@ -487,10 +489,9 @@ class LocalBotAPI:
             members=member_ids,
             admins=admin_ids,
         )
+        chat.new_bot_status = "administrator" if bot_admin else "member" if bot_member else "left"
         for bot_id in self._bots_by_id:
-            chat.bot_status[bot_id] = (
-                "administrator" if bot_admin else "member" if bot_member else "left"
-            )
+            chat.bot_status[bot_id] = chat.new_bot_status
         self.chats[chat.id] = chat
         return chat
 
@@ -512,8 +513,9 @@ class LocalBotAPI:
             members=list(admin_ids),
             admins=admin_ids,
         )
+        chat.new_bot_status = "administrator" if bot_admin else "left"
         for bot_id in self._bots_by_id:
-            chat.bot_status[bot_id] = "administrator" if bot_admin else "left"
+            chat.bot_status[bot_id] = chat.new_bot_status
         self.chats[chat.id] = chat
         return chat
 
@@ -1118,6 +1120,7 @@ class LocalBotAPI:
         allowed = p.json("allowed_updates")
         state.poll_generation += 1
         generation = state.poll_generation
+        state.wake()
         if isinstance(allowed, list):
             state.allowed_updates = list(allowed) or list(DEFAULT_UPDATES)
         if offset > 0:
