@@ -347,6 +347,7 @@ class LocalBotAPI:
         self._t0 = time.monotonic()
         self._epoch0 = time.time()
         self._storm_until = -1.0
+        self._started_everywhere: set[int] = set()
         self._lock = asyncio.Lock()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -448,7 +449,7 @@ class LocalBotAPI:
         started: bool = False,
         is_premium: bool | None = None,
     ) -> User:
-        """Create a person. ``started=True`` means they already pressed Start for every bot."""
+        """Create a person. ``started=True``: they pressed Start for every bot, even later ones."""
         user = User(
             id=200_000_000 + next(self._ids),
             first_name=first_name,
@@ -459,8 +460,7 @@ class LocalBotAPI:
         )
         self.users[user.id] = user
         if started:
-            for bot in self._bots.values():
-                bot.started.add(user.id)
+            self._started_everywhere.add(user.id)
         return user
 
     def add_group(
@@ -1323,7 +1323,7 @@ class LocalBotAPI:
                 raise forbidden("user is deactivated")
             if target.id in state.blocked_by:
                 raise forbidden("bot was blocked by the user")
-            if target.id not in state.started:
+            if target.id not in state.started and target.id not in self._started_everywhere:
                 raise forbidden("bot can't initiate conversation with a user")
             return target
         if target.migrated_to is not None:
