@@ -35,7 +35,7 @@ i18n: install
 		--project="Digital Embassy Assistant" -o locales/messages.pot bot handlers bot.py
 	for lang in kk ru en; do \
 		$(BIN)/pybabel update -D messages -i locales/messages.pot -d locales -l $$lang \
-			--no-wrap --no-fuzzy-matching; \
+			--no-wrap --no-fuzzy-matching --ignore-obsolete; \
 	done
 	$(MAKE) i18n-compile
 

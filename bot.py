@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.errors import StartupError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,6 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import setup_logging
 
     setup_logging(settings)
+    try:
+        return _dispatch(args, settings)
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
     if command == "migrate":
         return cmd_migrate(settings)

@@ -15,23 +15,24 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES
+from bot.errors import StartupError
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
 
-class CatalogsMissing(RuntimeError):
+class CatalogsMissing(StartupError):
     pass
 
 
 def create_i18n(default_language: str) -> I18n:
-    i18n = I18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
-    missing = [lang for lang in LANGUAGES if lang not in i18n.available_locales]
+    missing = [lang for lang in LANGUAGES
+               if not (LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file()]
     if missing:
         raise CatalogsMissing(
-            f"compiled catalogs missing for {', '.join(missing)}: run `make i18n`"
+            f"compiled catalogs missing for {', '.join(missing)}: run `make i18n-compile`"
         )
-    return i18n
+    return I18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
 
 
 def language_from_telegram(code: str | None, default: str) -> str:

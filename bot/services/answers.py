@@ -75,11 +75,17 @@ class AnswerService:
             lang = fallback
         analysis = self.store.index.analyze(question, lang=lang)
         with locale(self.i18n, analysis.lang):
-            return self._reply(question, analysis)
+            reply = self._reply(question, analysis)
+        if reply.kind == Kind.UNKNOWN and fallback and fallback != analysis.lang and lang is None:
+            # Nothing was understood, so the detected language is a guess too: use the
+            # language the person reads the bot in.
+            with locale(self.i18n, fallback):
+                reply.screen = self._unknown()
+        return reply
 
     def _reply(self, question: str, a: Analysis) -> Reply:
         lang = a.lang
-        if not any(ch.isalnum() for ch in question):
+        if not any(ch.isalpha() for ch in question):
             return Reply(Kind.EMPTY, a, Screenful(
                 _("Please type your question in words, for example: "
                   "<i>“How do I renew my passport?”</i>"),

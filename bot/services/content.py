@@ -249,6 +249,7 @@ def load_tree(root: Path) -> ContentBundle:
         raise ContentErrors([f"{root}: not a directory"])
     topics: dict[str, Topic] = {}
     countries: dict[str, Country] = {}
+    seen: dict[str, Path] = {}
     for path in sorted((root / "topics").glob("*.y*ml")):
         data = _read_yaml(path, problems)
         if data is None:
@@ -258,12 +259,13 @@ def load_tree(root: Path) -> ContentBundle:
         except ValidationError as exc:
             problems.extend(_format_error(path, exc))
             continue
-        if topic.slug in topics:
-            problems.append(f"{path}: slug: {topic.slug!r} is used by another topic file too")
+        if topic.slug in seen:
+            problems.append(f"{path}: slug: {topic.slug!r} is used by {seen[topic.slug].name} too")
         elif path.stem != topic.slug:
             problems.append(f"{path}: slug: {topic.slug!r} differs from the file name")
         else:
             topics[topic.slug] = topic
+        seen.setdefault(topic.slug, path)
     for path in sorted((root / "countries").glob("*.y*ml")):
         data = _read_yaml(path, problems)
         if data is None:
@@ -273,12 +275,13 @@ def load_tree(root: Path) -> ContentBundle:
         except ValidationError as exc:
             problems.extend(_format_error(path, exc))
             continue
-        if country.iso in countries:
-            problems.append(f"{path}: iso: {country.iso} is described by another file too")
+        if country.iso in seen:
+            problems.append(f"{path}: iso: {country.iso} is described by {seen[country.iso].name} too")
         elif path.stem.upper() != country.iso:
             problems.append(f"{path}: iso: {country.iso} differs from the file name")
         else:
             countries[country.iso] = country
+        seen.setdefault(country.iso, path)
     for slug, topic in topics.items():
         for rel in topic.related:
             if rel not in topics:

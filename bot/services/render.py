@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
 from bot.i18n import fmt_date
@@ -90,7 +91,9 @@ def visa_block(country: Country, lang: str) -> str:
     visa = country.visa
     head = _("🛂 <b>Visa:</b> {regime}").format(regime=visa_label(visa.regime))
     if visa.max_stay_days:
-        head += " " + _("(up to {days} days)").format(days=visa.max_stay_days)
+        head += " " + ngettext(
+            "(up to {days} day)", "(up to {days} days)", visa.max_stay_days
+        ).format(days=visa.max_stay_days)
     if not visa.verified:
         head += " " + unverified_mark()
     return f"{head}\n{visa.note.get(lang)}"
@@ -130,7 +133,8 @@ def mission_block(mission: Mission, lang: str) -> str:
     if mission.email:
         lines.append(_("E-mail: {email}").format(email=quote(mission.email)))
     if mission.website:
-        lines.append(f'<a href="{quote(mission.website)}">{_("Official page")}</a>')
+        label = _("Official page")
+        lines.append(f'<a href="{quote(mission.website)}">{label}</a>')
     if mission.hours:
         lines.append(mission.hours.get(lang))
     return "\n".join(lines)
@@ -204,8 +208,6 @@ def country_specifics(store: ContentStore, topic: Topic, iso: str, lang: str) ->
             blocks.append(emergency_block(country))
         else:
             blocks.extend(mission_block(m, lang) for m in country.missions)
-    if not _country_verified(country):
-        blocks.append(_source_line(country.source.url))
     return "\n\n".join(blocks)
 
 
@@ -215,11 +217,12 @@ def topic_card(
 ) -> Screenful:
     topic = store.topics[slug]
     parts = [f"<b>{topic.title.get(lang)}</b>", topic.body.get(lang)]
+    unverified_sources = [] if topic.verified else [topic.source.url]
     if iso and iso in store.countries and topic.section == "consular":
         parts.append(country_specifics(store, topic, iso, lang))
-    footer = []
-    if not topic.verified:
-        footer.append(_source_line(topic.source.url))
+        if not _country_verified(store.countries[iso]):
+            unverified_sources.append(store.countries[iso].source.url)
+    footer = [_source_line(url) for url in dict.fromkeys(unverified_sources)]
     if topic.sample:
         footer.append(_sample_line())
     if updated := _updated_line(store.updated.get(f"t:{slug}"), lang, tz):

@@ -1,0 +1,130 @@
+"""The content store: the shipped files are complete and valid; bad files are refused with
+the file and field named; import is idempotent and reports changes; export round-trips."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from bot.services.content import LANGS, ContentErrors, load_tree
+from bot.services.store import ContentStore, export_content, import_content
+from storage.db import create_engine, create_session_factory
+from storage.models import CountryRow, TopicRow
+from tests.conftest import CONTENT
+
+REQUIRED_TOPICS = """passport-renewal lost-passport consular-registration visa-for-citizens
+visa-to-kazakhstan legalization-apostille civil-registration citizenship emergency-help
+death-abroad consular-fees notary-services document-reclaiming kandas voting-abroad appointment
+travel-advisory driving-licence work-abroad study-abroad kz-history kz-geography kz-economy
+kz-politics kz-culture kz-tourism kz-investment""".split()
+NEIGHBOURS = {"RU", "CN", "KG", "UZ", "TM"}
+
+
+def test_shipped_content_is_complete() -> None:
+    bundle = load_tree(CONTENT)
+    assert set(REQUIRED_TOPICS) <= set(bundle.topics)
+    assert len(bundle.countries) >= 30
+    assert NEIGHBOURS <= set(bundle.countries)
+    for topic in bundle.topics.values():
+        for lang in LANGS:
+            assert len(topic.body.get(lang)) > 400, (topic.slug, lang)
+            assert len(topic.keywords.get(lang)) >= 5, (topic.slug, lang)
+    for country in bundle.countries.values():
+        assert country.missions and country.emergency
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT, root)
+    return root
+
+
+def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "expected"),
+    [
+        ("topics/lost-passport.yaml", lambda d: d["body"].pop("kk"), "body.kk: required field is missing"),
+        ("topics/lost-passport.yaml", lambda d: d.update(colour="red"), "colour: unknown field"),
+        ("topics/lost-passport.yaml", lambda d: d["body"].update(en="<script>x</script>"),
+         "body.en: HTML that Telegram would refuse: unsupported tag <script>"),
+        ("topics/lost-passport.yaml", lambda d: d["body"].update(ru="<b>открыт"),
+         "body.ru: HTML that Telegram would refuse: <b> is not closed"),
+        ("topics/lost-passport.yaml", lambda d: d["body"].update(en="x" * 5000),
+         "body.en: 5000 characters, the limit is 3500"),
+        ("topics/lost-passport.yaml", lambda d: d["title"].update(kk="ұзын " * 30),
+         "title.kk: 150 characters, the limit is 60"),
+        ("topics/lost-passport.yaml", lambda d: d.update(related=["no-such"]),
+         "related: no topic 'no-such'"),
+        ("countries/de.yaml", lambda d: d.update(iso="XX"), "iso: an ISO 3166-1 alpha-2 code"),
+        ("countries/de.yaml", lambda d: d["emergency"].update(police="call me"),
+         "police: 'call me' is not a phone number"),
+        ("countries/de.yaml", lambda d: d["advisory"].update(level=7), "advisory.level:"),
+    ],
+)
+def test_invalid_files_name_the_file_and_field(tmp_path: Path, file: str, change, expected: str) -> None:  # type: ignore[no-untyped-def]
+    root = _copy(tmp_path)
+    _edit(root / file, change)
+    with pytest.raises(ContentErrors) as err:
+        load_tree(root)
+    assert any(p.startswith(str(root / file)) and expected in p for p in err.value.problems), \
+        err.value.problems
+
+
+def test_duplicate_slug_and_broken_yaml(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    shutil.copy(root / "topics" / "lost-passport.yaml", root / "topics" / "lost-passport-2.yaml")
+    (root / "countries" / "fr.yaml").write_text("iso: FR\n  visa: [broken", encoding="utf-8")
+    with pytest.raises(ContentErrors) as err:
+        load_tree(root)
+    problems = "\n".join(err.value.problems)
+    assert ("lost-passport.yaml: slug: 'lost-passport' is used by lost-passport-2.yaml too"
+            in problems)
+    assert "fr.yaml: cannot be read as YAML" in problems
+
+
+@pytest.mark.asyncio
+async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    engine = create_engine(db_url)
+    factory = create_session_factory(engine)
+    try:
+        first = await import_content(factory, root)
+        bundle = load_tree(root)
+        assert len(first.added) == len(bundle.topics) + len(bundle.countries)
+        second = await import_content(factory, root)
+        assert not second.touched and second.unchanged == len(first.added)
+
+        _edit(root / "topics" / "kandas.yaml", lambda d: d["summary"].update(en="Changed."))
+        (root / "countries" / "hu.yaml").unlink()
+        third = await import_content(factory, root)
+        assert third.changed == ["topic kandas"]
+        assert third.removed == ["country HU"]
+        assert third.added == []
+
+        _edit(root / "topics" / "kandas.yaml", lambda d: d["body"].pop("kk"))
+        with pytest.raises(ContentErrors):
+            await import_content(factory, root)
+        async with factory() as session:
+            count = await session.scalar(select(func.count()).select_from(CountryRow))
+            summary = (await session.get(TopicRow, "kandas")).data["summary"]["en"]  # type: ignore[union-attr]
+        assert count == len(bundle.countries) - 1  # nothing of the invalid import landed
+        assert summary == "Changed."
+
+        out = tmp_path / "exported"
+        written = await export_content(factory, out)
+        assert written == len(bundle.topics) + len(bundle.countries) - 1
+        reread = load_tree(out)
+        assert reread.topics["kandas"].summary.en == "Changed."
+        store = await ContentStore.load(factory)
+        assert "kandas" in store.topics and "HU" not in store.countries
+    finally:
+        await engine.dispose()

@@ -1,0 +1,91 @@
+"""End to end: the real bot long-polls the local Bot API server over HTTP, on SQLite and
+PostgreSQL, and people hold conversations with it in Kazakh, Russian and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import RunningBot
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_kazakh_conversation(running_bot: RunningBot) -> None:
+    aigerim = running_bot.person("Айгерім", "kk")
+
+    [hello] = await aigerim.say("/start")
+    assert "Сәлем" in hello["text"]
+    labels = aigerim.buttons(hello)
+    assert "🛂 Консулдық қызметтер" in labels
+    assert "🇷🇺 Русский" in labels and "🇬🇧 English" in labels  # offers to switch
+
+    consular = await aigerim.press("Консулдық қызметтер")
+    assert consular["edited"] and consular["message_id"] == hello["message_id"]
+    assert "Төлқұжат жоғалды немесе ұрланды" in aigerim.buttons(consular)
+
+    card = await aigerim.press("Төлқұжат жоғалды")
+    assert "Қазақстан Республикасына қайтуға арналған куәлік" in card["text"]
+    assert card["message_id"] == hello["message_id"]
+
+    [answer] = await aigerim.say("Түркияда төлқұжатымды жоғалтып алдым, не істеймін?")
+    assert "қайтуға арналған куәлік" in answer["text"]
+    assert "Түркия" in answer["text"]  # the country's specifics are added
+    assert "112" in answer["text"] or "155" in answer["text"]
+    assert running_bot.failed_calls() == []
+
+
+async def test_russian_conversation_with_countries(running_bot: RunningBot) -> None:
+    ivan = running_bot.person("Иван", "ru")
+
+    [hello] = await ivan.say("/start")
+    assert "Здравствуйте" in hello["text"]
+    countries = await ivan.press("Страны")
+    assert "Страны" in countries["text"]
+    assert any("Германия" in label for label in ivan.buttons(countries))
+
+    germany = await ivan.press("Германия")
+    assert "🇩🇪" in germany["text"] and "Германия" in germany["text"]
+    assert "Виза" in germany["text"] and "112" in germany["text"]
+    assert "Берлин" in germany["text"]
+    assert "⚠️" in germany["text"]  # unverified facts are marked with a pointer to the source
+
+    [visa] = await ivan.say("нужна ли виза в Германию?")
+    assert "Германия" in visa["text"]
+    assert "шенген" in visa["text"].lower()
+    assert running_bot.failed_calls() == []
+
+
+async def test_english_conversation_language_switch_and_deep_link(running_bot: RunningBot) -> None:
+    john = running_bot.person("John", "en")
+
+    [hello] = await john.say("/start")
+    assert hello["text"].startswith("Hello")
+
+    switched = await john.press("Қазақша")
+    assert "қазақша" in switched["text"].lower()
+    [menu] = await john.say("/menu")
+    assert "🛂 Консулдық қызметтер" in john.buttons(menu)
+
+    [card] = await john.say("/start country_AE")
+    assert "🇦🇪" in card["text"]
+    [topic] = await john.say("/start topic_lost-passport")
+    assert "Төлқұжат жоғалды" in topic["text"]
+
+
+async def test_question_answered_in_its_own_language(running_bot: RunningBot) -> None:
+    john = running_bot.person("John", "en")
+    [answer] = await john.say("Как продлить паспорт за границей?")
+    assert "паспорт" in answer["text"].lower()
+    assert "Menu" not in " ".join(john.buttons(answer))
+    assert any("Меню" in label for label in john.buttons(answer))
+
+
+async def test_commands_are_set_per_language(running_bot: RunningBot) -> None:
+    server = running_bot.server
+    kk = {c["command"]: c["description"] for c in server.commands("all_private_chats", "kk")}
+    ru = {c["command"]: c["description"] for c in server.commands("all_private_chats", "ru")}
+    en = {c["command"]: c["description"] for c in server.commands("all_private_chats", "en")}
+    assert set(kk) == set(ru) == set(en) == {"menu", "language", "help", "cancel"}
+    assert en["menu"] == "Main menu"
+    assert ru["menu"] == "Главное меню"
+    assert kk["menu"] != en["menu"]

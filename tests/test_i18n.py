@@ -1,0 +1,65 @@
+"""Catalogs: every message translated in kk, ru and en, with the same placeholders and tags."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+PLACEHOLDER = re.compile(r"\{\w*\}")
+TAG = re.compile(r"</?[a-z-]+")
+
+
+def _catalog(lang: str):  # type: ignore[no-untyped-def]
+    with open(LOCALES / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=lang)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_every_message_is_translated_with_same_placeholders(lang: str) -> None:
+    catalog = _catalog(lang)
+    problems = []
+    for msg in catalog:
+        if not msg.id:
+            continue
+        ids = msg.id if isinstance(msg.id, tuple) else (msg.id,)
+        strings = msg.string if isinstance(msg.string, tuple) else (msg.string,)
+        if msg.fuzzy or not all(strings):
+            problems.append(f"untranslated: {ids[0]!r}")
+            continue
+        for s in strings:
+            if sorted(PLACEHOLDER.findall(s)) != sorted(PLACEHOLDER.findall(ids[0])):
+                problems.append(f"placeholders differ: {ids[0]!r} -> {s!r}")
+            if sorted(TAG.findall(s)) != sorted(TAG.findall(ids[0])):
+                problems.append(f"HTML tags differ: {ids[0]!r} -> {s!r}")
+    assert problems == []
+
+
+def test_catalogs_hold_every_message_in_the_code(tmp_path: Path) -> None:
+    """A string added to the code but not to the catalogs (make i18n not run) fails here."""
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+         "-k", "__", "-k", "lazy_gettext", "-o", str(pot), "bot", "handlers", "bot.py"],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with open(pot, "rb") as f:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    for lang in ("kk", "ru", "en"):
+        have = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalog(lang) if m.id}
+        assert wanted - have == set(), f"{lang} catalog lacks messages: run `make i18n`"
+
+
+def test_translations_are_not_copies_of_english() -> None:
+    en = {m.id: m.string for m in _catalog("en") if m.id}
+    for lang in ("kk", "ru"):
+        same = [m.id for m in _catalog(lang)
+                if m.id and m.string == en.get(m.id) and re.search(r"[a-z]{4}", str(m.id))
+                and not str(m.id).startswith("/")]
+        assert same == [], f"{lang}: left in English: {same[:5]}"
