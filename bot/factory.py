@@ -21,6 +21,7 @@ from bot.config import LANGUAGES, Settings
 from bot.i18n import LocaleMiddleware, create_i18n, locale
 from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodMiddleware, LanguageCache
 from bot.services.answers import AnswerService
+from bot.services.retention import RetentionTask
 from bot.services.store import ContentStore
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
@@ -68,7 +69,10 @@ def create_dispatcher(
     LocaleMiddleware(i18n).setup(dp)
     dp.message.outer_middleware(flood or FloodMiddleware())
     dp.include_router(create_root_router())
+    retention = RetentionTask(session_factory, settings)
     dp.startup.register(set_commands)
+    dp.startup.register(retention.start)
+    dp.shutdown.register(retention.stop)
     return dp
 
 
