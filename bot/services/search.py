@@ -1,0 +1,1004 @@
+"""The question analyzer: which language, which topic, which country, or small talk.
+
+One :class:`QuestionIndex` is built from the content store at start-up. It holds
+
+* an inverted index of word stems over every topic's keywords, title, summary and body in
+  all three languages, with per-topic weights stored impact-ordered in compact arrays, so a
+  question touches only the posting lists of its own words (and only their best entries);
+* a country matcher over Babel's official names, the content's aliases and mission cities,
+  tolerant to Russian and Kazakh case endings and to Latin spellings.
+
+Words are compared by their :mod:`textnorm` keys, so Kazakh typed in Latin or without the
+Kazakh letters meets the Cyrillic content. Everything here is pure Python and synchronous.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from babel import Locale
+
+from bot.services.content import LANGS, Country, Topic
+from bot.services.textnorm import (
+    KK_LETTERS,
+    WORD_RE,
+    Token,
+    fold,
+    is_cyrillic,
+    is_latin,
+    key,
+    plain_latin,
+    tokenize,
+)
+
+# --- topic scoring -----------------------------------------------------------------------
+KEYWORD_WEIGHT = 3.0
+TITLE_WEIGHT = 2.5
+SUMMARY_WEIGHT = 1.2
+BODY_WEIGHT = 0.4
+OTHER_FIELDS_SHARE = 0.2  # fields beyond a word's strongest one add this share of their weight
+PHRASE_BONUS = 0.8  # a whole keyword phrase present: this times the phrase's idf sum
+STOPWORD_PHRASE_IDF = 0.1  # what a function word adds to a matched phrase's weight
+OTHER_SCRIPT_FACTOR = 0.6  # a Latin word matched through its transliteration, or vice versa
+
+MIN_STEM = 3  # shortest stem a word may be matched on
+MAX_SUFFIX = 6  # longest ending a query word may have beyond an indexed stem
+MAX_SUFFIX_SHORT = 3  # ... when that stem is short (4 letters or fewer)
+MAX_SUFFIX_LATIN = 4
+MAX_POSTINGS_SCAN = 1500  # best entries read from one posting list at question time
+MAX_QUERY_CHARS = 1000  # the rest of a very long message is not read
+
+# --- topic decision ------------------------------------------------------------------------
+NOTHING_FITS_SCORE = 1.0  # below this best score: no topic
+SCORE_SCALE = 3.0  # score at which the strength part of confidence reaches ~0.63
+UNSURE_CONFIDENCE = 0.45  # below: the bot offers the topic and alternatives as buttons
+UNSURE_MARGIN = 0.2  # relative lead over the runner-up below which we are unsure
+ALTERNATIVES = 3
+ALTERNATIVE_MIN_SHARE = 0.3  # an alternative scores at least this share of the best
+
+# --- country matching ----------------------------------------------------------------------
+CITY_STRENGTH = 0.8
+SHORT_NAME = 3  # names this short match only whole (plus a case ending)
+MIN_COUNTRY_STEM = 4
+
+DEFAULT_LANG = "en"
+
+
+def _words(block: str) -> frozenset[str]:
+    return frozenset(block.split())
+
+
+def _keys(block: str) -> frozenset[str]:
+    return frozenset(key(w) for w in block.split())
+
+
+# Case endings after a country name, in key form (Russian, then Kazakh).
+_RU_ENDINGS = _words("а у е и о ом ем ои еи ам ами ах ов ев иу иа ие ии иеи ием иам иах иами ую")
+_KK_CASES = _words("""
+га ге ка ке на не а е ни ди ти нин дин тин да де та те нда нде дан ден тан тен нан нен мен
+бен пен даги деги таги теги дагилар лик ликтер ликтар ша ше сина сине синда синан
+""")
+COUNTRY_SUFFIXES = _RU_ENDINGS | _KK_CASES | {""}
+
+# Kazakh endings that end a word after a hyphen ("БАӘ-ге", "АҚШ-қа").
+HYPHEN_SUFFIXES = _KK_CASES | _words("ға ғә қа дан ден тан тен нан нен")
+
+_ABLATIVE_WORDS = frozenset(("из", "from", "с", "от"))
+_ABLATIVE_ENDINGS = ("дан", "ден", "тан", "тен", "нан", "нен")
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+# Words that carry no topic. Kazakh and Russian in key form, English plain.
+STOP_KEYS = _keys("""
+как что где когда куда откуда почему зачем сколько какие какой какая каком каких нужно нужна
+нужен нужны надо можно ли не ни в во на из с со к ко по для о об обо у от до за при я мне меня
+мой моя мои мое мы нам нас наш наша вы вам вас ваш ваша он она они оно его ее их это этот эта
+эти есть был была было быть если или и а но чтобы же бы то так уже еще все всё пожалуйста там
+тут здесь хочу хотел хотела могу может мочь подскажите скажите помогите делать сделать который
+которая которые свой своя свои себя ещё очень просто также тоже какое чем кто кого
+қалай қандай қанша қашан қайда қайдан неге неше не кім керек қажет үшін бойынша туралы және
+мен бар жоқ ма ме ба бе па пе бұл осы сол сіз сен біз олар менің сізге маған да де та те ғой
+ғана тек еді ма екен болады бола болса қай айтыңызшы көмектесіңізші сіздер өз өзім
+""") | _words("""
+the a an is are am was were be been do does did can could i my me mine you your we our us to
+of in on at for from with and or how what where when why which who whom need needs needed
+want would should please get got have has had it its this that these those there be will
+shall may might about any if so just must some much many tell let know also very i'm im it's
+ive i've
+""")
+
+_SMALLTALK = {
+    "greeting": """привет, здравствуйте, здравствуй, приветствую, салам, сәлем, салем, сәлеметсіз,
+        сәлеметсіз бе, сәлеметсіздер, ассалаумағалейкум, ассаламуағалейкум, армысыз, хай, hi,
+        hello, hey, hiya, greetings, salam, salem, hallo, good morning, good afternoon,
+        good evening, добрый день, добрый вечер, доброе утро, доброго дня, қайырлы таң,
+        қайырлы кеш, қайырлы күн""",
+    "thanks": """спасибо, спс, благодарю, рахмет, рахмат, алғыс, thanks, thank you, thx, ty,
+        cheers, көп рахмет, большое спасибо""",
+    "bye": """пока, до свидания, прощайте, всего доброго, көріскенше, сау бол, сау болыңыз, қош,
+        қош бол, bye, goodbye, farewell, see you""",
+    "identity": """who are you, what are you, are you a bot, are you human, are you a robot,
+        what can you do, кто ты, кто вы, ты бот, вы бот, что ты умеешь, что вы умеете,
+        что ты можешь, сен кімсің, сіз кімсіз, сен ботсың ба, не істей аласың""",
+    "ack": """ок, окей, хорошо, понятно, ясно, ладно, отлично, супер, жақсы, түсіндім,
+        түсінікті, жарайды, болды, мақұл, иә, ok, okay, okey, fine, alright, great, cool,
+        understood, yes, nice, got it, all right""",
+}
+
+
+def _form(word: str) -> str:
+    return key(word) if is_cyrillic(word) else word
+
+
+def _smalltalk_tables() -> tuple[dict[str, str], tuple[tuple[tuple[str, ...], str], ...]]:
+    words: dict[str, str] = {}
+    phrases: list[tuple[tuple[str, ...], str]] = []
+    for kind, entries in _SMALLTALK.items():
+        for entry in entries.split(","):
+            parts = tuple(_form(w) for w in entry.split())
+            if len(parts) == 1:
+                words[parts[0]] = kind
+            elif parts:
+                phrases.append((parts, kind))
+    phrases.sort(key=lambda p: -len(p[0]))
+    return words, tuple(phrases)
+
+
+SMALLTALK_WORDS, SMALLTALK_PHRASES = _smalltalk_tables()
+
+# Words that may stand beside small talk without making it a question.
+SMALLTALK_FILLER = _keys("""
+большое огромное вам тебе очень всем друзья бот ботик көп сізге саған сізге достар бот
+""") | _words("""
+very much so lot lots a you bot dear all guys again again
+""")
+
+
+# --- language detection --------------------------------------------------------------------
+KK_WORDS = _keys("""
+қалай қандай қанша қашан қайда қайдан неге неше керек қажет үшін бойынша туралы және мен
+бар жоқ ма ме ба бе па пе бұл осы сол сіз сен біз олар менің сізге маған ғой ғана тек еді
+екен болады бола болса қай алу беру жасау рахмет сәлем сәлеметсіз жақсы түсіндім елшілік
+елшілікке шетел шетелде төлқұжат жоғалды жоғалттым алдым алуға керекпе бола ма кетті
+ұрлап қайтыс азамат азаматтық виза визасы визасыз паспортым паспортымды құжат құжаттар
+жоқ иә жоқпын емес мүмкін келу кету бару барсам барам тұрамын тұрады істеу істеймін не
+""")
+RU_WORDS = (
+    _keys("""
+как что где когда куда откуда почему зачем сколько какие какой какая нужно нужна нужен
+надо можно ли в во на из с со к по для о об у от до за при я мне меня мой моя мы вы вам
+вас он она они это есть был была если или и а но чтобы же бы уже еще все пожалуйста
+здравствуйте привет спасибо делать сделать потерял потеряла паспорт украли получить
+оформить продлить посольство консульство документы справка хочу могу
+""")
+    - KK_WORDS
+)
+EN_WORDS = _words("""
+the a an is are am was were be been do does did can could i my me you your we our to of in
+on at for from with and or how what where when why which who need want would should please
+get have has it this that there will about any if lost stolen passport visa embassy help
+""")
+KK_LATIN_WORDS = _words("""
+qalai qalay kalai kalay kerek qaida qaida kaida kayda qaidan kaidan neshe nege qandai kandai
+qandai qansha kansha qashan kashan ushin boiynsha boyynsha turaly jane zhane men bar joq jok
+zhok ma me ba be pa pe bul osy sol siz sen biz olar menin menіñ rahmet rakhmet salem
+salemetsiz jaqsy zhaksy jaksy tusіndim tusindim elshilik elshilikke shetel shetelde shetelge
+joghaldy zhogaldy jogaldy zhogaldy joǵaldy qoldanu alu beru alyp aldym boldy bola bolady
+kerekpe tolqujat tolkuzhat tolquzhat qujat kuzhat qujattar azamat azamattyq qaitys
+""")
+RU_LATIN_WORDS = _words("""
+kak chto gde kogda kuda pochemu skolko nuzhno nuzhna nuzhen nado mozhno li dlya menya mne ya
+vy poteryal poteryala ukrali pasporta posolstvo konsulstvo privet spasibo zdravstvuyte
+""")
+
+_KK_SUFFIX_RE = re.compile(
+    r"(?:дым|дім|тым|тім|ды|ді|ты|ті|мын|мін|пын|пін|бын|бін|сыз|сіз|сың|сің|лар|лер|дар|дер|"
+    r"тар|тер|ға|ге|қа|ке|да|де|та|те|дан|ден|тан|тен|нан|нен|ның|нің|дың|дің|тың|тің|ымды|"
+    r"імді|ымыз|іміз|уға|уге|ған|ген|қан|кен|ып|іп|йды|йді|лық|лік|дық|дік|тық|тік|шы|ші|"
+    r"мыз|міз|ңыз|ңіз|сы|сі|ны|ні|ма|ме|ба|бе|па|пе)$"
+)
+_RU_SUFFIX_RE = re.compile(
+    r"(?:ть|ться|тся|ся|сь|ого|его|ому|ему|ый|ий|ой|ая|яя|ое|ее|ые|ие|ую|юю|ах|ях|ами|ями|"
+    r"ов|ев|ешь|ет|ют|ит|ят|ение|ения|ость|ости|ал|ала|али|ил|ила|или|ел|ела|ели|ул|ую|ию|ией)$"
+)
+_KK_LATIN_SUFFIX_RE = re.compile(
+    r"(?:dym|dim|tym|tim|dy|di|ty|ti|myn|min|ymdy|imdi|ymyz|imiz|ğa|ge|qa|ke|ga|dan|den|tan|ten|"
+    r"nan|nen|nyñ|nің|nyn|dyñ|dyn|tyn|lar|ler|dar|der|tar|ter|ğan|qan|gan|yp|ip|lyq|lik|dyq|"
+    r"tyq|syz|siz|uğa|uga|shy|shi)$"
+)
+_EN_SUFFIX_RE = re.compile(r"(?:ing|tion|ed|ly|ness|ment|ous|ful|able|ship|'s|th)$")
+_KK_LATIN_LETTERS = frozenset("äğqñöūüışə")
+
+
+def _cyrillic_votes(tokens: Sequence[Token]) -> tuple[float, float]:
+    kk = ru = 0.0
+    for tok in tokens:
+        low = tok.lower.replace("ё", "е")
+        if any(ch in KK_LETTERS for ch in low):
+            kk += 3.0
+            continue
+        plain = fold(low)
+        k = tok.key
+        in_kk, in_ru = k in KK_WORDS, k in RU_WORDS
+        if in_kk and not in_ru:
+            kk += 2.0
+        elif in_ru and not in_kk:
+            ru += 2.0
+        elif not in_kk and not in_ru:
+            if any(ch in "щъэёь" for ch in low) or low.endswith(("ция", "ции", "цию")):
+                ru += 1.0
+            elif _RU_SUFFIX_RE.search(plain) and len(plain) > 3:
+                ru += 0.6
+            if _KK_SUFFIX_RE.search(plain) and len(plain) > 3:
+                kk += 0.7
+    return kk, ru
+
+
+def _latin_votes(tokens: Sequence[Token]) -> tuple[float, float, float]:
+    kk = en = ru = 0.0
+    for tok in tokens:
+        low = tok.lower
+        if any(ch in _KK_LATIN_LETTERS for ch in low):
+            kk += 3.0
+            continue
+        w = tok.latin
+        if w in KK_LATIN_WORDS:
+            kk += 2.0
+        elif w in EN_WORDS:
+            en += 2.0
+        elif w in RU_LATIN_WORDS:
+            ru += 2.0
+        else:
+            if "q" in w.replace("qu", "") or re.search(r"(?:zh|kh|gh)", w):
+                kk += 1.0
+            if _KK_LATIN_SUFFIX_RE.search(w) and len(w) > 4:
+                kk += 0.6
+            if _EN_SUFFIX_RE.search(w) or re.search(r"(?:th|wh|ee|oo|ou|ea|ck|w)", w):
+                en += 0.7
+    return kk, en, ru
+
+
+def detect_language(text: str) -> str:
+    """The language a question is written in: "kk", "ru" or "en"; "en" when there are no words."""
+    return _detect(tokenize(text[:MAX_QUERY_CHARS]))
+
+
+def _detect(tokens: Sequence[Token], vocab: _Vocabulary | None = None) -> str:
+    cyr = [t for t in tokens if is_cyrillic(t.raw)]
+    lat = [t for t in tokens if t.latin]
+    if not cyr and not lat:
+        return DEFAULT_LANG
+    kk_c, ru_c = _cyrillic_votes(cyr)
+    kk_l, en_l, ru_l = _latin_votes(lat)
+    if vocab is not None:
+        kk_v, ru_v, en_v = vocab.votes(tokens)
+        kk_c, ru_c, en_l = kk_c + kk_v, ru_c + ru_v, en_l + en_v
+    if len(cyr) >= len(lat):
+        return "kk" if kk_c + kk_l > ru_c + ru_l else "ru"
+    scores = {"en": en_l, "kk": kk_l + kk_c, "ru": ru_l + ru_c}
+    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
+    return best
+
+
+@dataclass
+class _Vocabulary:
+    """Word forms seen in only one language of the content: evidence for detection."""
+
+    kk: frozenset[str] = frozenset()
+    ru: frozenset[str] = frozenset()
+    en: frozenset[str] = frozenset()
+
+    def votes(self, tokens: Sequence[Token]) -> tuple[float, float, float]:
+        kk = ru = en = 0.0
+        for tok in tokens:
+            if is_cyrillic(tok.raw):
+                if tok.key in self.kk:
+                    kk += 1.0
+                elif tok.key in self.ru:
+                    ru += 1.0
+            elif tok.latin:
+                if tok.latin in self.en:
+                    en += 1.0
+                elif tok.key in self.kk and len(tok.key) > 3:
+                    kk += 1.0
+        return kk, ru, en
+
+
+# --- stemming ------------------------------------------------------------------------------
+_STEM_ENDINGS = tuple(
+    sorted(
+        {
+            key(e)
+            for e in _words("""
+ение ения ению ением ений ость ости ами ями ого его ому ему ими ых их ую юю ая яя ое ее ые
+ие ой ей ий ый ам ям ах ях ом ем ов ев ть ться ся сь ла ли ло ет ут ют ит ат ят ешь ишь а я
+о е и у ю лар лер дар дер тар тер ға ге қа ке на не ны ні ды ді ты ті да де та те нда нде
+дан ден тан тен нан нен ның нің дың дің тың тің мен бен пен ым ім ыңің сы сі мыз міз ңыз ңіз
+ыңыз іңіз дым дім тым тім ған ген қан кен атын етін уға уге у ып іп мын мін сыз сіз дағы
+дегі тағы тегі
+""")
+        }
+        - {""},
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def stem_key(k: str) -> str:
+    """Strip up to three inflectional endings (Kazakh suffixes chain) from a key."""
+    for _ in range(3):
+        for end in _STEM_ENDINGS:
+            if k.endswith(end) and len(k) - len(end) >= MIN_STEM + 1:
+                k = k[: -len(end)]
+                break
+        else:
+            break
+    return k
+
+
+_EN_ENDINGS = (
+    ("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"),
+    ("ing", ""), ("ed", ""), ("ly", ""), ("s", ""),
+)  # fmt: skip
+
+
+def stem_latin(w: str) -> str:
+    for end, repl in _EN_ENDINGS:
+        if w.endswith(end) and len(w) - len(end) >= MIN_STEM and not w.endswith("ss"):
+            return w[: -len(end)] + repl
+    return w
+
+
+# --- the index -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Analysis:
+    lang: str
+    topic: str | None
+    country: str | None
+    confidence: float
+    alternatives: tuple[str, ...]
+    smalltalk: str | None
+
+    @property
+    def unsure(self) -> bool:
+        """A topic was picked, but not confidently: offer it with the alternatives."""
+        return self.topic is not None and self.confidence < UNSURE_CONFIDENCE
+
+
+@dataclass
+class _Lexicon:
+    """Maps typed word forms to term ids: a stem matches words that extend it by an ending."""
+
+    terms: dict[str, int] = field(default_factory=dict)
+    lookup: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def add(self, stem: str, ids: dict[str, int]) -> int:
+        """The id of a stem; ids are shared across lexicons so postings can live in one list."""
+        tid = self.terms.get(stem)
+        if tid is None:
+            tid = ids.setdefault(stem, len(ids))
+            self.terms[stem] = tid
+        return tid
+
+    def finish(self, stems: Mapping[str, int], latin: bool) -> None:
+        """Register each stem (and, for Cyrillic, its form without a final vowel) for lookup."""
+        for stem, tid in stems.items():
+            if latin:
+                allowed = MAX_SUFFIX_LATIN
+            else:
+                allowed = MAX_SUFFIX if len(stem) > 4 else MAX_SUFFIX_SHORT
+            self.lookup[stem] = (tid, allowed)
+        if latin:
+            return
+        for stem, tid in stems.items():
+            if stem[-1] in "аеиоу" and len(stem) > MIN_STEM:
+                self.lookup.setdefault(stem[:-1], (tid, MAX_SUFFIX_SHORT))
+
+    def match(self, word: str, min_len: int = MIN_STEM, most: int = 3) -> list[int]:
+        """Terms whose stems begin the word, longest first."""
+        found: list[int] = []
+        for end in range(len(word), min_len - 1, -1):
+            hit = self.lookup.get(word[:end])
+            if hit is not None and len(word) - end <= hit[1] and hit[0] not in found:
+                found.append(hit[0])
+                if len(found) == most:
+                    break
+        return found
+
+
+@dataclass(frozen=True)
+class _Name:
+    iso: str
+    words: tuple[str, ...]  # keys, or plain Latin words
+    strength: float
+    official: bool
+
+
+@dataclass
+class _CountryMatcher:
+    """Finds countries named in a text, by official name, alias or mission city."""
+
+    single: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
+    single_latin: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
+    exact_short: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    guarded_latin: frozenset[str] = frozenset()
+    multi: dict[str, list[_Name]] = field(default_factory=dict)
+    names: list[_Name] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, countries: Mapping[str, Country]) -> _CountryMatcher:
+        self = cls()
+        guarded: set[str] = set()
+        for iso, country in countries.items():
+            for text, strength, official in _country_names(iso, country):
+                self._add(iso, text, strength, official, guarded)
+        self.guarded_latin = frozenset(guarded)
+        return self
+
+    def _add(
+        self, iso: str, text: str, strength: float, official: bool, guarded: set[str]
+    ) -> None:
+        tokens = _merge_hyphen_suffixes(tokenize(text))
+        if not tokens:
+            return
+        latin = all(t.latin for t in tokens)
+        if len(tokens) == 1:
+            tok = tokens[0]
+            if latin:
+                self.single_latin.setdefault(tok.latin, []).append((iso, strength, official))
+                if len(tok.latin) <= SHORT_NAME + 1 and tok.latin in STOP_KEYS | STOP_LATIN_SHORT:
+                    guarded.add(tok.latin)
+            short = _short_form(tok)
+            if len(short) <= SHORT_NAME + 1 and (tok.raw.isupper() or len(short) <= SHORT_NAME):
+                self.exact_short.setdefault(short, []).append((iso, strength))
+                if latin:
+                    return
+            for variant in _stem_variants(tok.key):
+                self.single.setdefault(variant, []).append((iso, strength, official))
+            self.names.append(_Name(iso, (tok.key,), strength, official))
+            if latin:
+                self.names.append(_Name(iso, (tok.latin,), strength, official))
+            return
+        for words in {
+            tuple(t.key for t in tokens),
+            tuple(t.latin for t in tokens) if latin else (),
+        }:
+            if not words:
+                continue
+            name = _Name(iso, words, strength, official)
+            self.names.append(name)
+            self.multi.setdefault(_word_stem(words[0]), []).append(name)
+
+    def find(self, tokens: Sequence[Token]) -> list[tuple[int, int, str, float]]:
+        """Country mentions as (first token, last token, ISO, strength), in text order."""
+        found: list[tuple[int, int, str, float]] = []
+        taken: set[int] = set()
+        for i in range(len(tokens)):
+            for name in self._multi_candidates(tokens[i]):
+                end = i + len(name.words)
+                if (
+                    end <= len(tokens)
+                    and all(_word_matches(tokens[i + j], w) for j, w in enumerate(name.words))
+                    and not taken.intersection(range(i, end))
+                ):
+                    found.append((i, end - 1, name.iso, name.strength))
+                    taken.update(range(i, end))
+        for i in range(len(tokens)):
+            if i in taken:
+                continue
+            hit = self._single(tokens, i)
+            if hit:
+                found.append((i, i, hit[0], hit[1]))
+                taken.add(i)
+        found.sort()
+        return found
+
+    def _multi_candidates(self, tok: Token) -> list[_Name]:
+        out: list[_Name] = []
+        for form in (tok.key, tok.latin):
+            if not form:
+                continue
+            for end in range(len(form), MIN_STEM - 1, -1):
+                out.extend(self.multi.get(form[:end], ()))
+        return sorted(set(out), key=lambda n: -len(n.words))
+
+    def _single(self, tokens: Sequence[Token], i: int) -> tuple[str, float] | None:
+        tok = tokens[i]
+        if tok.latin:
+            hits = self.single_latin.get(tok.latin) or self.single_latin.get(tok.latin.rstrip("s"))
+            if hits and (tok.latin not in self.guarded_latin or _guard_ok(tokens, i)):
+                return hits[0][0], hits[0][1]
+        short = _short_form(tok)
+        for end in range(len(short), 1, -1):
+            hits = self.exact_short.get(short[:end])
+            if (
+                hits
+                and short[end:] in COUNTRY_SUFFIXES
+                and (
+                    not tok.latin
+                    or (
+                        end == len(short)
+                        and (tok.latin not in self.guarded_latin or _guard_ok(tokens, i))
+                    )
+                )
+            ):
+                return hits[0]
+        k = tok.key
+        for end in range(len(k), MIN_COUNTRY_STEM - 1, -1):
+            hits = self.single.get(k[:end])
+            if hits and k[end:] in COUNTRY_SUFFIXES:
+                best = max(hits, key=lambda h: h[1])
+                return best[0], best[1]
+        return None
+
+    def complete(self, text: str, limit: int) -> list[str]:
+        """Countries whose names start with (or inflect) what was typed, best first."""
+        tokens = _merge_hyphen_suffixes(tokenize(text))
+        if not tokens:
+            return []
+        exact = {iso for _, _, iso, _ in self.find(tokens)}
+        best: dict[str, float] = {}
+        for name in self.names:
+            score = _prefix_score(tokens, name)
+            if name.iso in exact:
+                score = max(score, 2.0)
+            if score > best.get(name.iso, 0.0):
+                best[name.iso] = score
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [iso for iso, score in ranked if score > 0][:limit]
+
+
+STOP_LATIN_SHORT = frozenset(("us", "it", "in", "am", "is", "me", "no", "so", "to", "ok", "oh"))
+
+
+def _guard_ok(tokens: Sequence[Token], i: int) -> bool:
+    """A short alias that is also an English word ("us") counts in capitals or after "the"."""
+    tok = tokens[i]
+    return tok.raw.isupper() or (i > 0 and tokens[i - 1].lower == "the")
+
+
+def _short_form(tok: Token) -> str:
+    """Lowercase with Kazakh letters folded but nothing collapsed: "БАӘ" stays apart from "ба"."""
+    if tok.latin:
+        return tok.latin
+    return fold(tok.raw.lower())
+
+
+def _stem_variants(k: str) -> set[str]:
+    """Forms a single-word country name is recognised from before a case ending."""
+    out = {k}
+    if k[-1] in "аеиоу" and len(k) - 1 >= MIN_COUNTRY_STEM:
+        out.add(k[:-1])
+    m = re.search(r"([^аеиоу])[ео]([^аеиоу])$", k)
+    if m and len(k) - 1 >= MIN_COUNTRY_STEM:
+        out.add(k[: m.start()] + m.group(1) + m.group(2))
+    return {v for v in out if len(v) >= MIN_COUNTRY_STEM or v == k}
+
+
+def _word_stem(k: str) -> str:
+    stripped = k.rstrip("аеиоу") if not k.isascii() else k
+    return stripped if len(stripped) >= MIN_STEM else k
+
+
+def _word_matches(tok: Token, word: str) -> bool:
+    """One word of a multi-word name, allowing an ending of up to four letters."""
+    if word.isascii():
+        form = tok.latin
+        return bool(form) and (
+            form == word or (form.startswith(word) and len(form) - len(word) <= 2)
+        )
+    stem = _word_stem(word)
+    return tok.key.startswith(stem) and len(tok.key) - len(stem) <= 4
+
+
+def _prefix_score(tokens: Sequence[Token], name: _Name) -> float:
+    """How well a typed (possibly partial) text matches one name, 0 when it does not."""
+    forms = [t.latin if name.words[0].isascii() else t.key for t in tokens]
+    if not all(forms) or len(forms) > len(name.words):
+        return 0.0
+    for start in range(len(name.words) - len(forms) + 1):
+        ok = True
+        covered = 0
+        for j, form in enumerate(forms):
+            word = name.words[start + j]
+            last = j == len(forms) - 1
+            if (
+                word.startswith(form)
+                if last
+                else (word == form or form.startswith(_word_stem(word)))
+            ):
+                covered += min(len(form), len(word))
+            else:
+                ok = False
+                break
+        if ok:
+            total = sum(len(w) for w in name.words)
+            score = 0.5 + 0.5 * covered / total
+            if start == 0:
+                score += 0.2
+            if name.official:
+                score += 0.05
+            return score
+    return 0.0
+
+
+def _merge_hyphen_suffixes(tokens: list[Token]) -> list[Token]:
+    """Rejoin a Kazakh case ending written after a hyphen to its word: "АҚШ-қа" → "АҚШқа"."""
+    out: list[Token] = []
+    for tok in tokens:
+        if (
+            tok.hyphen
+            and out
+            and fold(tok.lower) in HYPHEN_SUFFIXES | {fold(s) for s in HYPHEN_SUFFIXES}
+        ):
+            prev = out[-1]
+            raw = prev.raw + tok.raw
+            out[-1] = Token(
+                raw, key(raw), prev.latin + tok.latin if prev.latin else "", prev.hyphen
+            )
+        else:
+            out.append(tok)
+    return out
+
+
+def _country_names(iso: str, country: Country) -> Iterable[tuple[str, float, bool]]:
+    for lang in LANGS:
+        name = Locale(lang).territories.get(iso)
+        if name:
+            yield name, 1.0, True
+    for _, alias in country.aliases.all():
+        yield alias, 1.0, False
+    for mission in country.missions:
+        for lang in LANGS:
+            yield mission.city.get(lang), CITY_STRENGTH, False
+
+
+def _plain(html: str) -> str:
+    return _TAG.sub(" ", html)
+
+
+class _Builder:
+    """Turns topics into postings. Caches words, texts and keyword phrases, since a large
+    store repeats them, and appends postings to compact arrays to keep the peak small."""
+
+    def __init__(self, countries: _CountryMatcher) -> None:
+        self.countries = countries
+        self.ids: dict[str, int] = {}
+        self.cyr = _Lexicon()
+        self.lat = _Lexicon()
+        self.post_ids: list[array] = []
+        self.post_w: list[array] = []
+        self.phrases: list[tuple[int, tuple[int | str, ...]]] = []
+        self.seen_words: dict[str, set[str]] = {lang: set() for lang in LANGS}
+        self._words: dict[tuple[str, bool], tuple[int, ...]] = {}
+        self._texts: dict[tuple[str, bool], dict[int, int]] = {}
+        self._keywords: dict[tuple[str, str], tuple[int | str, ...]] = {}
+
+    def add_topic(self, doc: int, topic: Topic) -> None:
+        per_field: dict[int, dict[str, float]] = {}
+
+        def put(tid: int, name: str, w: float) -> None:
+            fields = per_field.setdefault(tid, {})
+            fields[name] = max(fields.get(name, 0.0), w)
+
+        for lang in LANGS:
+            for phrase in topic.keywords.get(lang):
+                elements = self._keyword(phrase, lang)
+                for e in elements:
+                    if isinstance(e, int):
+                        put(e, "keywords", KEYWORD_WEIGHT)
+                if len(elements) >= 2 and any(isinstance(e, int) for e in elements):
+                    self.phrases.append((doc, elements))
+            for name, text, weight in (
+                ("title", topic.title.get(lang), TITLE_WEIGHT),
+                ("summary", topic.summary.get(lang), SUMMARY_WEIGHT),
+                ("body", topic.body.get(lang), BODY_WEIGHT),
+            ):
+                for tid, n in self._text(text, lang).items():
+                    put(
+                        tid,
+                        name,
+                        weight * min(2.0, 1.0 + 0.3 * (n - 1)) if name == "body" else weight,
+                    )
+        for tid, fields in per_field.items():
+            self.post_ids[tid].append(doc)
+            self.post_w[tid].append(_combine(list(fields.values())))
+
+    def _keyword(self, phrase: str, lang: str) -> tuple[int | str, ...]:
+        """A keyword phrase as terms and function words, without the countries it names."""
+        cached = self._keywords.get((phrase, lang))
+        if cached is not None:
+            return cached
+        tokens = _merge_hyphen_suffixes(tokenize(phrase))
+        named = {j for a, b, _, _ in self.countries.find(tokens) for j in range(a, b + 1)}
+        elements: list[int | str] = []
+        for j, tok in enumerate(tokens):
+            if j in named:
+                continue
+            if _is_stop(tok):
+                elements.append(_stop_element(tok))
+            else:
+                elements.extend(self._word(tok.raw, lang == "en")[:1])
+            self._see(tok.raw, lang)
+        result = tuple(dict.fromkeys(elements))
+        self._keywords[(phrase, lang)] = result
+        return result
+
+    def _text(self, html: str, lang: str) -> dict[int, int]:
+        """Term counts of one text; identical texts are read once."""
+        cache_key = (html, lang == "en")
+        cached = self._texts.get(cache_key)
+        if cached is not None:
+            return cached
+        counts: dict[int, int] = {}
+        for m in WORD_RE.finditer(_plain(html)):
+            raw = m.group(0)
+            self._see(raw, lang)
+            for tid in self._word(raw, lang == "en"):
+                counts[tid] = counts.get(tid, 0) + 1
+        self._texts[cache_key] = counts
+        return counts
+
+    def _word(self, raw: str, english: bool) -> tuple[int, ...]:
+        cached = self._words.get((raw, english))
+        if cached is not None:
+            return cached
+        ids: list[int] = []
+        latin = plain_latin(raw) if is_latin(raw) and not is_cyrillic(raw) else ""
+        k = key(raw)
+        if latin and latin not in STOP_KEYS:
+            ids.append(self._term(self.lat, "~" + stem_latin(latin)))
+        if (
+            not (latin and english)
+            and k not in STOP_KEYS
+            and len(k) >= 2
+            and latin not in STOP_KEYS
+        ):
+            ids.append(self._term(self.cyr, stem_key(k)))
+        result = tuple(ids)
+        self._words[(raw, english)] = result
+        return result
+
+    def _term(self, lexicon: _Lexicon, stem: str) -> int:
+        tid = lexicon.add(stem, self.ids)
+        if tid == len(self.post_ids):
+            self.post_ids.append(array("I"))
+            self.post_w.append(array("f"))
+        return tid
+
+    def _see(self, raw: str, lang: str) -> None:
+        if lang == "en":
+            if is_latin(raw) and not is_cyrillic(raw):
+                self.seen_words["en"].add(plain_latin(raw))
+        elif is_cyrillic(raw):
+            self.seen_words[lang].add(key(raw))
+
+
+class QuestionIndex:
+    """Everything needed to analyze a question, built once from the content store."""
+
+    def __init__(self) -> None:
+        self._slugs: list[str] = []
+        self._cyr = _Lexicon()
+        self._lat = _Lexicon()
+        self._idf: array = array("f")
+        self._post_ids: list[array] = []
+        self._post_w: list[array] = []
+        self._phrase_sets: list[tuple[frozenset, float]] = []
+        self._phrases: dict[int, tuple[array, array]] = {}
+        self._countries = _CountryMatcher()
+        self._vocab = _Vocabulary()
+
+    @classmethod
+    def build(cls, topics: Mapping[str, Topic], countries: Mapping[str, Country]) -> QuestionIndex:
+        self = cls()
+        self._countries = _CountryMatcher.build(countries)
+        builder = _Builder(self._countries)
+        for doc, (slug, topic) in enumerate(topics.items()):
+            self._slugs.append(slug)
+            builder.add_topic(doc, topic)
+        self._cyr, self._lat = builder.cyr, builder.lat
+        self._cyr.finish(self._cyr.terms, latin=False)
+        self._lat.finish(self._lat.terms, latin=True)
+        self._cyr.terms, self._lat.terms = {}, {}
+        self._finish_postings(builder.post_ids, builder.post_w)
+        self._finish_phrases(builder.phrases)
+        seen = builder.seen_words
+        self._vocab = _Vocabulary(
+            frozenset(seen["kk"] - seen["ru"]),
+            frozenset(seen["ru"] - seen["kk"]),
+            frozenset(seen["en"]),
+        )
+        return self
+
+    def _finish_postings(self, ids: list[array], weights: list[array]) -> None:
+        """Idf per term, and each posting list ordered by weight, best first."""
+        n_docs = max(1, len(self._slugs))
+        norm = math.log(1 + n_docs)
+        self._idf = array("f", (math.log(1 + n_docs / max(1, len(d))) / norm for d in ids))
+        for d, w in zip(ids, weights, strict=False):
+            order = sorted(range(len(w)), key=w.__getitem__, reverse=True)
+            self._post_ids.append(array("I", (d[i] for i in order)))
+            self._post_w.append(array("f", (w[i] for i in order)))
+
+    def _finish_phrases(self, phrases: list[tuple[int, tuple[int | str, ...]]]) -> None:
+        """Key each phrase by its rarest term, so a question checks only phrases it could hold."""
+        set_ids: dict[tuple[int | str, ...], int] = {}
+        grouped: dict[int, tuple[array, array]] = {}
+        for doc, elements in phrases:
+            sid = set_ids.get(elements)
+            if sid is None:
+                sid = set_ids[elements] = len(self._phrase_sets)
+                terms = [e for e in elements if isinstance(e, int)]
+                weight = sum(self._idf[t] for t in terms)
+                weight += STOPWORD_PHRASE_IDF * (len(elements) - len(terms))
+                self._phrase_sets.append((frozenset(elements), PHRASE_BONUS * weight))
+            rarest = max((e for e in elements if isinstance(e, int)), key=self._idf.__getitem__)
+            docs, sids = grouped.setdefault(rarest, (array("I"), array("I")))
+            docs.append(doc)
+            sids.append(sid)
+        self._phrases = grouped
+
+    # -- questions --
+    def analyze(self, text: str, lang: str | None = None) -> Analysis:
+        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        lang = lang if lang in LANGS else _detect(tokens, self._vocab)
+        mentions = self._countries.find(tokens)
+        country = _pick_country(tokens, mentions)
+        named = {j for a, b, _, _ in mentions for j in range(a, b + 1)}
+        content = [t for j, t in enumerate(tokens) if j not in named]
+        ranked = self._rank(content, lang)
+        topic, confidence, alternatives = _decide(ranked)
+        smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
+        if smalltalk and (pure or topic is None):
+            topic, confidence, alternatives = None, 0.0, ()
+        else:
+            smalltalk = None
+        names = tuple(self._slugs[d] for d in alternatives)
+        return Analysis(
+            lang,
+            self._slugs[topic] if topic is not None else None,
+            country,
+            round(confidence, 3),
+            names,
+            smalltalk,
+        )
+
+    def find_countries(self, text: str, limit: int = 8) -> list[str]:
+        return self._countries.complete((text or "")[:200], limit)
+
+    def _query_terms(
+        self, tokens: Sequence[Token], lang: str
+    ) -> tuple[list[dict[int, float]], set]:
+        """Per content word, the terms it matches with their query weights; and the phrase
+        elements present (term ids and stopword keys)."""
+        groups: list[dict[int, float]] = []
+        present: set = set()
+        for tok in tokens:
+            if _is_stop(tok):
+                present.add(_stop_element(tok))
+                continue
+            group = self._match_token(tok, lang)
+            if group:
+                groups.append(group)
+                present.update(group)
+        return groups, present
+
+    def _match_token(self, tok: Token, lang: str) -> dict[int, float]:
+        latin = self._lat.match("~" + tok.latin, MIN_STEM + 1) if tok.latin else []
+        cyr = self._cyr.match(tok.key) if len(tok.key) >= MIN_STEM else []
+        first, second = (latin, cyr) if tok.latin and lang == "en" else (cyr, latin)
+        group = dict.fromkeys(first, 1.0)
+        if not group:
+            group = dict.fromkeys(second, OTHER_SCRIPT_FACTOR)
+        return group
+
+    def _rank(self, tokens: Sequence[Token], lang: str) -> list[tuple[float, int]]:
+        groups, present = self._query_terms(tokens, lang)
+        scores: dict[int, float] = {}
+        seen: set[int] = set()
+        for group in groups:
+            best: dict[int, float] = {}
+            for tid, qw in group.items():
+                if tid in seen:
+                    continue
+                seen.add(tid)
+                factor = qw * self._idf[tid]
+                ids, ws = self._post_ids[tid], self._post_w[tid]
+                for j in range(min(len(ids), MAX_POSTINGS_SCAN)):
+                    d = ids[j]
+                    value = factor * ws[j]
+                    if value > best.get(d, 0.0):
+                        best[d] = value
+            for d, value in best.items():
+                scores[d] = scores.get(d, 0.0) + value
+        for tid in present:
+            docs, sids = self._phrases.get(tid, _NO_PHRASES)
+            for j in range(min(len(docs), MAX_POSTINGS_SCAN)):
+                elements, bonus = self._phrase_sets[sids[j]]
+                if present.issuperset(elements):
+                    scores[docs[j]] = scores.get(docs[j], 0.0) + bonus
+        return heapq.nlargest(ALTERNATIVES + 1, ((s, d) for d, s in scores.items()))
+
+
+_NO_PHRASES = (array("I"), array("I"))
+
+
+def _is_stop(tok: Token) -> bool:
+    return tok.key in STOP_KEYS or tok.latin in STOP_KEYS or tok.lower in STOP_KEYS
+
+
+def _stop_element(tok: Token) -> str:
+    return tok.latin or tok.key
+
+
+def _combine(weights: list[float]) -> float:
+    top = max(weights)
+    return top + OTHER_FIELDS_SHARE * (sum(weights) - top)
+
+
+def _decide(ranked: list[tuple[float, int]]) -> tuple[int | None, float, tuple[int, ...]]:
+    """The topic, a 0..1 confidence mixing strength and lead, and the runners-up."""
+    if not ranked or ranked[0][0] < NOTHING_FITS_SCORE:
+        return None, 0.0, ()
+    best, doc = ranked[0]
+    second = ranked[1][0] if len(ranked) > 1 else 0.0
+    strength = 1.0 - math.exp(-best / SCORE_SCALE)
+    lead = (best - second) / best
+    confidence = (
+        strength * min(1.0, 0.5 + lead / (2 * UNSURE_MARGIN) * 0.5)
+        if lead < UNSURE_MARGIN
+        else strength
+    )
+    if lead < UNSURE_MARGIN:
+        confidence = min(confidence, UNSURE_CONFIDENCE - 0.01)
+    alternatives = tuple(d for s, d in ranked[1:] if s >= ALTERNATIVE_MIN_SHARE * best)
+    return doc, confidence, alternatives[:ALTERNATIVES]
+
+
+def _pick_country(
+    tokens: Sequence[Token], mentions: list[tuple[int, int, str, float]]
+) -> str | None:
+    """The country the question is about: a destination rather than an origin, then the first."""
+    if not mentions:
+        return None
+
+    def rank(m: tuple[int, int, str, float]) -> tuple[bool, float, int]:
+        start, end, _, strength = m
+        before = tokens[start - 1].lower if start > 0 else ""
+        origin = before in _ABLATIVE_WORDS or tokens[end].key.endswith(_ABLATIVE_ENDINGS)
+        return (origin, -strength, start)
+
+    return min(mentions, key=rank)[2]
+
+
+def _smalltalk(tokens: Sequence[Token]) -> tuple[str | None, bool]:
+    """The kind of small talk in a message, and whether the message is nothing else."""
+    forms = [t.latin or t.key for t in tokens]
+    used: set[int] = set()
+    kinds: list[str] = []
+    for phrase, kind in SMALLTALK_PHRASES:
+        size = len(phrase)
+        for i in range(len(forms) - size + 1):
+            span = range(i, i + size)
+            if tuple(forms[i : i + size]) == phrase and not used.intersection(span):
+                used.update(span)
+                kinds.append(kind)
+    for i, form in enumerate(forms):
+        kind = SMALLTALK_WORDS.get(form)
+        if kind and i not in used:
+            used.add(i)
+            kinds.append(kind)
+    if not kinds:
+        return None, False
+    rest = [f for i, f in enumerate(forms) if i not in used]
+    pure = all(f in SMALLTALK_FILLER or f in STOP_KEYS for f in rest)
+    kind = next(k for k in ("identity", "thanks", "bye", "greeting", "ack") if k in kinds)
+    return kind, pure

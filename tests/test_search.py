@@ -1,0 +1,283 @@
+"""Unit tests of the question analyzer on the real content store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.services.content import load_tree
+from bot.services.search import Analysis, QuestionIndex, detect_language
+from bot.services.textnorm import key, latin_to_cyrillic, tokenize
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@pytest.fixture(scope="module")
+def index() -> QuestionIndex:
+    bundle = load_tree(CONTENT)
+    return QuestionIndex.build(bundle.topics, bundle.countries)
+
+
+# --- normalisation ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Төлқұжат", "толкужат"),
+        ("tölqūjat", "төлқұжат"),
+        ("joghaldy", "жоғалды"),
+        ("zhogaldy", "жоғалды"),
+        ("şetelde", "шетелде"),
+        ("Qalai", "қалай"),
+        ("Ёлка", "елка"),
+        ("pasportymdy", "паспортымды"),
+        ("Turtsiya", "Турция"),
+        ("Turciya", "Турция"),
+    ],
+)
+def test_keys_meet_across_scripts(a: str, b: str) -> None:
+    assert key(a) == key(b)
+
+
+def test_transliteration_digraphs() -> None:
+    assert latin_to_cyrillic("shetelde") == "шетелде"
+    assert latin_to_cyrillic("kh") == "х"
+    assert latin_to_cyrillic("mening") == "менин"
+
+
+def test_tokenize_joins_initialisms_and_marks_hyphens() -> None:
+    tokens = tokenize("Visa to the U.S.A. or БАӘ-ге?")
+    assert [t.raw for t in tokens] == ["Visa", "to", "the", "USA", "or", "БАӘ", "ге"]
+    assert tokens[-1].hyphen
+    assert not tokens[-2].hyphen
+    assert tokens[0].latin == "visa"
+    assert tokens[-1].latin == ""
+
+
+# --- language --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Төлқұжатымды жоғалттым, не істеу керек?", "kk"),
+        ("Елшілік қайда орналасқан?", "kk"),
+        ("Паспортымды жогалттым не истеу керек", "kk"),
+        ("Туркияга виза керек па", "kk"),
+        ("консулдык есепке калай турамын", "kk"),
+        ("pasportymdy joghaldy, qalai bolady?", "kk"),
+        ("Shetelde elshilikke qalai jazylamyn", "kk"),
+        ("Tölqūjatymdy qaida auystyramyn?", "kk"),
+        ("Я потерял паспорт, что делать?", "ru"),
+        ("Нужна ли виза в Турцию", "ru"),
+        ("как продлить паспорт за границей", "ru"),
+        ("I lost my passport in Germany", "en"),
+        ("Do I need a visa for Turkey?", "en"),
+        ("hello", "en"),
+    ],
+)
+def test_detect_language(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+def test_detect_language_without_words_defaults_to_english() -> None:
+    assert detect_language("") == "en"
+    assert detect_language("👍🙏 123 ?!") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Паспортымды жогалттым не истеу керек", "kk"),
+        ("Я потерял паспорт, что делать?", "ru"),
+        ("pasportymdy joghaldy", "kk"),
+        ("my passport was stolen", "en"),
+    ],
+)
+def test_index_detects_language(index: QuestionIndex, text: str, lang: str) -> None:
+    assert index.analyze(text).lang == lang
+
+
+def test_given_language_skips_detection(index: QuestionIndex) -> None:
+    assert index.analyze("паспорт", lang="kk").lang == "kk"
+
+
+# --- countries ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("нужна ли виза в Турцию", "TR"),
+        ("потерял паспорт в Германии", "DE"),
+        ("как вернуться из Китая", "CN"),
+        ("безопасно ли отдыхать в Египте", "EG"),
+        ("Түркияда паспортым жоғалды", "TR"),
+        ("Қытайға виза керек пе", "CN"),
+        ("Ресейден қалай қайтамын", "RU"),
+        ("БАӘ-ге виза керек пе", "AE"),
+        ("АҚШ-қа виза", "US"),
+        ("do I need a visa for the UAE", "AE"),
+        ("moving to the States", "US"),
+        ("embassy in the U.S.", "US"),
+        ("is the US embassy open", "US"),
+        ("visa to USA", "US"),
+        ("Germaniyada pasportymdy joghaltyp aldym", "DE"),
+        ("Is it safe to travel to Georgia?", "GE"),
+        ("Грузия", "GE"),
+        ("учеба в Южной Корее", "KR"),
+        ("жить в Объединённых Арабских Эмиратах", "AE"),
+        ("жить в Арабских Эмиратах", "AE"),
+    ],
+)
+def test_country(index: QuestionIndex, text: str, iso: str | None) -> None:
+    assert index.analyze(text).country == iso
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can you help us",
+        "tell us what to do",
+        "Ирина потеряла паспорт",
+        "мало времени, нужен паспорт",
+        "ok thanks",
+    ],
+)
+def test_no_country_false_positive(index: QuestionIndex, text: str) -> None:
+    assert index.analyze(text).country is None
+
+
+def test_destination_preferred_over_origin(index: QuestionIndex) -> None:
+    assert index.analyze("лечу из Германии в Турцию, нужна виза?").country == "TR"
+
+
+def test_find_countries_prefixes(index: QuestionIndex) -> None:
+    assert index.find_countries("герм")[0] == "DE"
+    assert index.find_countries("түрк")[0] == "TR"
+    assert index.find_countries("emir")[0] == "AE"
+    assert index.find_countries("Германии")[0] == "DE"
+    assert index.find_countries("south kor")[0] == "KR"
+    assert index.find_countries("") == []
+    assert len(index.find_countries("а", limit=3)) <= 3
+
+
+# --- topics ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "topic", "iso"),
+    [
+        ("нужна ли виза в Турцию", "visa-for-citizens", "TR"),
+        ("is it safe to go to Egypt", "travel-advisory", "EG"),
+        ("Я потерял паспорт в Германии", "lost-passport", "DE"),
+        ("Паспортымды жоғалттым, не істеу керек?", "lost-passport", None),
+        ("pasportymdy joghaldy qalai bolady", "lost-passport", None),
+        ("my passport was stolen", "lost-passport", None),
+        ("Как продлить паспорт в США?", "passport-renewal", "US"),
+        ("How do I renew my passport?", "passport-renewal", None),
+        ("срок паспорта истёк", "passport-renewal", None),
+        ("төлқұжатты ауыстыру", "passport-renewal", None),
+        ("где поставить апостиль", "legalization-apostille", None),
+        ("how to register the birth of my child abroad", "civil-registration", None),
+    ],
+)
+def test_clear_topics(index: QuestionIndex, text: str, topic: str, iso: str | None) -> None:
+    a = index.analyze(text)
+    assert (a.topic, a.country) == (topic, iso)
+    assert topic not in a.alternatives
+    assert 0.0 <= a.confidence <= 1.0
+
+
+def test_country_alone_gives_no_topic(index: QuestionIndex) -> None:
+    a = index.analyze("Грузия")
+    assert (a.topic, a.country, a.smalltalk) == (None, "GE", None)
+
+
+def test_lost_and_renewal_are_told_apart(index: QuestionIndex) -> None:
+    assert index.analyze("потерял паспорт").topic == "lost-passport"
+    assert index.analyze("продлить паспорт").topic == "passport-renewal"
+    assert index.analyze("lost passport").topic == "lost-passport"
+    assert index.analyze("renew passport").topic == "passport-renewal"
+
+
+def test_generic_word_alone_is_unsure(index: QuestionIndex) -> None:
+    a = index.analyze("паспорт")
+    assert a.topic is None or a.unsure
+    if a.topic:
+        assert len(a.alternatives) >= 1
+
+
+def test_alternatives_are_distinct_and_at_most_three(index: QuestionIndex) -> None:
+    a = index.analyze("документы паспорт виза консульство")
+    assert len(a.alternatives) <= 3
+    assert len(set(a.alternatives)) == len(a.alternatives)
+    assert a.topic not in a.alternatives
+
+
+def test_nonsense_gives_no_topic(index: QuestionIndex) -> None:
+    assert index.analyze("qwzx vbnm").topic is None
+
+
+# --- small talk ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hi", "greeting"),
+        ("Hello!", "greeting"),
+        ("сәлем", "greeting"),
+        ("Сәлеметсіз бе", "greeting"),
+        ("Здравствуйте", "greeting"),
+        ("добрый день", "greeting"),
+        ("спасибо", "thanks"),
+        ("рахмет", "thanks"),
+        ("Көп рахмет!", "thanks"),
+        ("thank you very much", "thanks"),
+        ("пока", "bye"),
+        ("сау болыңыз", "bye"),
+        ("goodbye", "bye"),
+        ("who are you?", "identity"),
+        ("кто ты", "identity"),
+        ("сен кімсің", "identity"),
+        ("ok", "ack"),
+        ("понятно", "ack"),
+        ("түсінікті", "ack"),
+    ],
+)
+def test_smalltalk(index: QuestionIndex, text: str, kind: str) -> None:
+    a = index.analyze(text)
+    assert (a.smalltalk, a.topic) == (kind, None)
+    assert not a.unsure
+
+
+def test_question_after_greeting_is_a_question(index: QuestionIndex) -> None:
+    a = index.analyze("Здравствуйте, я потерял паспорт")
+    assert (a.topic, a.smalltalk) == ("lost-passport", None)
+
+
+# --- robustness ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["", "   ", "👍", "🇹🇷🇹🇷", "???", "12345"])
+def test_empty_and_emoji_only(index: QuestionIndex, text: str) -> None:
+    assert index.analyze(text) == Analysis("en", None, None, 0.0, (), None)
+
+
+def test_emoji_only_keeps_given_language(index: QuestionIndex) -> None:
+    assert index.analyze("🙏", lang="kk").lang == "kk"
+
+
+def test_very_long_input(index: QuestionIndex) -> None:
+    text = "Я потерял паспорт в Германии. " * 400
+    assert len(text) > 10_000
+    start = time.perf_counter()
+    a = index.analyze(text)
+    assert time.perf_counter() - start < 0.5
+    assert (a.lang, a.topic, a.country) == ("ru", "lost-passport", "DE")
+    assert index.find_countries(text) is not None
+
+
+def test_mixed_script_and_layout(index: QuestionIndex) -> None:
+    a = index.analyze("Пaспорт (with Latin a) lost в Turkey 🇹🇷!!")
+    assert a.country == "TR"
+    mixed = index.analyze("pasport жоғалды")
+    assert mixed.topic == "lost-passport"
+
+
+def test_analysis_is_frozen(index: QuestionIndex) -> None:
+    a = index.analyze("hi")
+    with pytest.raises(AttributeError):
+        a.topic = "x"  # type: ignore[misc]
