@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
+from aiogram.enums import ChatType as Kind
+
+from bot.filters import ChatType
 
 from handlers import common, errors, fallback, navigation, questions
 
@@ -11,8 +13,8 @@ from handlers import common, errors, fallback, navigation, questions
 def create_root_router() -> Router:
     """A fresh router tree, so every dispatcher (and every test) gets its own."""
     private = Router(name="private")
-    private.message.filter(F.chat.type == ChatType.PRIVATE)
-    private.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    private.message.filter(ChatType(Kind.PRIVATE))
+    private.callback_query.filter(ChatType(Kind.PRIVATE))
     private.include_routers(
         common.create_router(),
         navigation.create_router(),

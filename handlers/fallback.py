@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.filters import CommandText, HasLocation
 from bot.services import screens
 from bot.services.render import Screenful
 from handlers.ui import send, show
@@ -40,8 +41,8 @@ async def stale_button(query: CallbackQuery) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(location, F.location | F.venue)
+    router.message.register(unknown_command, CommandText())
+    router.message.register(location, HasLocation())
     router.message.register(not_text)
     router.callback_query.register(stale_button)
     return router

@@ -16,11 +16,11 @@ from handlers.ui import show
 
 
 
-def known_topic(_: CallbackQuery, callback_data: TopicCard, store: ContentStore) -> bool:
+async def known_topic(_: CallbackQuery, callback_data: TopicCard, store: ContentStore) -> bool:
     return callback_data.slug in store.topics
 
 
-def known_country(_: CallbackQuery, callback_data: CountryCard, store: ContentStore) -> bool:
+async def known_country(_: CallbackQuery, callback_data: CountryCard, store: ContentStore) -> bool:
     return callback_data.iso.upper() in store.countries
 
 

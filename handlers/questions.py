@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 
+from bot.filters import PlainText
 from bot.middlewares import UnitOfWork
 from bot.services.answers import AnswerService
 from handlers.ui import send
@@ -28,5 +29,5 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(question, F.text, ~F.text.startswith("/"))
+    router.message.register(question, PlainText())
     return router

@@ -24,10 +24,14 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 def keyboard(screen: Screenful) -> InlineKeyboardMarkup | None:
     if not screen.buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
-        for row in screen.buttons
-    ])
+    markup = screen.rendered.get("keyboard")
+    if markup is None:
+        markup = InlineKeyboardMarkup(inline_keyboard=[
+            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in screen.buttons
+        ])
+        screen.rendered["keyboard"] = markup
+    return markup
 
 
 async def send(message: Message, screen: Screenful) -> Message:

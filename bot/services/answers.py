@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -62,10 +63,22 @@ class Reply:
 
 
 class AnswerService:
+    CACHE_SIZE = 4096
+
     def __init__(self, store: ContentStore, i18n: I18n, tz: ZoneInfo) -> None:
         self.store = store
         self.i18n = i18n
         self.tz = tz
+        self._cards: dict[tuple[str, ...], Screenful] = {}
+
+    def _cached(self, key: tuple[str, ...], build: Callable[[], Screenful]) -> Screenful:
+        """Cards depend only on the (immutable) store and the language: render each once."""
+        screen = self._cards.get(key)
+        if screen is None:
+            if len(self._cards) >= self.CACHE_SIZE:
+                self._cards.clear()
+            screen = self._cards[key] = build()
+        return screen
 
     def answer(self, text: str, lang: str | None = None, fallback: str | None = None) -> Reply:
         """Answer ``text``; ``lang`` forces a language, ``fallback`` is used for text
@@ -94,11 +107,16 @@ class AnswerService:
         if a.smalltalk and not a.topic and not a.country:
             return Reply(Kind.SMALLTALK, a, self._smalltalk(a.smalltalk))
         if a.topic and a.topic in self.store.topics and not a.unsure:
-            return Reply(Kind.ANSWER, a, topic_card(self.store, a.topic, lang, self.tz, a.country))
+            topic, iso = a.topic, a.country
+            return Reply(Kind.ANSWER, a, self._cached(
+                ("t", topic, iso or "", lang),
+                lambda: topic_card(self.store, topic, lang, self.tz, iso)))
         if a.topic and a.unsure:
             return Reply(Kind.UNSURE, a, self._unsure(a))
         if a.country and a.country in self.store.countries:
-            return Reply(Kind.COUNTRY, a, country_card(self.store, a.country, lang, self.tz))
+            iso = a.country
+            return Reply(Kind.COUNTRY, a, self._cached(
+                ("c", iso, lang), lambda: country_card(self.store, iso, lang, self.tz)))
         if len(question.split()) <= SEARCH_WORDS:
             codes = self.store.index.find_countries(question, limit=6)
             if len(codes) == 1:

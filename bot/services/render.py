@@ -7,6 +7,7 @@ elsewhere); ``lang`` picks the content language and must match it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -31,10 +32,15 @@ class Button:
 
 @dataclass
 class Screenful:
-    """A message to show: HTML (one or more chunks) and inline buttons under the last."""
+    """A message to show: HTML (one or more chunks) and inline buttons under the last.
+
+    ``rendered`` is free for the Telegram layer to cache what it builds from the screen
+    (cards are cached and shown many times).
+    """
 
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
+    rendered: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def flag(iso: str) -> str:

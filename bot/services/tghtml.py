@@ -113,7 +113,7 @@ def split(markup: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     Splits at paragraph breaks, then line breaks, then spaces; tags open at a split
     are closed at the end of one chunk and reopened at the start of the next.
     """
-    if plain_length(markup) <= limit:
+    if utf16_len(markup) <= limit or plain_length(markup) <= limit:
         return [markup]
     chunks: list[str] = []
     rest = markup

@@ -1,0 +1,40 @@
+"""Filters for the hot path, written as async ``Filter`` classes.
+
+aiogram runs a synchronous filter (a magic ``F`` expression included) in a worker thread
+for every update it is checked against; these cost a plain await instead.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message
+
+
+class ChatType(Filter):
+    def __init__(self, *types: str) -> None:
+        self.types = frozenset(types)
+
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        if isinstance(event, CallbackQuery):
+            message = event.message
+            return message is not None and message.chat.type in self.types
+        return event.chat.type in self.types
+
+
+class PlainText(Filter):
+    """A text message that is not a command."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text) and not message.text.startswith("/")  # type: ignore[union-attr]
+
+
+class CommandText(Filter):
+    """Any text that looks like a command (for the unknown-command reply)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text) and message.text.startswith("/")  # type: ignore[union-attr]
+
+
+class HasLocation(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.location is not None or message.venue is not None
