@@ -42,14 +42,14 @@ TITLE_WEIGHT = 2.5
 SUMMARY_WEIGHT = 1.2
 BODY_WEIGHT = 0.4
 OTHER_FIELDS_SHARE = 0.2  # fields beyond a word's strongest one add this share of their weight
-PHRASE_BONUS = 0.8  # a whole keyword phrase present: this times the phrase's idf sum
+PHRASE_BONUS = 1.5  # a whole keyword phrase present: this times the phrase's idf sum
 STOPWORD_PHRASE_IDF = 0.1  # what a function word adds to a matched phrase's weight
 OTHER_SCRIPT_FACTOR = 0.6  # a Latin word matched through its transliteration, or vice versa
 
-MIN_STEM = 3  # shortest stem a word may be matched on
-MAX_SUFFIX = 6  # longest ending a query word may have beyond an indexed stem
-MAX_SUFFIX_SHORT = 3  # ... when that stem is short (4 letters or fewer)
-MAX_SUFFIX_LATIN = 4
+PREFIX_CYRILLIC = 6  # letters of a (folded) Kazakh or Russian word that make its term
+PREFIX_LATIN = 6  # ... of an English word, after its plural or -ed/-ing ending is cut
+MIN_STEM = 3  # shortest short word another word can extend
+MAX_SUFFIX = 6  # longest ending by which a word may extend a short word
 MAX_POSTINGS_SCAN = 1500  # best entries read from one posting list at question time
 MAX_QUERY_CHARS = 1000  # the rest of a very long message is not read
 
@@ -60,6 +60,8 @@ UNSURE_CONFIDENCE = 0.45  # below: the bot offers the topic and alternatives as 
 UNSURE_MARGIN = 0.2  # relative lead over the runner-up below which we are unsure
 ALTERNATIVES = 3
 ALTERNATIVE_MIN_SHARE = 0.3  # an alternative scores at least this share of the best
+HOME_PENALTY = 0.7  # a question about a foreign country, not Kazakhstan: topics lose this
+# times the share of their keyword phrases that name Kazakhstan
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -80,8 +82,8 @@ def _keys(block: str) -> frozenset[str]:
 # Case endings after a country name, in key form (Russian, then Kazakh).
 _RU_ENDINGS = _words("а у е и о ом ем ои еи ам ами ах ов ев иу иа ие ии иеи ием иам иах иами ую")
 _KK_CASES = _words("""
-га ге ка ке на не а е ни ди ти нин дин тин да де та те нда нде дан ден тан тен нан нен мен
-бен пен даги деги таги теги дагилар лик ликтер ликтар ша ше сина сине синда синан
+га ге ка ке на не а е ни ди ти нин дин тин да де та те нда нде дан ден тан тен нан нен мен бен
+пен даги деги таги теги дагилар лик ликтер ликтар ша ше сина сине синда синан
 """)
 COUNTRY_SUFFIXES = _RU_ENDINGS | _KK_CASES | {""}
 
@@ -92,6 +94,36 @@ _ABLATIVE_WORDS = frozenset(("из", "from", "с", "от"))
 _ABLATIVE_ENDINGS = ("дан", "ден", "тан", "тен", "нан", "нен")
 
 _TAG = re.compile(r"<[^>]+>")
+_HOME_KEYS = ("казах", "казак")
+_HOME_LATIN = ("kazakh", "qazaq", "kazak")
+
+
+_CITIZEN_KEYS = ("граждан", "азамат", "казахстантс", "казакстандик", "подданн")
+_CITIZEN_LATIN = ("citizen", "passport", "national", "holder")
+
+
+def _names_home(tok: Token) -> bool:
+    """Whether a word names Kazakhstan or Kazakhs (Қазақстан, казахстанский, Kazakh, ...)."""
+    return tok.key.startswith(_HOME_KEYS) or tok.latin.startswith(_HOME_LATIN)
+
+
+def _is_citizenship(tokens: Sequence[Token], start: int, end: int) -> bool:
+    """Whether a place is named as whose citizens someone is ("гражданам Казахстана",
+    "Қазақстан азаматтарына", "Kazakh passport"), not as where they go or are."""
+    tok = tokens[start]
+    if tok.key.startswith(_CITIZEN_KEYS[2:4]) or tok.latin == "kazakh":
+        return True
+    near = [tokens[i] for i in (start - 1, end + 1) if 0 <= i < len(tokens)]
+    return any(t.key.startswith(_CITIZEN_KEYS) or t.latin.startswith(_CITIZEN_LATIN) for t in near)
+
+
+def _abroad(tokens: Sequence[Token], mentions: list[tuple[int, int, str, float]]) -> bool:
+    """The question is about a foreign country as a place, and not about Kazakhstan as one."""
+    if not any(not _is_citizenship(tokens, a, b) for a, b, _, _ in mentions):
+        return False
+    return not any(
+        _names_home(t) and not _is_citizenship(tokens, i, i) for i, t in enumerate(tokens)
+    )
 
 
 # Words that carry no topic. Kazakh and Russian in key form, English plain.
@@ -99,18 +131,20 @@ STOP_KEYS = _keys("""
 как что где когда куда откуда почему зачем сколько какие какой какая каком каких нужно нужна
 нужен нужны надо можно ли не ни в во на из с со к ко по для о об обо у от до за при я мне меня
 мой моя мои мое мы нам нас наш наша вы вам вас ваш ваша он она они оно его ее их это этот эта
-эти есть был была было быть если или и а но чтобы же бы то так уже еще все всё пожалуйста там
-тут здесь хочу хотел хотела могу может мочь подскажите скажите помогите делать сделать который
-которая которые свой своя свои себя ещё очень просто также тоже какое чем кто кого
-қалай қандай қанша қашан қайда қайдан неге неше не кім керек қажет үшін бойынша туралы және
-мен бар жоқ ма ме ба бе па пе бұл осы сол сіз сен біз олар менің сізге маған да де та те ғой
-ғана тек еді ма екен болады бола болса қай айтыңызшы көмектесіңізші сіздер өз өзім
+эти ты тебя тебе твой есть был была было быть если или и а но чтобы же бы то так уже еще все
+всё пожалуйста там тут здесь хочу хотел хотела могу может мочь подскажите скажите помогите
+делать сделать который которая которые свой своя свои себя ещё очень просто также тоже какое
+чем кто кого без через после перед между под над около кроме среди сейчас теперь ли будет қалай
+қандай қанша қашан қайда қайдан неге неше не кім керек қажет үшін бойынша туралы және мен бар
+жоқ ма ме ба бе па пе бұл осы сол сіз сен біз олар менің сізге маған да де та те ғой ғана тек
+еді ма екен болады бола болса қай айтыңызшы көмектесіңізші сіздер өз өзім ал әлде немесе бірақ
+енді қазір тағы бару баруға барамын барсам барамыз барып алу алуға аламын алсам аламыз алынады
+алып беру береді жасау жасауға келу келеді кету қалу істеу істеймін болу болуы болған
 """) | _words("""
-the a an is are am was were be been do does did can could i my me mine you your we our us to
-of in on at for from with and or how what where when why which who whom need needs needed
-want would should please get got have has had it its this that these those there be will
-shall may might about any if so just must some much many tell let know also very i'm im it's
-ive i've
+the a an is are am was were be been do does did can could i my me mine you your we our us to of
+in on at for from with and or how what where when why which who whom need needs needed want
+would should please get got have has had it its this that these those there be will shall may
+might about any if so just must some much many tell let know also very i'm im it's ive i've
 """)
 
 _SMALLTALK = {
@@ -119,13 +153,14 @@ _SMALLTALK = {
         hello, hey, hiya, greetings, salam, salem, hallo, good morning, good afternoon,
         good evening, добрый день, добрый вечер, доброе утро, доброго дня, қайырлы таң,
         қайырлы кеш, қайырлы күн""",
-    "thanks": """спасибо, спс, благодарю, рахмет, рахмат, алғыс, thanks, thank you, thx, ty,
-        cheers, көп рахмет, большое спасибо""",
+    "thanks": """спасибо, спс, благодарю, рахмет, рақмет, рахмат, алғыс, thanks, thank you,
+        thx, ty, cheers, көп рахмет, большое спасибо""",
     "bye": """пока, до свидания, прощайте, всего доброго, көріскенше, сау бол, сау болыңыз, қош,
         қош бол, bye, goodbye, farewell, see you""",
     "identity": """who are you, what are you, are you a bot, are you human, are you a robot,
-        what can you do, кто ты, кто вы, ты бот, вы бот, что ты умеешь, что вы умеете,
-        что ты можешь, сен кімсің, сіз кімсіз, сен ботсың ба, не істей аласың""",
+        are you real, real person, what can you do, кто ты, кто вы, ты бот, вы бот, бот,
+        что ты умеешь, что вы умеете, что ты можешь, живой человек, сен кімсің, сіз кімсіз,
+        сен ботсың ба, не істей аласың, bot, robot, робот""",
     "ack": """ок, окей, хорошо, понятно, ясно, ладно, отлично, супер, жақсы, түсіндім,
         түсінікті, жарайды, болды, мақұл, иә, ok, okay, okey, fine, alright, great, cool,
         understood, yes, nice, got it, all right""",
@@ -151,50 +186,56 @@ def _smalltalk_tables() -> tuple[dict[str, str], tuple[tuple[tuple[str, ...], st
 
 
 SMALLTALK_WORDS, SMALLTALK_PHRASES = _smalltalk_tables()
+# After these, extra words are politeness ("thanks, you helped a lot"), not a new question.
+CLOSING_SMALLTALK = frozenset(("thanks", "bye", "ack"))
 
 # Words that may stand beside small talk without making it a question.
-SMALLTALK_FILLER = _keys("""
+SMALLTALK_FILLER = (
+    _keys("""
 большое огромное вам тебе очень всем друзья бот ботик көп сізге саған сізге достар бот
-""") | _words("""
-very much so lot lots a you bot dear all guys again again
 """)
+    | _words("""
+very much so lot lots a you bot dear all guys again help helped helpful answer
+""")
+    | _keys("помощь помогли помог көмек көмектестіңіз көмектестіңіз жауап ответ")
+)
 
 
 # --- language detection --------------------------------------------------------------------
 KK_WORDS = _keys("""
-қалай қандай қанша қашан қайда қайдан неге неше керек қажет үшін бойынша туралы және мен
-бар жоқ ма ме ба бе па пе бұл осы сол сіз сен біз олар менің сізге маған ғой ғана тек еді
-екен болады бола болса қай алу беру жасау рахмет сәлем сәлеметсіз жақсы түсіндім елшілік
-елшілікке шетел шетелде төлқұжат жоғалды жоғалттым алдым алуға керекпе бола ма кетті
-ұрлап қайтыс азамат азаматтық виза визасы визасыз паспортым паспортымды құжат құжаттар
-жоқ иә жоқпын емес мүмкін келу кету бару барсам барам тұрамын тұрады істеу істеймін не
+қалай қандай қанша қашан қайда қайдан неге неше керек қажет үшін бойынша туралы және мен бар
+жоқ ма ме ба бе па пе бұл осы сол сіз сен біз олар менің сізге маған ғой ғана тек еді екен
+болады бола болса қай алу беру жасау рахмет сәлем сәлеметсіз жақсы түсіндім елшілік елшілікке
+шетел шетелде төлқұжат жоғалды жоғалттым алдым алуға керекпе бола ма кетті ұрлап қайтыс азамат
+азаматтық виза визасы визасыз паспортым паспортымды құжат құжаттар жоқ иә жоқпын емес мүмкін
+келу кету бару барсам барам тұрамын тұрады істеу істеймін не
 """)
 RU_WORDS = (
     _keys("""
-как что где когда куда откуда почему зачем сколько какие какой какая нужно нужна нужен
-надо можно ли в во на из с со к по для о об у от до за при я мне меня мой моя мы вы вам
-вас он она они это есть был была если или и а но чтобы же бы уже еще все пожалуйста
-здравствуйте привет спасибо делать сделать потерял потеряла паспорт украли получить
-оформить продлить посольство консульство документы справка хочу могу
+как что где когда куда откуда почему зачем сколько какие какой какая нужно нужна нужен надо
+можно ли в во на из с со к по для о об у от до за при я мне меня мой моя мы вы вам вас он она
+они это есть был была если или и а но чтобы же бы уже еще все пожалуйста здравствуйте привет
+спасибо делать сделать потерял потеряла паспорт украли получить оформить продлить посольство
+консульство документы справка хочу могу
 """)
     - KK_WORDS
 )
 EN_WORDS = _words("""
-the a an is are am was were be been do does did can could i my me you your we our to of in
-on at for from with and or how what where when why which who need want would should please
-get have has it this that there will about any if lost stolen passport visa embassy help
+the a an is are am was were be been do does did can could i my me you your we our to of in on
+at for from with and or how what where when why which who need want would should please get
+have has it this that there will about any if lost stolen passport visa embassy help
 """)
 KK_LATIN_WORDS = _words("""
 qalai qalay kalai kalay kerek qaida qaida kaida kayda qaidan kaidan neshe nege qandai kandai
 qandai qansha kansha qashan kashan ushin boiynsha boyynsha turaly jane zhane men bar joq jok
-zhok ma me ba be pa pe bul osy sol siz sen biz olar menin menіñ rahmet rakhmet salem
-salemetsiz jaqsy zhaksy jaksy tusіndim tusindim elshilik elshilikke shetel shetelde shetelge
-joghaldy zhogaldy jogaldy zhogaldy joǵaldy qoldanu alu beru alyp aldym boldy bola bolady
-kerekpe tolqujat tolkuzhat tolquzhat qujat kuzhat qujattar azamat azamattyq qaitys
+zhok ma me ba be pa pe bul osy sol siz sen biz olar menin menіñ rahmet rakhmet salem salemetsiz
+jaqsy zhaksy jaksy tusіndim tusindim elshilik elshilikke shetel shetelde shetelge joghaldy
+zhogaldy jogaldy zhogaldy joǵaldy qoldanu alu beru alyp aldym boldy bola bolady kerekpe
+tolqujat tolkuzhat tolquzhat qujat kuzhat qujattar azamat azamattyq qaitys
 """)
 RU_LATIN_WORDS = _words("""
-kak chto gde kogda kuda pochemu skolko nuzhno nuzhna nuzhen nado mozhno li dlya menya mne ya
-vy poteryal poteryala ukrali pasporta posolstvo konsulstvo privet spasibo zdravstvuyte
+kak chto gde kogda kuda pochemu skolko nuzhno nuzhna nuzhen nado mozhno li dlya menya mne ya vy
+poteryal poteryala ukrali pasporta posolstvo konsulstvo privet spasibo zdravstvuyte
 """)
 
 _KK_SUFFIX_RE = re.compile(
@@ -311,38 +352,9 @@ class _Vocabulary:
 
 
 # --- stemming ------------------------------------------------------------------------------
-_STEM_ENDINGS = tuple(
-    sorted(
-        {
-            key(e)
-            for e in _words("""
-ение ения ению ением ений ость ости ами ями ого его ому ему ими ых их ую юю ая яя ое ее ые
-ие ой ей ий ый ам ям ах ях ом ем ов ев ть ться ся сь ла ли ло ет ут ют ит ат ят ешь ишь а я
-о е и у ю лар лер дар дер тар тер ға ге қа ке на не ны ні ды ді ты ті да де та те нда нде
-дан ден тан тен нан нен ның нің дың дің тың тің мен бен пен ым ім ыңің сы сі мыз міз ңыз ңіз
-ыңыз іңіз дым дім тым тім ған ген қан кен атын етін уға уге у ып іп мын мін сыз сіз дағы
-дегі тағы тегі
-""")
-        }
-        - {""},
-        key=len,
-        reverse=True,
-    )
-)
-
-
-def stem_key(k: str) -> str:
-    """Strip up to three inflectional endings (Kazakh suffixes chain) from a key."""
-    for _ in range(3):
-        for end in _STEM_ENDINGS:
-            if k.endswith(end) and len(k) - len(end) >= MIN_STEM + 1:
-                k = k[: -len(end)]
-                break
-        else:
-            break
-    return k
-
-
+# Kazakh chains suffixes and Russian inflects, in ways a suffix list gets wrong as often as
+# right (президент is not презид+ент). Cutting every word to its first letters is consistent
+# across both, and across the two languages' shared words (консулдық/консульство).
 _EN_ENDINGS = (
     ("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"),
     ("ing", ""), ("ed", ""), ("ly", ""), ("s", ""),
@@ -354,6 +366,18 @@ def stem_latin(w: str) -> str:
         if w.endswith(end) and len(w) - len(end) >= MIN_STEM and not w.endswith("ss"):
             return w[: -len(end)] + repl
     return w
+
+
+def cyrillic_term(k: str) -> str:
+    """A long word's first letters; a short word without its final vowels (виза, визы, визу)."""
+    if len(k) > PREFIX_CYRILLIC:
+        return k[:PREFIX_CYRILLIC]
+    stripped = k.rstrip("аеиоу")
+    return stripped if len(stripped) >= MIN_STEM else k
+
+
+def latin_term(w: str) -> str:
+    return "~" + stem_latin(w)[:PREFIX_LATIN]
 
 
 # --- the index -----------------------------------------------------------------------------
@@ -374,43 +398,37 @@ class Analysis:
 
 @dataclass
 class _Lexicon:
-    """Maps typed word forms to term ids: a stem matches words that extend it by an ending."""
+    """Maps typed words to term ids.
 
+    A long word's term is its first letters, a short word's its stem. A word whose term the
+    content lacks may still extend a short word by an ending ("визаға" → "виза").
+    """
+
+    prefix: int
     terms: dict[str, int] = field(default_factory=dict)
-    lookup: dict[str, tuple[int, int]] = field(default_factory=dict)
+    short: dict[str, int] = field(default_factory=dict)
 
-    def add(self, stem: str, ids: dict[str, int]) -> int:
-        """The id of a stem; ids are shared across lexicons so postings can live in one list."""
-        tid = self.terms.get(stem)
+    def add(self, term: str, ids: dict[str, int]) -> int:
+        """The id of a term; ids are shared across lexicons so postings can live in one list."""
+        tid = self.terms.get(term)
         if tid is None:
-            tid = ids.setdefault(stem, len(ids))
-            self.terms[stem] = tid
+            tid = ids.setdefault(term, len(ids))
+            self.terms[term] = tid
         return tid
 
-    def finish(self, stems: Mapping[str, int], latin: bool) -> None:
-        """Register each stem (and, for Cyrillic, its form without a final vowel) for lookup."""
-        for stem, tid in stems.items():
-            if latin:
-                allowed = MAX_SUFFIX_LATIN
-            else:
-                allowed = MAX_SUFFIX if len(stem) > 4 else MAX_SUFFIX_SHORT
-            self.lookup[stem] = (tid, allowed)
-        if latin:
-            return
-        for stem, tid in stems.items():
-            if stem[-1] in "аеиоу" and len(stem) > MIN_STEM:
-                self.lookup.setdefault(stem[:-1], (tid, MAX_SUFFIX_SHORT))
+    def finish(self) -> None:
+        self.short = {term: tid for term, tid in self.terms.items() if len(term) < self.prefix}
 
-    def match(self, word: str, min_len: int = MIN_STEM, most: int = 3) -> list[int]:
-        """Terms whose stems begin the word, longest first."""
-        found: list[int] = []
-        for end in range(len(word), min_len - 1, -1):
-            hit = self.lookup.get(word[:end])
-            if hit is not None and len(word) - end <= hit[1] and hit[0] not in found:
-                found.append(hit[0])
-                if len(found) == most:
-                    break
-        return found
+    def match(self, term: str, word_length: int) -> int | None:
+        """The word's own term or, failing that, the longest short word it extends."""
+        tid = self.terms.get(term)
+        if tid is not None:
+            return tid
+        for end in range(min(len(term), self.prefix) - 1, MIN_STEM - 1, -1):
+            tid = self.short.get(term[:end])
+            if tid is not None and word_length - end <= MAX_SUFFIX:
+                return tid
+        return None
 
 
 @dataclass(frozen=True)
@@ -671,15 +689,16 @@ class _Builder:
     def __init__(self, countries: _CountryMatcher) -> None:
         self.countries = countries
         self.ids: dict[str, int] = {}
-        self.cyr = _Lexicon()
-        self.lat = _Lexicon()
+        self.cyr = _Lexicon(PREFIX_CYRILLIC)
+        self.lat = _Lexicon(PREFIX_LATIN + 1)
         self.post_ids: list[array] = []
         self.post_w: list[array] = []
         self.phrases: list[tuple[int, tuple[int | str, ...]]] = []
+        self.home = array("f")
         self.seen_words: dict[str, set[str]] = {lang: set() for lang in LANGS}
         self._words: dict[tuple[str, bool], tuple[int, ...]] = {}
         self._texts: dict[tuple[str, bool], dict[int, int]] = {}
-        self._keywords: dict[tuple[str, str], tuple[int | str, ...]] = {}
+        self._keywords: dict[tuple[str, str], tuple[tuple[int | str, ...], bool]] = {}
 
     def add_topic(self, doc: int, topic: Topic) -> None:
         per_field: dict[int, dict[str, float]] = {}
@@ -688,9 +707,12 @@ class _Builder:
             fields = per_field.setdefault(tid, {})
             fields[name] = max(fields.get(name, 0.0), w)
 
+        phrases = home = 0
         for lang in LANGS:
             for phrase in topic.keywords.get(lang):
-                elements = self._keyword(phrase, lang)
+                elements, names_home = self._keyword(phrase, lang)
+                phrases += 1
+                home += names_home
                 for e in elements:
                     if isinstance(e, int):
                         put(e, "keywords", KEYWORD_WEIGHT)
@@ -707,12 +729,14 @@ class _Builder:
                         name,
                         weight * min(2.0, 1.0 + 0.3 * (n - 1)) if name == "body" else weight,
                     )
+        self.home.append(home / max(1, phrases))
         for tid, fields in per_field.items():
             self.post_ids[tid].append(doc)
             self.post_w[tid].append(_combine(list(fields.values())))
 
-    def _keyword(self, phrase: str, lang: str) -> tuple[int | str, ...]:
-        """A keyword phrase as terms and function words, without the countries it names."""
+    def _keyword(self, phrase: str, lang: str) -> tuple[tuple[int | str, ...], bool]:
+        """A keyword phrase as terms and function words, without the countries it names; and
+        whether it names Kazakhstan."""
         cached = self._keywords.get((phrase, lang))
         if cached is not None:
             return cached
@@ -727,7 +751,7 @@ class _Builder:
             else:
                 elements.extend(self._word(tok.raw, lang == "en")[:1])
             self._see(tok.raw, lang)
-        result = tuple(dict.fromkeys(elements))
+        result = tuple(dict.fromkeys(elements)), any(_names_home(t) for t in tokens)
         self._keywords[(phrase, lang)] = result
         return result
 
@@ -754,14 +778,14 @@ class _Builder:
         latin = plain_latin(raw) if is_latin(raw) and not is_cyrillic(raw) else ""
         k = key(raw)
         if latin and latin not in STOP_KEYS:
-            ids.append(self._term(self.lat, "~" + stem_latin(latin)))
+            ids.append(self._term(self.lat, latin_term(latin)))
         if (
             not (latin and english)
             and k not in STOP_KEYS
             and len(k) >= 2
             and latin not in STOP_KEYS
         ):
-            ids.append(self._term(self.cyr, stem_key(k)))
+            ids.append(self._term(self.cyr, cyrillic_term(k)))
         result = tuple(ids)
         self._words[(raw, english)] = result
         return result
@@ -786,13 +810,15 @@ class QuestionIndex:
 
     def __init__(self) -> None:
         self._slugs: list[str] = []
-        self._cyr = _Lexicon()
-        self._lat = _Lexicon()
+        self._cyr = _Lexicon(PREFIX_CYRILLIC)
+        self._lat = _Lexicon(PREFIX_LATIN + 1)
         self._idf: array = array("f")
         self._post_ids: list[array] = []
         self._post_w: list[array] = []
-        self._phrase_sets: list[tuple[frozenset, float]] = []
-        self._phrases: dict[int, tuple[array, array]] = {}
+        self._phrase_docs: list[array] = []
+        self._home = array("f")
+        self._phrase_total = array("f")
+        self._phrase_index: dict[int | str, array] = {}
         self._countries = _CountryMatcher()
         self._vocab = _Vocabulary()
 
@@ -805,11 +831,11 @@ class QuestionIndex:
             self._slugs.append(slug)
             builder.add_topic(doc, topic)
         self._cyr, self._lat = builder.cyr, builder.lat
-        self._cyr.finish(self._cyr.terms, latin=False)
-        self._lat.finish(self._lat.terms, latin=True)
-        self._cyr.terms, self._lat.terms = {}, {}
+        self._cyr.finish()
+        self._lat.finish()
         self._finish_postings(builder.post_ids, builder.post_w)
         self._finish_phrases(builder.phrases)
+        self._home = builder.home
         seen = builder.seen_words
         self._vocab = _Vocabulary(
             frozenset(seen["kk"] - seen["ru"]),
@@ -829,22 +855,20 @@ class QuestionIndex:
             self._post_w.append(array("f", (w[i] for i in order)))
 
     def _finish_phrases(self, phrases: list[tuple[int, tuple[int | str, ...]]]) -> None:
-        """Key each phrase by its rarest term, so a question checks only phrases it could hold."""
+        """Distinct keyword phrases, the topics that have each, and an index from every word
+        of a phrase to the phrases holding it."""
         set_ids: dict[tuple[int | str, ...], int] = {}
-        grouped: dict[int, tuple[array, array]] = {}
+        index: dict[int | str, array] = {}
         for doc, elements in phrases:
             sid = set_ids.get(elements)
             if sid is None:
-                sid = set_ids[elements] = len(self._phrase_sets)
-                terms = [e for e in elements if isinstance(e, int)]
-                weight = sum(self._idf[t] for t in terms)
-                weight += STOPWORD_PHRASE_IDF * (len(elements) - len(terms))
-                self._phrase_sets.append((frozenset(elements), PHRASE_BONUS * weight))
-            rarest = max((e for e in elements if isinstance(e, int)), key=self._idf.__getitem__)
-            docs, sids = grouped.setdefault(rarest, (array("I"), array("I")))
-            docs.append(doc)
-            sids.append(sid)
-        self._phrases = grouped
+                sid = set_ids[elements] = len(self._phrase_docs)
+                self._phrase_docs.append(array("I"))
+                self._phrase_total.append(sum(self._element_weight(e) for e in elements))
+                for e in elements:
+                    index.setdefault(e, array("I")).append(sid)
+            self._phrase_docs[sid].append(doc)
+        self._phrase_index = index
 
     # -- questions --
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
@@ -854,10 +878,11 @@ class QuestionIndex:
         country = _pick_country(tokens, mentions)
         named = {j for a, b, _, _ in mentions for j in range(a, b + 1)}
         content = [t for j, t in enumerate(tokens) if j not in named]
-        ranked = self._rank(content, lang)
+        ranked = self._rank(content, lang, _abroad(tokens, mentions))
         topic, confidence, alternatives = _decide(ranked)
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
-        if smalltalk and (pure or topic is None):
+        closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
+        if smalltalk and (pure or topic is None or closing):
             topic, confidence, alternatives = None, 0.0, ()
         else:
             smalltalk = None
@@ -874,61 +899,75 @@ class QuestionIndex:
     def find_countries(self, text: str, limit: int = 8) -> list[str]:
         return self._countries.complete((text or "")[:200], limit)
 
-    def _query_terms(
-        self, tokens: Sequence[Token], lang: str
-    ) -> tuple[list[dict[int, float]], set]:
-        """Per content word, the terms it matches with their query weights; and the phrase
-        elements present (term ids and stopword keys)."""
-        groups: list[dict[int, float]] = []
+    def _query_terms(self, tokens: Sequence[Token], lang: str) -> tuple[dict[int, float], set]:
+        """The terms of the content words with their query weights, and every phrase element
+        present (term ids and function words)."""
+        terms: dict[int, float] = {}
         present: set = set()
         for tok in tokens:
             if _is_stop(tok):
                 present.add(_stop_element(tok))
                 continue
-            group = self._match_token(tok, lang)
-            if group:
-                groups.append(group)
-                present.update(group)
-        return groups, present
+            hit = self._match_token(tok, lang)
+            if hit is not None:
+                tid, weight = hit
+                terms[tid] = max(terms.get(tid, 0.0), weight)
+                present.add(tid)
+        return terms, present
 
-    def _match_token(self, tok: Token, lang: str) -> dict[int, float]:
-        latin = self._lat.match("~" + tok.latin, MIN_STEM + 1) if tok.latin else []
-        cyr = self._cyr.match(tok.key) if len(tok.key) >= MIN_STEM else []
+    def _match_token(self, tok: Token, lang: str) -> tuple[int, float] | None:
+        latin = self._lat.match(latin_term(tok.latin), len(tok.latin) + 1) if tok.latin else None
+        cyr = self._cyr.match(cyrillic_term(tok.key), len(tok.key)) if len(tok.key) >= 2 else None
         first, second = (latin, cyr) if tok.latin and lang == "en" else (cyr, latin)
-        group = dict.fromkeys(first, 1.0)
-        if not group:
-            group = dict.fromkeys(second, OTHER_SCRIPT_FACTOR)
-        return group
+        if first is not None:
+            return first, 1.0
+        if second is not None:
+            return second, OTHER_SCRIPT_FACTOR
+        return None
 
-    def _rank(self, tokens: Sequence[Token], lang: str) -> list[tuple[float, int]]:
-        groups, present = self._query_terms(tokens, lang)
+    def _rank(self, tokens: Sequence[Token], lang: str, abroad: bool) -> list[tuple[float, int]]:
+        terms, present = self._query_terms(tokens, lang)
         scores: dict[int, float] = {}
-        seen: set[int] = set()
-        for group in groups:
-            best: dict[int, float] = {}
-            for tid, qw in group.items():
-                if tid in seen:
-                    continue
-                seen.add(tid)
-                factor = qw * self._idf[tid]
-                ids, ws = self._post_ids[tid], self._post_w[tid]
-                for j in range(min(len(ids), MAX_POSTINGS_SCAN)):
-                    d = ids[j]
-                    value = factor * ws[j]
-                    if value > best.get(d, 0.0):
-                        best[d] = value
-            for d, value in best.items():
-                scores[d] = scores.get(d, 0.0) + value
-        for tid in present:
-            docs, sids = self._phrases.get(tid, _NO_PHRASES)
-            for j in range(min(len(docs), MAX_POSTINGS_SCAN)):
-                elements, bonus = self._phrase_sets[sids[j]]
-                if present.issuperset(elements):
-                    scores[docs[j]] = scores.get(docs[j], 0.0) + bonus
+        for tid, qw in terms.items():
+            factor = qw * self._idf[tid]
+            ids, ws = self._post_ids[tid], self._post_w[tid]
+            for j in range(min(len(ids), MAX_POSTINGS_SCAN)):
+                d = ids[j]
+                scores[d] = scores.get(d, 0.0) + factor * ws[j]
+        for d, bonus in self._phrase_bonus(present).items():
+            scores[d] = scores.get(d, 0.0) + bonus
+        if abroad:
+            for d in scores:
+                scores[d] *= max(0.0, 1.0 - HOME_PENALTY * self._home[d])
         return heapq.nlargest(ALTERNATIVES + 1, ((s, d) for d, s in scores.items()))
 
+    def _phrase_bonus(self, present: set) -> dict[int, float]:
+        """Per topic, its best keyword phrase: the weight of the phrase's words present, times
+        the share of the phrase they cover, so a whole phrase counts more than scattered words."""
+        matched: dict[int, float] = {}
+        count: dict[int, int] = {}
+        for element in present:
+            weight = self._element_weight(element)
+            sets = self._phrase_index.get(element, _NO_SETS)
+            for j in range(min(len(sets), MAX_POSTINGS_SCAN)):
+                sid = sets[j]
+                matched[sid] = matched.get(sid, 0.0) + weight
+                count[sid] = count.get(sid, 0) + 1
+        bonus: dict[int, float] = {}
+        for sid, got in matched.items():
+            if count[sid] < 2:
+                continue
+            value = PHRASE_BONUS * got * got / self._phrase_total[sid]
+            for d in self._phrase_docs[sid]:
+                if value > bonus.get(d, 0.0):
+                    bonus[d] = value
+        return bonus
 
-_NO_PHRASES = (array("I"), array("I"))
+    def _element_weight(self, element: int | str) -> float:
+        return self._idf[element] if isinstance(element, int) else STOPWORD_PHRASE_IDF
+
+
+_NO_SETS = array("I")
 
 
 def _is_stop(tok: Token) -> bool:
