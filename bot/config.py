@@ -7,6 +7,7 @@ naming the setting, never a traceback (``bot.py`` prints it and exits).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -114,6 +115,23 @@ class Settings(BaseSettings):
     question_retention_days: int = Field(default=90, ge=1, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Publishing
+    posts_need_approval: bool = True
+    schedule_grace: timedelta = timedelta(hours=1)
+    send_rate: float = Field(default=30.0, gt=0, le=1000)
+    allow_paid_broadcast: bool = False
+
+    # Travellers
+    trip_retention_days: int = Field(default=30, ge=0, le=3650)
+
+    # Consular officers
+    operators_chat_id: int | None = None
+    officer_sla_hours: float = Field(default=24.0, gt=0, le=720)
+    show_officer_names: bool = False
+    officer_max_open: int = Field(default=3, ge=1, le=50)
+    officer_reopen_days: int = Field(default=7, ge=0, le=365)
+    request_retention_days: int = Field(default=365, ge=1, le=3650)
+
     bot: BotSettings = Field(default_factory=BotSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
@@ -146,6 +164,18 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"{bad[0]!r} is not a Telegram user id")
             return tuple(int(p) for p in parts)
+        return v
+
+    @field_validator("schedule_grace", mode="before")
+    @classmethod
+    def _grace(cls, v: object) -> object:
+        """Accepts seconds or a number with a unit: 90s, 30m, 1h, 2d."""
+        if isinstance(v, str):
+            m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", v.lower())
+            if not m:
+                raise ValueError(f"{v!r} is not a duration (use e.g. 3600, 30m, 1h)")
+            unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+            return timedelta(seconds=float(m.group(1)) * unit)
         return v
 
     @field_validator("redis_url")
