@@ -52,6 +52,7 @@ MIN_STEM = 3  # shortest short word another word can extend
 MAX_SUFFIX = 6  # longest ending by which a word may extend a short word
 MAX_POSTINGS_SCAN = 1500  # best entries read from one posting list at question time
 MAX_QUERY_CHARS = 1000  # the rest of a very long message is not read
+BUILD_CACHE_LIMIT = 20_000  # texts and keyword phrases remembered while building
 
 # --- topic decision ------------------------------------------------------------------------
 NOTHING_FITS_SCORE = 1.0  # below this best score: no topic
@@ -693,7 +694,9 @@ class _Builder:
         self.lat = _Lexicon(PREFIX_LATIN + 1)
         self.post_ids: list[array] = []
         self.post_w: list[array] = []
-        self.phrases: list[tuple[int, tuple[int | str, ...]]] = []
+        self.phrase_ids: dict[tuple[int | str, ...], int] = {}
+        self.pair_phrase = array("I")  # (phrase, topic) pairs, one per keyword phrase
+        self.pair_doc = array("I")
         self.home = array("f")
         self.seen_words: dict[str, set[str]] = {lang: set() for lang in LANGS}
         self._words: dict[tuple[str, bool], tuple[int, ...]] = {}
@@ -717,7 +720,8 @@ class _Builder:
                     if isinstance(e, int):
                         put(e, "keywords", KEYWORD_WEIGHT)
                 if len(elements) >= 2 and any(isinstance(e, int) for e in elements):
-                    self.phrases.append((doc, elements))
+                    self.pair_phrase.append(self._phrase_id(elements))
+                    self.pair_doc.append(doc)
             for name, text, weight in (
                 ("title", topic.title.get(lang), TITLE_WEIGHT),
                 ("summary", topic.summary.get(lang), SUMMARY_WEIGHT),
@@ -752,8 +756,15 @@ class _Builder:
                 elements.extend(self._word(tok.raw, lang == "en")[:1])
             self._see(tok.raw, lang)
         result = tuple(dict.fromkeys(elements)), any(_names_home(t) for t in tokens)
-        self._keywords[(phrase, lang)] = result
+        if len(self._keywords) < BUILD_CACHE_LIMIT:
+            self._keywords[(phrase, lang)] = result
         return result
+
+    def _phrase_id(self, elements: tuple[int | str, ...]) -> int:
+        return self.phrase_ids.setdefault(elements, len(self.phrase_ids))
+
+    def drop_caches(self) -> None:
+        self._words, self._texts, self._keywords = {}, {}, {}
 
     def _text(self, html: str, lang: str) -> dict[int, int]:
         """Term counts of one text; identical texts are read once."""
@@ -767,7 +778,8 @@ class _Builder:
             self._see(raw, lang)
             for tid in self._word(raw, lang == "en"):
                 counts[tid] = counts.get(tid, 0) + 1
-        self._texts[cache_key] = counts
+        if len(self._texts) < BUILD_CACHE_LIMIT:
+            self._texts[cache_key] = counts
         return counts
 
     def _word(self, raw: str, english: bool) -> tuple[int, ...]:
@@ -815,7 +827,8 @@ class QuestionIndex:
         self._idf: array = array("f")
         self._post_ids: list[array] = []
         self._post_w: list[array] = []
-        self._phrase_docs: list[array] = []
+        self._phrase_docs = array("I")
+        self._phrase_start = array("I")
         self._home = array("f")
         self._phrase_total = array("f")
         self._phrase_index: dict[int | str, array] = {}
@@ -830,11 +843,12 @@ class QuestionIndex:
         for doc, (slug, topic) in enumerate(topics.items()):
             self._slugs.append(slug)
             builder.add_topic(doc, topic)
+        builder.drop_caches()
         self._cyr, self._lat = builder.cyr, builder.lat
         self._cyr.finish()
         self._lat.finish()
         self._finish_postings(builder.post_ids, builder.post_w)
-        self._finish_phrases(builder.phrases)
+        self._finish_phrases(builder)
         self._home = builder.home
         seen = builder.seen_words
         self._vocab = _Vocabulary(
@@ -849,25 +863,33 @@ class QuestionIndex:
         n_docs = max(1, len(self._slugs))
         norm = math.log(1 + n_docs)
         self._idf = array("f", (math.log(1 + n_docs / max(1, len(d))) / norm for d in ids))
-        for d, w in zip(ids, weights, strict=False):
+        for tid, (d, w) in enumerate(zip(ids, weights, strict=True)):
             order = sorted(range(len(w)), key=w.__getitem__, reverse=True)
             self._post_ids.append(array("I", (d[i] for i in order)))
             self._post_w.append(array("f", (w[i] for i in order)))
+            ids[tid] = weights[tid] = _NO_SETS
 
-    def _finish_phrases(self, phrases: list[tuple[int, tuple[int | str, ...]]]) -> None:
-        """Distinct keyword phrases, the topics that have each, and an index from every word
-        of a phrase to the phrases holding it."""
-        set_ids: dict[tuple[int | str, ...], int] = {}
+    def _finish_phrases(self, builder: _Builder) -> None:
+        """Distinct keyword phrases with their weights, the topics that have each (packed in
+        one array, phrase by phrase), and an index from each word to the phrases holding it."""
+        elements_of = list(builder.phrase_ids)
+        builder.phrase_ids = {}
+        counts = array("I", bytes(4 * (len(elements_of) + 1)))
+        for sid in builder.pair_phrase:
+            counts[sid + 1] += 1
+        for sid in range(len(elements_of)):
+            counts[sid + 1] += counts[sid]
+        self._phrase_start = array("I", counts)
+        docs = array("I", bytes(4 * len(builder.pair_doc)))
+        for sid, doc in zip(builder.pair_phrase, builder.pair_doc, strict=True):
+            docs[counts[sid]] = doc
+            counts[sid] += 1
+        self._phrase_docs = docs
         index: dict[int | str, array] = {}
-        for doc, elements in phrases:
-            sid = set_ids.get(elements)
-            if sid is None:
-                sid = set_ids[elements] = len(self._phrase_docs)
-                self._phrase_docs.append(array("I"))
-                self._phrase_total.append(sum(self._element_weight(e) for e in elements))
-                for e in elements:
-                    index.setdefault(e, array("I")).append(sid)
-            self._phrase_docs[sid].append(doc)
+        for sid, elements in enumerate(elements_of):
+            self._phrase_total.append(sum(self._element_weight(e) for e in elements))
+            for e in elements:
+                index.setdefault(e, array("I")).append(sid)
         self._phrase_index = index
 
     # -- questions --
@@ -958,7 +980,8 @@ class QuestionIndex:
             if count[sid] < 2:
                 continue
             value = PHRASE_BONUS * got * got / self._phrase_total[sid]
-            for d in self._phrase_docs[sid]:
+            for j in range(self._phrase_start[sid], self._phrase_start[sid + 1]):
+                d = self._phrase_docs[j]
                 if value > bonus.get(d, 0.0):
                     bonus[d] = value
         return bonus
