@@ -32,6 +32,7 @@ from bot.services.textnorm import (
     is_cyrillic,
     is_latin,
     key,
+    latin_to_cyrillic,
     plain_latin,
     tokenize,
 )
@@ -88,8 +89,10 @@ _KK_CASES = _words("""
 """)
 COUNTRY_SUFFIXES = _RU_ENDINGS | _KK_CASES | {""}
 
+LATIN_COUNTRY_ENDINGS = ("s", "n", "an", "ian", "ese")
+
 # Kazakh endings that end a word after a hyphen ("БАӘ-ге", "АҚШ-қа").
-HYPHEN_SUFFIXES = _KK_CASES | _words("ға ғә қа дан ден тан тен нан нен")
+HYPHEN_SUFFIXES = _KK_CASES | {fold(s) for s in _KK_CASES}
 
 _ABLATIVE_WORDS = frozenset(("из", "from", "с", "от"))
 _ABLATIVE_ENDINGS = ("дан", "ден", "тан", "тен", "нан", "нен")
@@ -446,6 +449,8 @@ class _CountryMatcher:
 
     single: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
     single_latin: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
+    single_latin_stems: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
+    name_langs: dict[str, set[str]] = field(default_factory=dict)
     exact_short: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     guarded_latin: frozenset[str] = frozenset()
     multi: dict[str, list[_Name]] = field(default_factory=dict)
@@ -456,8 +461,9 @@ class _CountryMatcher:
         self = cls()
         guarded: set[str] = set()
         for iso, country in countries.items():
-            for text, strength, official in _country_names(iso, country):
+            for lang, text, strength, official in _country_names(iso, country):
                 self._add(iso, text, strength, official, guarded)
+                self.name_langs.setdefault(_surface(text), set()).add(lang)
         self.guarded_latin = frozenset(guarded)
         return self
 
@@ -472,6 +478,8 @@ class _CountryMatcher:
             tok = tokens[0]
             if latin:
                 self.single_latin.setdefault(tok.latin, []).append((iso, strength, official))
+                for stem in {tok.latin, tok.latin.rstrip("aeiy")}:
+                    self.single_latin_stems.setdefault(stem, []).append((iso, strength, official))
                 if len(tok.latin) <= SHORT_NAME + 1 and tok.latin in STOP_KEYS | STOP_LATIN_SHORT:
                     guarded.add(tok.latin)
             short = _short_form(tok)
@@ -531,9 +539,14 @@ class _CountryMatcher:
     def _single(self, tokens: Sequence[Token], i: int) -> tuple[str, float] | None:
         tok = tokens[i]
         if tok.latin:
-            hits = self.single_latin.get(tok.latin) or self.single_latin.get(tok.latin.rstrip("s"))
+            hits = self._latin_hits(tok.latin)
             if hits and (tok.latin not in self.guarded_latin or _guard_ok(tokens, i)):
                 return hits[0][0], hits[0][1]
+            translit = fold(latin_to_cyrillic(tok.latin))
+            for end in range(len(translit), 1, -1):
+                short_hits = self.exact_short.get(translit[:end])
+                if short_hits and end < len(translit) and translit[end:] in COUNTRY_SUFFIXES:
+                    return short_hits[0]
         short = _short_form(tok)
         for end in range(len(short), 1, -1):
             hits = self.exact_short.get(short[:end])
@@ -552,9 +565,28 @@ class _CountryMatcher:
         k = tok.key
         for end in range(len(k), MIN_COUNTRY_STEM - 1, -1):
             hits = self.single.get(k[:end])
-            if hits and k[end:] in COUNTRY_SUFFIXES:
+            # keys collapse doubled letters: Үндістан+нан is "...стан" + "ан"
+            if hits and (k[end:] in COUNTRY_SUFFIXES or k[end - 1 :] in COUNTRY_SUFFIXES):
                 best = max(hits, key=lambda h: h[1])
                 return best[0], best[1]
+        return None
+
+    def language_of(self, tokens: Sequence[Token]) -> str | None:
+        """For a message that is only a country's name: the one language that name is in."""
+        langs = self.name_langs.get(" ".join(t.lower for t in tokens), set())
+        return next(iter(langs)) if len(langs) == 1 else None
+
+    def _latin_hits(self, word: str) -> list[tuple[str, float, bool]] | None:
+        """An English name, possibly as a plural or demonym (Indonesian, Chinese, Canadian)."""
+        hits = self.single_latin.get(word)
+        if hits:
+            return hits
+        for ending in LATIN_COUNTRY_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= MIN_COUNTRY_STEM:
+                stem = word[: len(word) - len(ending)]
+                hits = self.single_latin_stems.get(stem)
+                if hits:
+                    return hits
         return None
 
     def complete(self, text: str, limit: int) -> list[str]:
@@ -575,6 +607,10 @@ class _CountryMatcher:
 
 
 STOP_LATIN_SHORT = frozenset(("us", "it", "in", "am", "is", "me", "no", "so", "to", "ok", "oh"))
+
+
+def _surface(text: str) -> str:
+    return " ".join(t.lower for t in tokenize(text))
 
 
 def _guard_ok(tokens: Sequence[Token], i: int) -> bool:
@@ -652,11 +688,8 @@ def _merge_hyphen_suffixes(tokens: list[Token]) -> list[Token]:
     """Rejoin a Kazakh case ending written after a hyphen to its word: "АҚШ-қа" → "АҚШқа"."""
     out: list[Token] = []
     for tok in tokens:
-        if (
-            tok.hyphen
-            and out
-            and fold(tok.lower) in HYPHEN_SUFFIXES | {fold(s) for s in HYPHEN_SUFFIXES}
-        ):
+        ending = fold(latin_to_cyrillic(tok.lower) if tok.latin else tok.lower)
+        if tok.hyphen and out and ending in HYPHEN_SUFFIXES:
             prev = out[-1]
             raw = prev.raw + tok.raw
             out[-1] = Token(
@@ -667,16 +700,16 @@ def _merge_hyphen_suffixes(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def _country_names(iso: str, country: Country) -> Iterable[tuple[str, float, bool]]:
+def _country_names(iso: str, country: Country) -> Iterable[tuple[str, str, float, bool]]:
+    """(language, name, strength, official) for every way of naming the country."""
     for lang in LANGS:
         name = Locale(lang).territories.get(iso)
         if name:
-            yield name, 1.0, True
-    for _, alias in country.aliases.all():
-        yield alias, 1.0, False
+            yield lang, name, 1.0, True
+    yield from ((lang, alias, 1.0, False) for lang, alias in country.aliases.all())
     for mission in country.missions:
         for lang in LANGS:
-            yield mission.city.get(lang), CITY_STRENGTH, False
+            yield lang, mission.city.get(lang).split(",")[0], CITY_STRENGTH, False
 
 
 def _plain(html: str) -> str:
@@ -895,8 +928,9 @@ class QuestionIndex:
     # -- questions --
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
         tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
-        lang = lang if lang in LANGS else _detect(tokens, self._vocab)
         mentions = self._countries.find(tokens)
+        if lang not in LANGS:
+            lang = self._countries.language_of(tokens) or _detect(tokens, self._vocab)
         country = _pick_country(tokens, mentions)
         named = {j for a, b, _, _ in mentions for j in range(a, b + 1)}
         content = [t for j, t in enumerate(tokens) if j not in named]
