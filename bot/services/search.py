@@ -64,6 +64,7 @@ ALTERNATIVES = 3
 ALTERNATIVE_MIN_SHARE = 0.3  # an alternative scores at least this share of the best
 HOME_PENALTY = 0.7  # a question about a foreign country, not Kazakhstan: topics lose this
 # times the share of their keyword phrases that name Kazakhstan
+HOME_BONUS = 1.0  # ... and one about Kazakhstan, not abroad, makes them gain this times it
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -102,8 +103,10 @@ _HOME_KEYS = ("казах", "казак")
 _HOME_LATIN = ("kazakh", "qazaq", "kazak")
 
 
-_CITIZEN_KEYS = ("граждан", "азамат", "казахстантс", "казакстандик", "подданн")
-_CITIZEN_LATIN = ("citizen", "passport", "national", "holder")
+_CITIZEN_BEFORE = ("граждан", "подданн")  # гражданам Казахстана
+_CITIZEN_AFTER = ("азамат",)  # Қазақстан азаматтарына
+_CITIZEN_LATIN = ("citizen", "passport", "national", "holder")  # Kazakh passport holder
+_CITIZEN_WORDS = ("казахстантс", "казакстандик")  # казахстанцам, қазақстандық
 
 
 def _names_home(tok: Token) -> bool:
@@ -112,22 +115,29 @@ def _names_home(tok: Token) -> bool:
 
 
 def _is_citizenship(tokens: Sequence[Token], start: int, end: int) -> bool:
-    """Whether a place is named as whose citizens someone is ("гражданам Казахстана",
-    "Қазақстан азаматтарына", "Kazakh passport"), not as where they go or are."""
+    """Whether a place is named as whose citizens someone is, not as where they go or are."""
     tok = tokens[start]
-    if tok.key.startswith(_CITIZEN_KEYS[2:4]) or tok.latin == "kazakh":
+    if tok.key.startswith(_CITIZEN_WORDS) or tok.latin == "kazakh":
         return True
-    near = [tokens[i] for i in (start - 1, end + 1) if 0 <= i < len(tokens)]
-    return any(t.key.startswith(_CITIZEN_KEYS) or t.latin.startswith(_CITIZEN_LATIN) for t in near)
-
-
-def _abroad(tokens: Sequence[Token], mentions: list[tuple[int, int, str, float]]) -> bool:
-    """The question is about a foreign country as a place, and not about Kazakhstan as one."""
-    if not any(not _is_citizenship(tokens, a, b) for a, b, _, _ in mentions):
-        return False
-    return not any(
-        _names_home(t) and not _is_citizenship(tokens, i, i) for i, t in enumerate(tokens)
+    before = tokens[start - 1] if start > 0 else None
+    after = tokens[end + 1] if end + 1 < len(tokens) else None
+    return bool(
+        (before and before.key.startswith(_CITIZEN_BEFORE))
+        or (
+            after
+            and (after.key.startswith(_CITIZEN_AFTER) or after.latin.startswith(_CITIZEN_LATIN))
+        )
     )
+
+
+def _place_focus(tokens: Sequence[Token], mentions: list[tuple[int, int, str, float]]) -> str:
+    """ "abroad" when the question names a foreign country as a place and not Kazakhstan,
+    "home" for the reverse, "" otherwise."""
+    foreign = any(not _is_citizenship(tokens, a, b) for a, b, _, _ in mentions)
+    home = any(_names_home(t) and not _is_citizenship(tokens, i, i) for i, t in enumerate(tokens))
+    if foreign != home:
+        return "abroad" if foreign else "home"
+    return ""
 
 
 # Words that carry no topic. Kazakh and Russian in key form, English plain.
@@ -934,7 +944,7 @@ class QuestionIndex:
         country = _pick_country(tokens, mentions)
         named = {j for a, b, _, _ in mentions for j in range(a, b + 1)}
         content = [t for j, t in enumerate(tokens) if j not in named]
-        ranked = self._rank(content, lang, _abroad(tokens, mentions))
+        ranked = self._rank(content, lang, _place_focus(tokens, mentions))
         topic, confidence, alternatives = _decide(ranked)
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
         closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
@@ -981,7 +991,7 @@ class QuestionIndex:
             return second, OTHER_SCRIPT_FACTOR
         return None
 
-    def _rank(self, tokens: Sequence[Token], lang: str, abroad: bool) -> list[tuple[float, int]]:
+    def _rank(self, tokens: Sequence[Token], lang: str, focus: str) -> list[tuple[float, int]]:
         terms, present = self._query_terms(tokens, lang)
         scores: dict[int, float] = {}
         for tid, qw in terms.items():
@@ -992,9 +1002,12 @@ class QuestionIndex:
                 scores[d] = scores.get(d, 0.0) + factor * ws[j]
         for d, bonus in self._phrase_bonus(present).items():
             scores[d] = scores.get(d, 0.0) + bonus
-        if abroad:
+        if focus == "abroad":
             for d in scores:
                 scores[d] *= max(0.0, 1.0 - HOME_PENALTY * self._home[d])
+        elif focus == "home":
+            for d in scores:
+                scores[d] *= 1.0 + HOME_BONUS * self._home[d]
         return heapq.nlargest(ALTERNATIVES + 1, ((s, d) for d, s in scores.items()))
 
     def _phrase_bonus(self, present: set) -> dict[int, float]:
