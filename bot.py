@@ -76,12 +76,17 @@ async def cmd_content(settings: Settings, action: str, path: Path | None) -> int
 
 
 async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: bool) -> int:
-    from bot.factory import App
+    """Answers without loading the Telegram framework: the services need only the store."""
     from bot.services.answers import AnswerService
+    from bot.services.store import ContentStore
+    from bot.translation import check_catalogs
+    from storage.db import create_engine, create_session_factory
 
-    app = await App.create(settings)
+    check_catalogs()
+    engine = create_engine(settings.db.url)
     try:
-        answers = AnswerService(app.store, app.i18n, settings.tz)
+        answers = AnswerService(await ContentStore.load(create_session_factory(engine)),
+                                settings.tz)
         forced = None if lang == "auto" else lang
         if question is not None:
             _print_reply(answers.answer(question, lang=forced), as_json)
@@ -92,7 +97,7 @@ async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: 
                 sys.stdout.flush()
         return 0
     finally:
-        await app.close()
+        await engine.dispose()
 
 
 def _print_reply(reply: object, as_json: bool) -> None:
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    from bot.app import setup_logging
+    from bot.logs import setup_logging
 
     setup_logging(settings)
     try:

@@ -50,7 +50,6 @@ def scaled_topics(n: int, seed: int = 7) -> dict[str, object]:
 
 def main() -> None:
     one_core()
-    from bot.i18n import create_i18n
     from bot.services.answers import AnswerService
     from bot.services.content import load_tree
     from bot.services.store import ContentStore
@@ -62,7 +61,7 @@ def main() -> None:
     countries = load_tree(ROOT / "content").countries
     store = ContentStore(topics, countries)  # type: ignore[arg-type]
     build_s = time.perf_counter() - started
-    answers = AnswerService(store, create_i18n("kk"), ZoneInfo("Asia/Almaty"))
+    answers = AnswerService(store, ZoneInfo("Asia/Almaty"))
     qs = [q["q"] for q in questions()]
     for q in qs[:50]:
         answers.answer(q)  # warm-up

@@ -1,10 +1,20 @@
-"""Callback data of every inline button. Anything that does not unpack is stale or forged."""
+"""Callback data of the citizen's inline buttons, packed as ``prefix:field:field``.
+
+Plain Python (no Telegram framework) so the services that build buttons also run in
+``bot.py ask``. Anything that does not unpack is stale or forged: :meth:`unpack` raises
+``ValueError`` and the handlers' filter (:meth:`filter`) simply does not match.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
+from typing import Any, ClassVar, Self, get_type_hints
 
-from aiogram.filters.callback_data import CallbackData
+from bot.config import LANGUAGES
+
+CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
+SEP = ":"
 
 
 class Screen(StrEnum):
@@ -17,19 +27,84 @@ class Screen(StrEnum):
     CONTACT = "contact"
 
 
-class Nav(CallbackData, prefix="n"):
+@dataclasses.dataclass(frozen=True)
+class CallbackData:
+    prefix: ClassVar[str]
+
+    def pack(self) -> str:
+        parts = [self.prefix]
+        for f in dataclasses.fields(self):
+            value = str(getattr(self, f.name))
+            if SEP in value:
+                raise ValueError(f"{f.name} may not contain {SEP!r}")
+            parts.append(value)
+        packed = SEP.join(parts)
+        if len(packed.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError(f"callback data longer than {CALLBACK_DATA_LIMIT} bytes: {packed}")
+        return packed
+
+    @classmethod
+    def unpack(cls, data: str) -> Self:
+        prefix, *values = data.split(SEP)
+        fields = dataclasses.fields(cls)
+        if prefix != cls.prefix or len(values) != len(fields):
+            raise ValueError(f"not {cls.__name__} data: {data!r}")
+        hints = get_type_hints(cls)
+        kwargs: dict[str, Any] = {}
+        for f, raw in zip(fields, values, strict=True):
+            kwargs[f.name] = hints[f.name](raw)
+        item = cls(**kwargs)
+        item.check()
+        return item
+
+    def check(self) -> None:
+        """Raise ``ValueError`` for values no real button carries."""
+
+    @classmethod
+    def filter(cls) -> Any:
+        """An aiogram filter matching this data; imported lazily (only the bot needs it)."""
+        from bot.filters import CallbackDataFilter
+
+        return CallbackDataFilter(cls)
+
+
+@dataclasses.dataclass(frozen=True)
+class Nav(CallbackData):
+    prefix: ClassVar[str] = "n"
     screen: Screen
     page: int = 0
 
+    def check(self) -> None:
+        if not 0 <= self.page < 1000:
+            raise ValueError("page out of range")
 
-class TopicCard(CallbackData, prefix="t"):
+
+@dataclasses.dataclass(frozen=True)
+class TopicCard(CallbackData):
+    prefix: ClassVar[str] = "t"
     slug: str
     iso: str = ""
 
+    def check(self) -> None:
+        if not self.slug or len(self.slug) > 40 or len(self.iso) not in (0, 2):
+            raise ValueError("malformed topic button")
 
-class CountryCard(CallbackData, prefix="c"):
+
+@dataclasses.dataclass(frozen=True)
+class CountryCard(CallbackData):
+    prefix: ClassVar[str] = "c"
     iso: str
 
+    def check(self) -> None:
+        if len(self.iso) != 2:
+            raise ValueError("malformed country button")
 
-class SetLanguage(CallbackData, prefix="l"):
+
+@dataclasses.dataclass(frozen=True)
+class SetLanguage(CallbackData):
+    prefix: ClassVar[str] = "l"
     code: str
+
+    def check(self) -> None:
+        if self.code not in LANGUAGES:
+            raise ValueError("unknown language")

@@ -6,8 +6,12 @@ for every update it is checked against; these cost a plain await instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import CallbackData
 
 
 class ChatType(Filter):
@@ -38,3 +42,18 @@ class CommandText(Filter):
 class HasLocation(Filter):
     async def __call__(self, message: Message) -> bool:
         return message.location is not None or message.venue is not None
+
+
+class CallbackDataFilter(Filter):
+    """Matches a button whose data unpacks as ``kind``; passes it as ``callback_data``."""
+
+    def __init__(self, kind: type[CallbackData]) -> None:
+        self.kind = kind
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        if not query.data:
+            return False
+        try:
+            return {"callback_data": self.kind.unpack(query.data)}
+        except (ValueError, TypeError):
+            return False

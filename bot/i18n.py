@@ -1,37 +1,34 @@
-"""Languages: the gettext catalogs, the one place a person's locale is chosen, Babel formats."""
+"""Languages in the bot: aiogram's i18n wired to the same catalogs as bot.translation.
+
+The one place a person's locale is chosen is :class:`LocaleMiddleware`; it sets the
+language for aiogram's ``gettext`` (used in handlers) and for :mod:`bot.translation`
+(used in the services) at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES
-from bot.errors import StartupError
-
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-DOMAIN = "messages"
-
-
-class CatalogsMissing(StartupError):
-    pass
+from bot.translation import (  # noqa: F401  (re-exported for handlers)
+    DOMAIN,
+    LOCALES_DIR,
+    CatalogsMissing,
+    check_catalogs,
+    fmt_date,
+    fmt_datetime,
+    fmt_number,
+    use_language,
+)
 
 
 def create_i18n(default_language: str) -> I18n:
-    missing = [lang for lang in LANGUAGES
-               if not (LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file()]
-    if missing:
-        raise CatalogsMissing(
-            f"compiled catalogs missing for {', '.join(missing)}: run `make i18n-compile`"
-        )
+    check_catalogs(LOCALES_DIR)
     return I18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
 
 
@@ -51,23 +48,24 @@ class LocaleMiddleware(I18nMiddleware):
         if chosen in LANGUAGES:
             return str(chosen)
         user: User | None = data.get("event_from_user")
-        return language_from_telegram(user.language_code if user else None, self.i18n.default_locale)
+        return language_from_telegram(user.language_code if user else None,
+                                      self.i18n.default_locale)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        current = await self.get_locale(event=event, data=data)
+        data[self.middleware_key] = self
+        data["i18n"] = self.i18n
+        with self.i18n.context(), self.i18n.use_locale(current), use_language(current):
+            return await handler(event, data)
 
 
 @contextmanager
 def locale(i18n: I18n, lang: str) -> Iterator[None]:
-    """Render outside an update (CLI, jobs) or in another language than the person's."""
-    with i18n.context(), i18n.use_locale(lang):
+    """Render outside an update (jobs, broadcasts) or in another language than the person's."""
+    with i18n.context(), i18n.use_locale(lang), use_language(lang):
         yield
-
-
-def fmt_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
-    return format_date(moment.astimezone(tz), format="long", locale=lang)
-
-
-def fmt_datetime(moment: datetime, lang: str, tz: ZoneInfo) -> str:
-    return format_datetime(moment.astimezone(tz), format="medium", tzinfo=tz, locale=lang)
-
-
-def fmt_number(value: float | int, lang: str) -> str:
-    return format_decimal(value, locale=lang)

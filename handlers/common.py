@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -12,7 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import SetLanguage
-from bot.config import LANGUAGES, Settings
+from bot.config import Settings
 from bot.middlewares import LanguageCache, UnitOfWork
 from bot.services import screens
 from bot.services.render import Button, Screenful, country_card, topic_card
@@ -93,5 +93,5 @@ def create_router() -> Router:
     router.message.register(help_, Command("help"))
     router.message.register(language, Command("language"))
     router.message.register(cancel, Command("cancel"))
-    router.callback_query.register(set_language, SetLanguage.filter(F.code.in_(LANGUAGES)))
+    router.callback_query.register(set_language, SetLanguage.filter())
     return router

@@ -8,11 +8,10 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
+from bot.translation import gettext as _
 
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
-from bot.i18n import locale
+from bot.translation import use_language
 from bot.services import screens, tghtml
 from bot.services.render import Button, Screenful, country_card, flag, topic_card
 from bot.services.search import Analysis
@@ -57,7 +56,7 @@ class Reply:
             "topic": a.topic,
             "country": a.country,
             "confidence": round(a.confidence, 3),
-            "answer": tghtml.parse(self.screen.html).text,
+            "answer": tghtml.parse(self.screen.html, spell_links=True).text,
             "alternatives": list(a.alternatives),
         }
 
@@ -65,9 +64,8 @@ class Reply:
 class AnswerService:
     CACHE_SIZE = 4096
 
-    def __init__(self, store: ContentStore, i18n: I18n, tz: ZoneInfo) -> None:
+    def __init__(self, store: ContentStore, tz: ZoneInfo) -> None:
         self.store = store
-        self.i18n = i18n
         self.tz = tz
         self._cards: dict[tuple[str, ...], Screenful] = {}
 
@@ -87,12 +85,12 @@ class AnswerService:
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
         analysis = self.store.index.analyze(question, lang=lang)
-        with locale(self.i18n, analysis.lang):
+        with use_language(analysis.lang):
             reply = self._reply(question, analysis)
         if reply.kind == Kind.UNKNOWN and fallback and fallback != analysis.lang and lang is None:
             # Nothing was understood, so the detected language is a guess too: use the
             # language the person reads the bot in.
-            with locale(self.i18n, fallback):
+            with use_language(fallback):
                 reply.screen = self._unknown()
         return reply
 

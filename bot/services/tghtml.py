@@ -47,10 +47,12 @@ def utf16_len(text: str) -> int:
 
 
 class _Checker(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, spell_links: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[str] = []
         self.parts: list[str] = []
+        self.spell_links = spell_links
+        self._hrefs: list[tuple[str, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
@@ -61,8 +63,11 @@ class _Checker(HTMLParser):
                 raise TelegramHTMLError(f'attribute "{name}" is not allowed in <{tag}>')
             if tag == "span" and value != "tg-spoiler":
                 raise TelegramHTMLError('<span> needs class="tg-spoiler"')
-        if tag == "a" and not dict(attrs).get("href"):
-            raise TelegramHTMLError("<a> needs an href")
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if not href:
+                raise TelegramHTMLError("<a> needs an href")
+            self._hrefs.append((href, len(self.parts)))
         self.stack.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -72,6 +77,11 @@ class _Checker(HTMLParser):
         if not self.stack or self.stack[-1] != tag:
             raise TelegramHTMLError(f"unexpected closing </{tag}>")
         self.stack.pop()
+        if tag == "a" and self._hrefs:
+            href, start = self._hrefs.pop()
+            text = "".join(self.parts[start:])
+            if self.spell_links and href.removeprefix("https://") not in text:
+                self.parts.append(f" ({href})")
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
@@ -83,11 +93,14 @@ class _Checker(HTMLParser):
 _BARE_AMP = re.compile(r"&(?![a-zA-Z]+;|#\d+;|#x[0-9a-fA-F]+;)")
 
 
-def parse(markup: str) -> ParsedHTML:
-    """Check ``markup`` the way Telegram would and return its plain text."""
+def parse(markup: str, spell_links: bool = False) -> ParsedHTML:
+    """Check ``markup`` the way Telegram would and return its plain text.
+
+    ``spell_links`` writes each link's address after its text, for plain-text output.
+    """
     if _BARE_AMP.search(markup):
         raise TelegramHTMLError('a bare "&" must be written as &amp;')
-    checker = _Checker()
+    checker = _Checker(spell_links)
     checker.feed(markup)
     checker.close()
     if checker.stack:
