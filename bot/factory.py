@@ -21,6 +21,7 @@ from bot.config import LANGUAGES, Settings
 from bot.i18n import LocaleMiddleware, create_i18n, locale
 from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodMiddleware, LanguageCache
 from bot.services.answers import AnswerService
+from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.retention import RetentionTask
 from bot.services.store import ContentStore
 from handlers import create_root_router
@@ -73,6 +74,9 @@ def create_dispatcher(
     dp.startup.register(set_commands)
     dp.startup.register(retention.start)
     dp.shutdown.register(retention.stop)
+    dialogue = DialogueJobs(session_factory, settings, store, i18n)
+    dp.startup.register(dialogue.start)
+    dp.shutdown.register(dialogue.stop)
     return dp
 
 

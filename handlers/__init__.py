@@ -8,6 +8,7 @@ from aiogram.enums import ChatType as Kind
 from bot.filters import ChatType
 
 from handlers import common, errors, fallback, navigation, questions
+from handlers import feedback, officer, stats
 
 
 def create_root_router() -> Router:
@@ -18,9 +19,16 @@ def create_root_router() -> Router:
     private.include_routers(
         common.create_router(),
         navigation.create_router(),
+        officer.create_router(),
+        feedback.create_router(),
+        stats.create_router(),
         questions.create_router(),
         fallback.create_router(),
     )
     root = Router(name="root")
-    root.include_routers(private, errors.create_router())
+    operators = Router(name="operators")
+    operators.message.filter(officer.InOperatorsChat())
+    operators.callback_query.filter(officer.InOperatorsChat())
+    operators.include_router(officer.create_operators_router())
+    root.include_routers(private, operators, errors.create_router())
     return root

@@ -6,16 +6,18 @@ from aiogram import Router
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 
+from bot.config import Settings
 from bot.filters import PlainText
 from bot.middlewares import UnitOfWork
+from bot.services import feedback as dialogue
 from bot.services.answers import AnswerService
 from handlers.ui import send
-
 
 STORED_QUESTION_CHARS = 1000
 
 
-async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i18n: I18n) -> None:
+async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i18n: I18n,
+                   settings: Settings) -> None:
     text = message.text or ""
     reply = answers.answer(text, fallback=i18n.current_locale)
     if reply.unanswered:
@@ -24,7 +26,7 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
             reply.lang, text[:STORED_QUESTION_CHARS], reply.analysis.country,
             list(reply.analysis.alternatives),
         )
-    await send(message, reply.screen)
+    await send(message, await dialogue.logged_reply(uow, message, reply, text, settings))
 
 
 def create_router() -> Router:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CountryCard, Nav, Screen, SetLanguage, TopicCard
+from bot.dialogue_callbacks import OfficerCb
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
 from bot.services.store import ContentStore, first_letter
@@ -27,6 +28,7 @@ def main_menu(greeting: str | None = None) -> Screenful:
         [Button(_("🛂 Consular services"), Nav(screen=Screen.CONSULAR).pack())],
         [Button(_("🌍 Countries"), Nav(screen=Screen.COUNTRIES).pack()),
          Button(_("🇰🇿 About Kazakhstan"), Nav(screen=Screen.ABOUT).pack())],
+        [Button(_("✍️ Ask a consular officer"), OfficerCb(action="new").pack())],
         [Button(_("🗣 Language"), Nav(screen=Screen.LANGUAGE).pack()),
          Button(_("❓ Help"), Nav(screen=Screen.HELP).pack())],
     ])
@@ -135,6 +137,7 @@ def contact_screen() -> Screenful:
         _("In an emergency, call the local emergency number first, then the embassy."),
     ])
     return Screenful(text, [
+        [Button(_("✍️ Ask a consular officer"), OfficerCb(action="new").pack())],
         [Button(_("🌍 Countries"), Nav(screen=Screen.COUNTRIES).pack())],
         [Button(_("Ministry of Foreign Affairs"), url=MFA_URL)],
         [_menu_button()],

@@ -1,0 +1,389 @@
+"""Reaching a consular officer.
+
+Citizen side (private chat): /officer, the menu entry and "This did not help — ask an
+officer" open a request: the case in their own words (text, photos, location), a country,
+then a number. While they talk to the officer, everything they send goes to their request.
+Operators' side (the forum group OPERATORS_CHAT_ID): a message in a request's topic goes
+to that request's citizen; /answer <topic> sends a ready answer; a button closes.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+import bot.services.dialogue_privacy  # noqa: F401  (registers for /my_data, /forget_me)
+from bot.config import Settings
+from bot.dialogue_callbacks import OfficerCb
+from bot.middlewares import UnitOfWork
+from bot.services import screens
+from bot.services.officer import (
+    Draft,
+    OfficerDesk,
+    RequestError,
+    hotline_advice,
+    is_urgent,
+    message_kind,
+)
+from bot.services.render import Button, Screenful, flag
+from bot.services.store import ContentStore
+from bot.services.tghtml import quote
+from handlers.ui import send
+from storage.repo_dialogue import DialogueRepo, RequestDTO
+
+MAX_DRAFT_MESSAGES = 10
+
+
+class OfficerForm(StatesGroup):
+    describe = State()
+    country = State()
+    talking = State()
+
+
+class InOperatorsChat(Filter):
+    async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
+        chat_id = settings.operators_chat_id
+        if chat_id is None:
+            return False
+        message = event.message if isinstance(event, CallbackQuery) else event
+        return message is not None and message.chat.id == chat_id
+
+
+class NotCommand(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return not (message.text or "").startswith("/")
+
+
+class Action(Filter):
+    def __init__(self, *actions: str) -> None:
+        self.actions = frozenset(actions)
+
+    async def __call__(self, query: CallbackQuery, callback_data: OfficerCb) -> bool:
+        return callback_data.action in self.actions
+
+
+def _desk(bot: Bot, settings: Settings, store: ContentStore, i18n: I18n) -> OfficerDesk:
+    return OfficerDesk(bot, settings, store, i18n)
+
+
+def _leave_button() -> Button:
+    return Button(_("⬅️ Back to the assistant"), OfficerCb(action="leave").pack())
+
+
+def _unavailable() -> Screenful:
+    contact = screens.contact_screen()
+    text = _("Sorry, contact with a consular officer is not available in this bot. The "
+             "embassies' and consulates' official pages list their phones and reception hours.")
+    return Screenful(f"{text}\n\n{contact.html}", contact.buttons)
+
+
+def _too_many(open_: list[RequestDTO]) -> Screenful:
+    text = _("You already have {count} open requests. Please continue in one of them, or wait "
+             "until one is closed.").format(count=len(open_))
+    rows = [[Button(_("✍️ Request #{number}").format(number=r.id),
+                    OfficerCb(action="talk", rid=r.id).pack())] for r in open_]
+    return Screenful(text, rows)
+
+
+def _describe_prompt() -> str:
+    return _("Describe your case in your own words. You can send several messages, photos of "
+             "documents or your location. Only consular officers will see them.")
+
+
+async def _begin(message: Message, user_id: int, question_id: int, state: FSMContext,
+                 uow: UnitOfWork, settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    if settings.operators_chat_id is None:
+        await send(message, _unavailable())
+        return
+    repo = DialogueRepo(uow.session)
+    open_ = await repo.open_requests(user_id)
+    if len(open_) >= settings.officer_max_open:
+        await send(message, _too_many(open_))
+        return
+    topic = country = None
+    question = await repo.question(question_id) if question_id else None
+    if question is None or question.user_id != user_id:
+        question_id = 0
+    else:
+        topic, country = question.topic, question.country
+    lang = i18n.current_locale
+    await state.set_state(OfficerForm.describe)
+    await state.set_data({"topic": topic, "country": country, "qid": question_id or None,
+                          "lang": lang, "messages": []})
+    if is_urgent(topic):
+        await message.answer(hotline_advice(store, country, lang))
+    cancel = [[Button(_("Cancel"), OfficerCb(action="leave").pack())]]
+    await send(message, Screenful(_describe_prompt(), cancel))
+
+
+async def officer_command(message: Message, state: FSMContext, uow: UnitOfWork,
+                          settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    await state.clear()
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    await _begin(message, user_id, 0, state, uow, settings, store, i18n)
+
+
+async def officer_button(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
+                         uow: UnitOfWork, settings: Settings, store: ContentStore,
+                         i18n: I18n) -> None:
+    await query.answer()
+    message = query.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return
+    await state.clear()
+    await _begin(message, query.from_user.id, callback_data.rid, state, uow, settings, store,
+                 i18n)
+
+
+def _country_question(store: ContentStore, guess: str | None, lang: str) -> Screenful:
+    rows = []
+    if guess and guess in store.countries:
+        rows.append([Button(f"{flag(guess)} {store.country_name(guess, lang)}",
+                            OfficerCb(action="cc", arg=guess).pack())])
+    rows.append([Button(_("No particular country"), OfficerCb(action="cc", arg="-").pack())])
+    return Screenful(_("Which country does your case concern? Press a button or type the "
+                       "country's name."), rows)
+
+
+async def describe(message: Message, state: FSMContext, store: ContentStore,
+                   i18n: I18n) -> None:
+    kind = message_kind(message)
+    if kind is None:
+        await message.answer(_("Please describe your case in text; photos, documents and your "
+                               "location are welcome too."))
+        return
+    data = await state.get_data()
+    data["messages"] = [*data["messages"], [message.message_id, kind]][-MAX_DRAFT_MESSAGES:]
+    if kind == "text" and (not data.get("topic") or not data.get("country")):
+        analysis = store.index.analyze((message.text or "")[:1000], lang=data["lang"])
+        newly_urgent = not is_urgent(data.get("topic")) and is_urgent(analysis.topic)
+        data["topic"] = data.get("topic") or analysis.topic
+        data["country"] = data.get("country") or analysis.country
+        if newly_urgent:
+            await message.answer(hotline_advice(store, data["country"], data["lang"]))
+    await state.set_data(data)
+    if await state.get_state() == OfficerForm.describe.state:
+        await state.set_state(OfficerForm.country)
+        await send(message, _country_question(store, data.get("country"), data["lang"]))
+
+
+async def country_typed(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
+                        settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    """A country name while we wait for one; anything else is added to the case."""
+    if message.text:
+        codes = store.index.find_countries(message.text[:100], limit=4)
+        if len(codes) == 1:
+            await _submit(message, message.chat.id, codes[0], state, uow, bot, settings, store,
+                          i18n)
+            return
+        if codes:
+            rows = [[Button(f"{flag(c)} {store.country_name(c, i18n.current_locale)}",
+                            OfficerCb(action="cc", arg=c).pack())] for c in codes]
+            await send(message, Screenful(_("Which country do you mean?"), rows))
+            return
+    await describe(message, state, store, i18n)
+    await message.answer(_("Added to your case. Now choose the country, or press "
+                           "“No particular country”."))
+
+
+async def country_chosen(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
+                         uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
+                         i18n: I18n) -> None:
+    await query.answer()
+    message = query.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return
+    if await state.get_state() != OfficerForm.country.state:
+        await message.answer(_("This request was already sent or cancelled."))
+        return
+    iso = callback_data.arg.upper()
+    await _submit(message, query.from_user.id, iso if iso in store.countries else None, state,
+                  uow, bot, settings, store, i18n)
+
+
+async def _submit(message: Message, user_id: int, iso: str | None, state: FSMContext,
+                  uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
+                  i18n: I18n) -> None:
+    data = await state.get_data()
+    repo = DialogueRepo(uow.session)
+    if len(await repo.open_requests(user_id)) >= settings.officer_max_open:
+        await state.clear()
+        await send(message, _too_many(await repo.open_requests(user_id)))
+        return
+    draft = Draft(data["lang"], data.get("topic"), iso, data.get("qid"),
+                  [(int(m), str(k)) for m, k in data["messages"]])
+    question = await repo.question(draft.question_id) if draft.question_id else None
+    try:
+        req = await _desk(bot, settings, store, i18n).open(
+            repo, user_id, draft, question.text if question else None)
+    except RequestError:
+        await uow.session.rollback()
+        await state.clear()
+        await message.answer(_("Sorry, the request could not be sent right now. Please try "
+                               "again later, or use the embassy's official contacts."))
+        return
+    await state.set_state(OfficerForm.talking)
+    await state.set_data({"rid": req.id})
+    text = _("Your request <b>#{number}</b> has been sent. A consular officer will answer here, "
+             "usually within {hours} hours. Everything you send now goes to the officer.").format(
+        number=req.id, hours=f"{settings.officer_sla_hours:g}")
+    await send(message, Screenful(text, [[_leave_button()]]))
+
+
+async def talking(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
+                  settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    rid = (await state.get_data()).get("rid")
+    repo = DialogueRepo(uow.session)
+    req = await repo.get_request(int(rid)) if rid else None
+    if req is None or req.user_id != message.chat.id or not req.is_open:
+        await state.clear()
+        await message.answer(_("This request is closed. Open a new one with /officer."))
+        return
+    if not await _desk(bot, settings, store, i18n).citizen_wrote(repo, req, message):
+        await message.answer(_("This kind of message cannot be passed on. Please send text, "
+                               "a photo, a document or your location."))
+
+
+async def talk(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
+               uow: UnitOfWork) -> None:
+    req = await DialogueRepo(uow.session).get_request(callback_data.rid)
+    if req is None or req.user_id != query.from_user.id:
+        await query.answer(_("This request is not yours."), show_alert=True)
+        return
+    if not req.is_open:
+        await query.answer(_("This request is closed."), show_alert=True)
+        return
+    await state.set_state(OfficerForm.talking)
+    await state.set_data({"rid": req.id})
+    await query.answer()
+    if query.message and not isinstance(query.message, InaccessibleMessage):
+        await send(query.message, Screenful(
+            _("Write your message for request #{number}.").format(number=req.id),
+            [[_leave_button()]]))
+
+
+async def leave(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    if query.message and not isinstance(query.message, InaccessibleMessage):
+        await send(query.message, screens.main_menu(
+            _("You are back with the assistant. Officers' answers will still reach you here.")))
+
+
+async def rate(query: CallbackQuery, callback_data: OfficerCb, uow: UnitOfWork) -> None:
+    repo = DialogueRepo(uow.session)
+    req = await repo.get_request(callback_data.rid)
+    if req is None or req.user_id != query.from_user.id or req.is_open \
+            or callback_data.arg not in {"1", "2", "3", "4", "5"}:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await repo.rate(req.id, int(callback_data.arg))
+    await query.answer(_("Thank you for your rating!"))
+    if query.message and not isinstance(query.message, InaccessibleMessage):
+        await query.message.answer(_("Thank you! You rated the help {rating} of 5.").format(
+            rating=callback_data.arg))
+
+
+async def reopen(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
+                 uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
+                 i18n: I18n) -> None:
+    repo = DialogueRepo(uow.session)
+    req = await repo.get_request(callback_data.rid)
+    if req is None or req.user_id != query.from_user.id:
+        await query.answer(_("This request is not yours."), show_alert=True)
+        return
+    desk = _desk(bot, settings, store, i18n)
+    if len(await repo.open_requests(req.user_id)) >= settings.officer_max_open:
+        await query.answer(_("You have too many open requests."), show_alert=True)
+        return
+    if not await desk.reopen(repo, req):
+        await query.answer(_("This request can no longer be reopened: please open a new one "
+                             "with /officer."), show_alert=True)
+        return
+    await state.set_state(OfficerForm.talking)
+    await state.set_data({"rid": req.id})
+    await query.answer()
+    if query.message and not isinstance(query.message, InaccessibleMessage):
+        await send(query.message, Screenful(
+            _("Request #{number} is open again. Write what is still unresolved.").format(
+                number=req.id), [[_leave_button()]]))
+
+
+# --- operators' group ------------------------------------------------------------------
+
+
+async def _request_here(message: Message, uow: UnitOfWork) -> RequestDTO | None:
+    if message.message_thread_id is None or not message.is_topic_message:
+        return None
+    return await DialogueRepo(uow.session).by_thread(message.chat.id, message.message_thread_id)
+
+
+async def operator_message(message: Message, uow: UnitOfWork, bot: Bot, settings: Settings,
+                           store: ContentStore, i18n: I18n) -> None:
+    if message.from_user is None or message.from_user.is_bot:
+        return
+    req = await _request_here(message, uow)
+    if req is None:
+        return
+    if not req.is_open:
+        await message.reply(_("This request is closed: the citizen will not see this."))
+        return
+    await _desk(bot, settings, store, i18n).officer_wrote(DialogueRepo(uow.session), req,
+                                                          message)
+
+
+async def operator_answer(message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot,
+                          settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    req = await _request_here(message, uow)
+    if req is None:
+        await message.reply(_("Use /answer inside a request's topic."))
+        return
+    slug = (command.args or "").strip().lower()
+    desk = _desk(bot, settings, store, i18n)
+    if not await desk.send_answer(DialogueRepo(uow.session), req, slug,
+                                  message.from_user.id if message.from_user else None):
+        known = ", ".join(sorted(store.topics))
+        await message.reply(_("Unknown topic “{slug}” or closed request. Topics: {known}")
+                            .format(slug=quote(slug or "—"), known=quote(known)))
+
+
+async def operator_close(query: CallbackQuery, callback_data: OfficerCb, uow: UnitOfWork,
+                         bot: Bot, settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    repo = DialogueRepo(uow.session)
+    req = await repo.get_request(callback_data.rid)
+    if req is None or req.chat_id != settings.operators_chat_id:
+        await query.answer(_("Unknown request."), show_alert=True)
+        return
+    closed = await _desk(bot, settings, store, i18n).close(repo, req)
+    await query.answer(_("Closed.") if closed else _("Already closed."))
+
+
+def create_router() -> Router:
+    """The citizen's side; include it before the free-text question handler."""
+    router = Router(name=__name__)
+    router.message.register(officer_command, Command("officer"))
+    router.callback_query.register(officer_button, OfficerCb.filter(), Action("new"))
+    router.callback_query.register(country_chosen, OfficerCb.filter(), Action("cc"))
+    router.callback_query.register(talk, OfficerCb.filter(), Action("talk"))
+    router.callback_query.register(leave, OfficerCb.filter(), Action("leave"))
+    router.callback_query.register(rate, OfficerCb.filter(), Action("rate"))
+    router.callback_query.register(reopen, OfficerCb.filter(), Action("reopen"))
+    router.message.register(describe, StateFilter(OfficerForm.describe), NotCommand())
+    router.message.register(country_typed, StateFilter(OfficerForm.country), NotCommand())
+    router.message.register(talking, StateFilter(OfficerForm.talking), NotCommand())
+    return router
+
+
+def create_operators_router() -> Router:
+    """The operators' group; include it under a parent filtered by :class:`InOperatorsChat`."""
+    router = Router(name=__name__ + ".operators")
+    router.message.register(operator_answer, Command("answer"))
+    router.message.register(operator_message)
+    router.callback_query.register(operator_close, OfficerCb.filter(), Action("close"))
+    return router
+
