@@ -21,6 +21,7 @@ from bot.config import LANGUAGES, Settings
 from bot.i18n import LocaleMiddleware, create_i18n, locale
 from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodMiddleware, LanguageCache
 from bot.services.answers import AnswerService
+from bot.services.roles import bootstrap_admins
 from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.retention import RetentionTask
 from bot.services.store import ContentStore
@@ -72,6 +73,7 @@ def create_dispatcher(
     dp.include_router(create_root_router())
     retention = RetentionTask(session_factory, settings)
     dp.startup.register(set_commands)
+    dp.startup.register(bootstrap_admins)
     dp.startup.register(retention.start)
     dp.shutdown.register(retention.stop)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)

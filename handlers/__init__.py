@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.enums import ChatType as Kind
 
-from bot.filters import ChatType
+from bot.filters import ChatType, CommandText
 
 from handlers import common, errors, fallback, navigation, questions
 from handlers import feedback, officer, stats
@@ -30,5 +30,8 @@ def create_root_router() -> Router:
     operators.message.filter(officer.InOperatorsChat())
     operators.callback_query.filter(officer.InOperatorsChat())
     operators.include_router(officer.create_operators_router())
-    root.include_routers(private, operators, errors.create_router())
+    groups = Router(name="groups")
+    groups.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP), CommandText())
+    groups.include_router(subscriptions.create_group_router())
+    root.include_routers(private, operators, groups, errors.create_router())
     return root

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CountryCard, Nav, Screen, SetLanguage, TopicCard
+from bot.editorial import News
 from bot.dialogue_callbacks import OfficerCb
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
@@ -28,6 +29,7 @@ def main_menu(greeting: str | None = None) -> Screenful:
         [Button(_("🛂 Consular services"), Nav(screen=Screen.CONSULAR).pack())],
         [Button(_("🌍 Countries"), Nav(screen=Screen.COUNTRIES).pack()),
          Button(_("🇰🇿 About Kazakhstan"), Nav(screen=Screen.ABOUT).pack())],
+        [Button(_("📰 Ministry news"), News(action="open").pack())],
         [Button(_("✍️ Ask a consular officer"), OfficerCb(action="new").pack())],
         [Button(_("🗣 Language"), Nav(screen=Screen.LANGUAGE).pack()),
          Button(_("❓ Help"), Nav(screen=Screen.HELP).pack())],
