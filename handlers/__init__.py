@@ -8,7 +8,7 @@ from aiogram.enums import ChatType as Kind
 from bot.filters import ChatType, CommandText
 
 from handlers import common, errors, fallback, navigation, questions
-from handlers import feedback, officer, stats
+from handlers import editors, feedback, officer, stats, subscriptions
 
 
 def create_root_router() -> Router:
@@ -17,11 +17,14 @@ def create_root_router() -> Router:
     private.message.filter(ChatType(Kind.PRIVATE))
     private.callback_query.filter(ChatType(Kind.PRIVATE))
     private.include_routers(
+        editors.create_staff_router(),
+        editors.create_refusals_router(),
         common.create_router(),
         navigation.create_router(),
         officer.create_router(),
         feedback.create_router(),
         stats.create_router(),
+        subscriptions.create_router(),
         questions.create_router(),
         fallback.create_router(),
     )
