@@ -28,7 +28,8 @@ def scaled_topics(n: int, seed: int = 7) -> dict[str, object]:
     real = list(bundle.topics.values())
     rng = random.Random(seed)
     vocab = {
-        lang: sorted({w for t in real for w in t.body.get(lang).split() if w.isalpha() and len(w) > 4})
+        lang: sorted({w for t in real for w in t.body.get(lang).split()
+                      if w.isalpha() and len(w) > 4})
         for lang in LANGS
     }
     topics: dict[str, object] = dict(bundle.topics)
@@ -37,7 +38,8 @@ def scaled_topics(n: int, seed: int = 7) -> dict[str, object]:
         template = real[i % len(real)]
         i += 1
         words = {
-            lang: rng.sample(template.keywords.get(lang), k=max(1, len(template.keywords.get(lang)) // 2))
+            lang: rng.sample(template.keywords.get(lang),
+                             k=max(1, len(template.keywords.get(lang)) // 2))
             + [" ".join(rng.sample(vocab[lang], 2)) for _ in range(6)]
             for lang in LANGS
         }
@@ -50,10 +52,11 @@ def scaled_topics(n: int, seed: int = 7) -> dict[str, object]:
 
 def main() -> None:
     one_core()
+    from zoneinfo import ZoneInfo
+
     from bot.services.answers import AnswerService
     from bot.services.content import load_tree
     from bot.services.store import ContentStore
-    from zoneinfo import ZoneInfo
 
     base_rss = peak_rss_mb()
     started = time.perf_counter()

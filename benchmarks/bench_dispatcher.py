@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Chat, Message, Update, User

@@ -150,6 +150,7 @@ class FloodMiddleware(BaseMiddleware):
             self._muted[uid] = now + self.cooldown
             self._hits[uid] = []
             self._sweep(now)
-            await event.answer(_("You are writing very fast. Please wait a little, then ask again."))
+            await event.answer(
+                _("You are writing very fast. Please wait a little, then ask again."))
             return None
         return await handler(event, data)

@@ -19,7 +19,6 @@ from bot.services.render import Button, Screenful, country_card, topic_card
 from bot.services.store import ContentStore
 from handlers.ui import send, show
 
-
 DEEP_LINK = re.compile(r"^(topic|country)_([A-Za-z0-9-]{1,40})$")
 
 

@@ -20,7 +20,7 @@ async def on_error(event: ErrorEvent) -> bool:
             await update.message.answer(text)
         elif update.callback_query:
             await update.callback_query.answer(text, show_alert=True)
-    except Exception:  # noqa: BLE001 - the error path itself must never raise
+    except Exception:
         log.warning("could not tell the person about the failure", exc_info=True)
     return True
 

@@ -12,7 +12,6 @@ from bot.services.render import Screenful
 from handlers.ui import send, show
 
 
-
 async def unknown_command(message: Message) -> None:
     help_ = screens.help_screen()
     await send(message, Screenful(_("I don't know that command.") + "\n\n" + help_.html,

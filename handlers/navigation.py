@@ -15,7 +15,6 @@ from bot.services.store import ContentStore
 from handlers.ui import show
 
 
-
 async def known_topic(_: CallbackQuery, callback_data: TopicCard, store: ContentStore) -> bool:
     return callback_data.slug in store.topics
 
@@ -42,7 +41,9 @@ def _screen(store: ContentStore, nav: Nav, lang: str) -> Screenful:
             return screens.main_menu()
 
 
-async def navigate(query: CallbackQuery, callback_data: Nav, store: ContentStore, i18n: I18n) -> None:
+async def navigate(
+    query: CallbackQuery, callback_data: Nav, store: ContentStore, i18n: I18n
+) -> None:
     await show(query, _screen(store, callback_data, i18n.current_locale))
     await query.answer()
 

@@ -4,7 +4,9 @@ the file and field named; import is idempotent and reports changes; export round
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,11 +18,35 @@ from storage.db import create_engine, create_session_factory
 from storage.models import CountryRow, TopicRow
 from tests.conftest import CONTENT
 
-REQUIRED_TOPICS = """passport-renewal lost-passport consular-registration visa-for-citizens
-visa-to-kazakhstan legalization-apostille civil-registration citizenship emergency-help
-death-abroad consular-fees notary-services document-reclaiming kandas voting-abroad appointment
-travel-advisory driving-licence work-abroad study-abroad kz-history kz-geography kz-economy
-kz-politics kz-culture kz-tourism kz-investment""".split()
+REQUIRED_TOPICS = [
+    "passport-renewal",
+    "lost-passport",
+    "consular-registration",
+    "visa-for-citizens",
+    "visa-to-kazakhstan",
+    "legalization-apostille",
+    "civil-registration",
+    "citizenship",
+    "emergency-help",
+    "death-abroad",
+    "consular-fees",
+    "notary-services",
+    "document-reclaiming",
+    "kandas",
+    "voting-abroad",
+    "appointment",
+    "travel-advisory",
+    "driving-licence",
+    "work-abroad",
+    "study-abroad",
+    "kz-history",
+    "kz-geography",
+    "kz-economy",
+    "kz-politics",
+    "kz-culture",
+    "kz-tourism",
+    "kz-investment",
+]
 NEIGHBOURS = {"RU", "CN", "KG", "UZ", "TM"}
 
 
@@ -52,7 +78,8 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("file", "change", "expected"),
     [
-        ("topics/lost-passport.yaml", lambda d: d["body"].pop("kk"), "body.kk: required field is missing"),
+        ("topics/lost-passport.yaml", lambda d: d["body"].pop("kk"),
+         "body.kk: required field is missing"),
         ("topics/lost-passport.yaml", lambda d: d.update(colour="red"), "colour: unknown field"),
         ("topics/lost-passport.yaml", lambda d: d["body"].update(en="<script>x</script>"),
          "body.en: HTML that Telegram would refuse: unsupported tag <script>"),
@@ -70,7 +97,9 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
         ("countries/de.yaml", lambda d: d["advisory"].update(level=7), "advisory.level:"),
     ],
 )
-def test_invalid_files_name_the_file_and_field(tmp_path: Path, file: str, change, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_files_name_the_file_and_field(
+    tmp_path: Path, file: str, change: Callable[[dict[str, Any]], object], expected: str
+) -> None:
     root = _copy(tmp_path)
     _edit(root / file, change)
     with pytest.raises(ContentErrors) as err:

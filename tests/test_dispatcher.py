@@ -140,6 +140,8 @@ async def test_cancel_clears_state_kept_in_redis(db_url: str) -> None:
         await dp.feed_update(bot, text_update(6, "/cancel"))
         assert session.requests[-1].text.startswith("There is nothing to cancel.")
     finally:
-        await storage.redis.delete(*[k async for k in storage.redis.scan_iter("fsm:*:6:*")] or ["x"])
+        keys = [k async for k in storage.redis.scan_iter("fsm:*:6:*")]
+        if keys:
+            await storage.redis.delete(*keys)
         await storage.close()
         await app.close()

@@ -8,14 +8,13 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.translation import gettext as _
-
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
-from bot.translation import use_language
 from bot.services import screens, tghtml
 from bot.services.render import Button, Screenful, country_card, flag, topic_card
 from bot.services.search import Analysis
 from bot.services.store import ContentStore
+from bot.translation import gettext as _
+from bot.translation import use_language
 
 ANALYSED_CHARS = 1000  # a question longer than this is judged by its beginning
 SEARCH_WORDS = 3  # up to this many words may be a partial country name

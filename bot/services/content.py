@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.services import tghtml
 
@@ -276,7 +283,8 @@ def load_tree(root: Path) -> ContentBundle:
             problems.extend(_format_error(path, exc))
             continue
         if country.iso in seen:
-            problems.append(f"{path}: iso: {country.iso} is described by {seen[country.iso].name} too")
+            other = seen[country.iso].name
+            problems.append(f"{path}: iso: {country.iso} is described by {other} too")
         elif path.stem.upper() != country.iso:
             problems.append(f"{path}: iso: {country.iso} differs from the file name")
         else:

@@ -40,7 +40,7 @@ class RetentionTask:
         while True:
             try:
                 await purge_expired(self.factory, self.settings)
-            except Exception:  # noqa: BLE001 - a failed sweep is retried next time
+            except Exception:
                 log.exception("retention sweep failed")
             await asyncio.sleep(PURGE_EVERY.total_seconds())
 
