@@ -84,7 +84,8 @@ async def send_rendered(bot: Bot, chat_id: int, rendered: Rendered) -> Message:
 
 
 async def send_previews(bot: Bot, chat_id: int, post: dict[str, Any]) -> None:
-    for lang in LANGUAGES:
+    wanted = svc.audiences(post.get("targets") or {})
+    for lang in (code for code in LANGUAGES if code in wanted):
         rendered = svc.build(post, lang)
         if rendered is None:
             continue

@@ -6,7 +6,7 @@ They never commit: the unit of work (or the service that owns a transaction) doe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -70,11 +70,19 @@ def _role(row: Role) -> RoleDTO:
     return RoleDTO(row.user_id, row.role, row.name, row.granted_by, row.granted_at)
 
 
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored one is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def _post(row: Post) -> PostDTO:
     return PostDTO(
         row.id, row.author_id, row.status, dict(row.texts or {}), row.media, row.buttons,
-        dict(row.targets or {}), row.fallbacks, row.send_at, row.repeat, row.approved_by,
-        row.rejection_reason, row.created_at, row.updated_at,
+        dict(row.targets or {}), row.fallbacks, aware(row.send_at), row.repeat,
+        row.approved_by, row.rejection_reason, aware(row.created_at),  # type: ignore[arg-type]
+        aware(row.updated_at),  # type: ignore[arg-type]
     )
 
 

@@ -100,7 +100,7 @@ def person(uid: int, lang: str = "en") -> User:
 
 def message(uid: int, text: str | None = None, *, chat: Chat | None = None,
             **fields: Any) -> Update:
-    entities = None
+    entities = fields.pop("entities", None)
     if text and text.startswith("/"):
         entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))]
     return Update(update_id=next(_ids), message=Message(

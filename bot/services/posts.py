@@ -182,6 +182,8 @@ TODAY = {"today", "сегодня", "бүгін"}
 TOMORROW = {"tomorrow", "завтра", "ертең"}
 NOW = {"now", "сейчас", "қазір"}
 _TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b")
+_COLON_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
+_FULL_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
 _DATE_FORMS = (
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
     re.compile(r"\b(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>\d{2,4}))?\b"),
@@ -222,9 +224,9 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> When:
     """"now", a date and time in ``tz`` in common forms, or a weekly rule."""
     lowered = text.strip().lower()
     words = re.findall(r"[^\W\d_]+", lowered)
-    if set(words) & NOW and not _TIME.search(lowered):
+    if set(words) & NOW and not _find_time(lowered):
         return When(None)
-    clock = _TIME.search(lowered)
+    clock = _find_time(lowered)
     days = sorted({d for w in words if (d := _weekday(w)) is not None})
     repeating = bool(set(words) & REPEAT_WORDS) or any(w.startswith("кажд") for w in words)
     if repeating and (days or set(words) & DAILY_WORDS):
@@ -246,6 +248,15 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> When:
     if moment < now - timedelta(minutes=1):
         raise WhenError(_("That time has already passed. Choose a later one."))
     return When(moment.astimezone(ZoneInfo("UTC")))
+
+
+def _find_time(text: str) -> re.Match[str] | None:
+    """A time of day: "10:00" first; "9.30" only where it is not part of a date."""
+    found = _COLON_TIME.search(text)
+    if found:
+        return found
+    masked = _FULL_DATE.sub(lambda m: " " * len(m.group()), text)
+    return _TIME.search(masked)
 
 
 def _has_date(text: str) -> bool:
