@@ -23,6 +23,7 @@ from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodM
 from bot.services.answers import AnswerService
 from bot.services.roles import bootstrap_admins
 from bot.services.dialogue_jobs import DialogueJobs
+from bot.services.publishing import start_publisher, stop_publisher
 from bot.services.retention import RetentionTask
 from bot.services.store import ContentStore
 from handlers import create_root_router
@@ -76,6 +77,8 @@ def create_dispatcher(
     dp.startup.register(bootstrap_admins)
     dp.startup.register(retention.start)
     dp.shutdown.register(retention.stop)
+    dp.startup.register(start_publisher)
+    dp.shutdown.register(stop_publisher)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
     dp.shutdown.register(dialogue.stop)

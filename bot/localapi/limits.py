@@ -3,7 +3,8 @@
 Telegram does not publish exact numbers; this module models the documented
 guidance, measured on the server's (possibly accelerated) clock:
 
-* **per bot overall**: at most ``global_rate`` (30) messages in any 1-second window;
+* **per bot overall**: at most ``global_rate`` (30) messages in any 1-second window
+  (``paid_rate``, 1000, for sends with ``allow_paid_broadcast``);
 * **private chat**: token bucket of ``private_burst`` (3) tokens refilled at
   ``private_rate`` (1) per second, so a short burst of 3 passes, then 1 msg/s;
 * **group, supergroup or channel**: at most ``group_per_minute`` (20) messages
@@ -28,6 +29,7 @@ class FloodConfig:
     """Tunable numbers of the flood model (see the module docstring)."""
 
     global_rate: int = 30
+    paid_rate: int = 1000
     private_burst: float = 3.0
     private_rate: float = 1.0
     group_per_minute: int = 20
@@ -59,8 +61,13 @@ class FloodControl:
         self._buckets: dict[tuple[int, int], tuple[float, float]] = {}
         self._windows: dict[tuple[int, int], deque[tuple[float, float]]] = {}
 
-    def check(self, bot_id: int, chat_id: int, private: bool, now: float, edit: bool) -> int:
-        """Return 0 and record the send if allowed, else the retry_after seconds."""
+    def check(
+        self, bot_id: int, chat_id: int, private: bool, now: float, edit: bool, paid: bool = False
+    ) -> int:
+        """Return 0 and record the send if allowed, else the retry_after seconds.
+
+        ``paid`` (``allow_paid_broadcast``) raises the overall limit to ``paid_rate``.
+        """
         cfg = self.config
         weight = cfg.edit_weight if edit else 1.0
         waits: list[float] = []
@@ -68,8 +75,9 @@ class FloodControl:
         sent = self._global.setdefault(bot_id, deque())
         while sent and sent[0] <= now - 1.0:
             sent.popleft()
-        if not edit and len(sent) >= cfg.global_rate:
-            waits.append(sent[len(sent) - cfg.global_rate] + 1.0 - now)
+        limit = cfg.paid_rate if paid else cfg.global_rate
+        if not edit and len(sent) >= limit:
+            waits.append(sent[len(sent) - limit] + 1.0 - now)
 
         key = (bot_id, chat_id)
         if private:

@@ -66,6 +66,11 @@ Faults and limits
 ``migrate_group(group) -> new supergroup id``, ``remove_chat(chat)``,
 ``storm_429(seconds)`` (every send answers 429 for that long).
 
+``latency=(low, high)`` holds every HTTP answer for a uniform random ``low``-``high``
+seconds of server time, as Telegram's 50-150 ms round trip does (``None``: no delay).
+A send with ``allow_paid_broadcast`` counts toward ``paid_rate`` instead of the overall
+30 messages/s.
+
 Time: ``clock()`` is the server's clock in seconds since creation, running
 ``time_scale`` times faster than real time. Flood windows, ``retry_after``,
 the long-polling ``timeout``, callback query expiry (15 s) and webhook retry
@@ -84,6 +89,7 @@ import hashlib
 import itertools
 import json
 import math
+import random
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -327,9 +333,12 @@ class LocalBotAPI:
         faults: Faults | None = None,
         flood_config: FloodConfig | None = None,
         webhook_retry_delay: float = 1.0,
+        latency: tuple[float, float] | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
+        self.latency = latency
+        self._latency_rng = random.Random(0)
         self.flood_limits = flood_limits
         self.time_scale = time_scale
         self.faults = faults or Faults()
@@ -960,6 +969,8 @@ class LocalBotAPI:
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
         status, body = await self.call(state.token, method, params)
+        if self.latency:
+            await self.sleep(self._latency_rng.uniform(*self.latency))
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -1344,7 +1355,9 @@ class LocalBotAPI:
             raise forbidden(f"bot is not a member of the {target.type} chat")
         return target
 
-    def _gate(self, state: _Bot, target: Chat | User, *, edit: bool = False) -> None:
+    def _gate(
+        self, state: _Bot, target: Chat | User, *, edit: bool = False, paid: bool = False
+    ) -> None:
         """Flood control and 429 storms for a send or edit about to happen."""
         now = self.clock()
         retry_after = 0
@@ -1352,7 +1365,7 @@ class LocalBotAPI:
             retry_after = max(1, math.ceil(self._storm_until - now))
         elif self.flood_limits:
             retry_after = self.flood.check(
-                state.user.id, target.id, isinstance(target, User), now, edit
+                state.user.id, target.id, isinstance(target, User), now, edit, paid
             )
         if retry_after:
             self.stats.too_many_requests += 1
@@ -1537,7 +1550,7 @@ class LocalBotAPI:
         """Create a bot message in ``target`` after the flood gate; returns the Message."""
         thread_id = self._thread(p, target)
         reply = self._reply_to(state, p, target.id)
-        self._gate(state, target)
+        self._gate(state, target, paid=p.bool("allow_paid_broadcast"))
         log = state.log(target.id)
         message: JSON = {"message_id": self._new_message_id(state, target.id)}
         if isinstance(target, Chat) and target.type == "channel":

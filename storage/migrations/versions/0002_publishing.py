@@ -127,9 +127,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deliveries_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index('ix_deliveries_run_state', ['run_id', 'state'], unique=False)
 
+    # APScheduler's SQLAlchemyJobStore table (its own layout), so the job store finds it made
+    op.create_table('apscheduler_jobs',
+    sa.Column('id', sa.Unicode(length=191), nullable=False),
+    sa.Column('next_run_time', sa.Float(precision=25), nullable=True),
+    sa.Column('job_state', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_apscheduler_jobs_next_run_time', 'apscheduler_jobs', ['next_run_time'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_apscheduler_jobs_next_run_time', table_name='apscheduler_jobs')
+    op.drop_table('apscheduler_jobs')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_run_state')
         batch_op.drop_index(batch_op.f('ix_deliveries_chat_id'))

@@ -1,0 +1,189 @@
+"""Telegram's sending limits, kept by construction rather than discovered through 429s.
+
+One :class:`SendLimiter` per bot process paces every message the bot sends:
+
+* **overall**: one send slot every ``(1 + safety) / rate`` seconds. Slots are evenly spaced, so
+  any one-second window holds at most ``rate`` sends even when a request reaches Telegram a
+  little later than its slot was granted (``safety`` is the tolerated lateness, in seconds).
+* **one private chat**: at most one message per ``1 + safety`` seconds;
+* **one group or channel**: at most 20 messages in any minute.
+
+Slots go to waiters by priority, not by arrival: citizens' interactive replies
+(:data:`INTERACTIVE`) take the next free slot ahead of a broadcast, and alerts (priority > 0)
+ahead of routine posts (0). Interactive replies therefore wait at most one slot interval even
+while a large broadcast keeps the limiter saturated, and the broadcast still uses all the
+capacity the replies leave. :class:`LimiterMiddleware` puts every send of the bot (handlers'
+replies included) through the same limiter; the delivery engine paces its own sends with the
+per-chat rules and marks them so the middleware lets them through.
+
+Time is read from ``clock`` and slept with ``sleep`` in *Telegram's* seconds: with
+``time_scale`` k (tests and benchmarks against a local server whose clock runs k times
+faster) one limiter second is 1/k real seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+
+INTERACTIVE = 1000
+TELEGRAM_RATE = 30.0
+GROUP_PER_MINUTE = 20
+PRIVATE_INTERVAL = 1.0
+
+_paced: ContextVar[bool] = ContextVar("paced", default=False)
+
+
+@contextlib.contextmanager
+def already_paced() -> Iterator[None]:
+    """Sends inside this block were paced by the caller; the middleware lets them through."""
+    token = _paced.set(True)
+    try:
+        yield
+    finally:
+        _paced.reset(token)
+
+
+def is_send(method_name: str) -> bool:
+    """Methods Telegram counts toward the overall message rate."""
+    name = method_name.lower()
+    return (name.startswith("send") and name != "sendchataction") or name in (
+        "copymessage", "forwardmessage", "copymessages", "forwardmessages",
+    )
+
+
+class SendLimiter:
+    """Priority-ordered pacing of sends, overall and per chat (see the module docstring)."""
+
+    def __init__(
+        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.03
+    ) -> None:
+        if rate <= 0 or time_scale <= 0:
+            raise ValueError("rate and time_scale must be positive")
+        self.rate, self.time_scale, self.safety = rate, time_scale, safety
+        self.interval = (1.0 + safety) / rate
+        self._next = 0.0
+        self._hold_until = 0.0
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._pump: asyncio.Task[None] | None = None
+        self._private_last: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._t0 = time.monotonic()
+        self.granted = 0
+
+    # ---------------------------------------------------------------- time
+
+    def clock(self) -> float:
+        """Telegram seconds since the limiter was created."""
+        return (time.monotonic() - self._t0) * self.time_scale
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds / self.time_scale)
+
+    def hold(self, seconds: float) -> None:
+        """Telegram answered 429: no slot is granted for ``seconds``."""
+        self._hold_until = max(self._hold_until, self.clock() + seconds)
+
+    # ---------------------------------------------------------------- overall slots
+
+    async def slot(self, priority: int = 0) -> None:
+        """Wait for the next overall send slot; higher priority is served first."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (-priority, next(self._seq), future))
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._grant(), name="send-limiter")
+        await future
+
+    async def _grant(self) -> None:
+        while self._waiters:
+            now = self.clock()
+            ready_at = max(self._next, self._hold_until)
+            if ready_at > now:
+                await self.sleep(ready_at - now)
+                continue
+            _, _, future = heapq.heappop(self._waiters)
+            if future.done():
+                continue
+            future.set_result(None)
+            self.granted += 1
+            # A late wake-up may catch up at most half a slot: any 30 slots still span
+            # 29.5 intervals, so the one-second window holds with ``safety`` to spare.
+            self._next = max(self._next + self.interval, now + self.interval / 2)
+
+    # ---------------------------------------------------------------- one chat
+
+    def _chat_wait(self, chat_id: int, private: bool) -> float:
+        now = self.clock()
+        if private:
+            last = self._private_last.get(chat_id)
+            return 0.0 if last is None else last + PRIVATE_INTERVAL + self.safety - now
+        window = self._group_sends.get(chat_id)
+        if not window:
+            return 0.0
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) < GROUP_PER_MINUTE:
+            return 0.0
+        return window[0] + 60.0 + self.safety - now
+
+    def _note_chat(self, chat_id: int, private: bool) -> None:
+        now = self.clock()
+        if private:
+            self._private_last[chat_id] = now
+        else:
+            self._group_sends.setdefault(chat_id, deque()).append(now)
+
+    @contextlib.asynccontextmanager
+    async def chat(
+        self, chat_id: int, *, private: bool, priority: int = 0, counts: bool = True
+    ) -> Any:
+        """Hold the right to send to ``chat_id`` now: its own limit, then an overall slot.
+
+        ``counts=False`` is for edits, which Telegram does not count toward the overall rate.
+        Sends to the same chat are serialized so their spacing holds.
+        """
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            while (wait := self._chat_wait(chat_id, private)) > 0:
+                await self.sleep(wait)
+            if counts:
+                await self.slot(priority)
+            self._note_chat(chat_id, private)
+            yield
+        if not lock.locked() and len(self._chat_locks) > 10_000:
+            self._chat_locks.pop(chat_id, None)
+
+
+class LimiterMiddleware(BaseRequestMiddleware):
+    """Every send of the bot takes an overall slot; handlers' replies with top priority."""
+
+    def __init__(self, limiter: SendLimiter, priority: int = INTERACTIVE) -> None:
+        self.limiter, self.priority = limiter, priority
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not _paced.get() and is_send(method.__api_method__):
+            await self.limiter.slot(self.priority)
+        return await make_request(bot, method)

@@ -1,0 +1,320 @@
+"""Repositories for publishing: posts, runs, the delivery ledger, recipients. They never commit.
+
+Claiming a delivery is one statement: the row's state goes from ``pending`` to ``sending``
+with the claimant's id. On PostgreSQL the row is picked with ``FOR UPDATE SKIP LOCKED``, so
+several processes working on one run never take the same row; SQLite has one writer process
+(the engine serializes its own claims).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AuditEntry,
+    ChatRow,
+    Delivery,
+    NewsSubscription,
+    Post,
+    PostRun,
+    User,
+    utcnow,
+)
+
+FINAL_STATES = ("sent", "failed", "blocked", "skipped")
+
+
+@dataclass(frozen=True)
+class PostDTO:
+    id: int
+    kind: str
+    priority: int
+    author_id: int
+    status: str
+    texts: dict[str, str]
+    media: dict[str, Any] | None
+    buttons: dict[str, Any] | None
+    targets: dict[str, Any]
+    fallbacks: dict[str, Any]
+    send_at: datetime | None
+    repeat: dict[str, Any] | None
+
+    def text_for(self, lang: str) -> tuple[str, str] | None:
+        """The (language, text) a recipient of ``lang`` gets, or None to skip them."""
+        if self.texts.get(lang):
+            return lang, self.texts[lang]
+        other = self.fallbacks.get(lang)
+        if other and other != "skip" and self.texts.get(other):
+            return other, self.texts[other]
+        return None
+
+
+@dataclass(frozen=True)
+class RunDTO:
+    id: int
+    post_id: int
+    run_key: str
+    priority: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    totals: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DeliveryDTO:
+    id: int
+    chat_id: int
+    chat_kind: str
+    lang: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    delivery_id: int
+    chat_id: int
+    chat_kind: str
+    lang: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: int
+    kind: str  # private | group | supergroup | channel
+    lang: str
+
+
+def _post(row: Post) -> PostDTO:
+    return PostDTO(
+        row.id, row.kind, row.priority, row.author_id, row.status, dict(row.texts or {}),
+        row.media, row.buttons, dict(row.targets or {}), dict(row.fallbacks or {}),
+        row.send_at, row.repeat,
+    )
+
+
+def _run(row: PostRun) -> RunDTO:
+    return RunDTO(
+        row.id, row.post_id, row.run_key, row.priority, row.status, row.started_at,
+        row.finished_at, row.progress_chat_id, row.progress_message_id, row.totals,
+    )
+
+
+class PublishingRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------------ posts
+
+    async def post(self, post_id: int) -> PostDTO | None:
+        row = await self.session.get(Post, post_id)
+        return _post(row) if row else None
+
+    async def posts_with_status(self, status: str) -> list[PostDTO]:
+        rows = await self.session.scalars(select(Post).where(Post.status == status))
+        return [_post(r) for r in rows]
+
+    async def set_post_status(
+        self, post_id: int, status: str, *, only_from: str | None = None
+    ) -> bool:
+        query = update(Post).where(Post.id == post_id)
+        if only_from:
+            query = query.where(Post.status == only_from)
+        result = await self.session.execute(query.values(status=status, updated_at=utcnow()))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def user_language(self, user_id: int) -> str | None:
+        return await self.session.scalar(select(User.language).where(User.id == user_id))
+
+    async def audit(self, action: str, target: str, actor_id: int | None = None,
+                    details: dict[str, Any] | None = None) -> None:
+        self.session.add(AuditEntry(actor_id=actor_id, action=action, target=target,
+                                    details=details))
+
+    # ------------------------------------------------------------------ recipients
+
+    async def recipients(self, targets: dict[str, Any]) -> list[Recipient]:
+        """Everyone a post with these targets reaches now, one row per chat and language."""
+        found: list[Recipient] = []
+        langs = [lang for lang in targets.get("citizens") or [] if lang]
+        if langs:
+            rows = await self.session.execute(
+                select(NewsSubscription.user_id, NewsSubscription.language)
+                .where(NewsSubscription.active, NewsSubscription.language.in_(langs))
+                .order_by(NewsSubscription.user_id)
+            )
+            found += [Recipient(uid, "private", lang) for uid, lang in rows]
+        kinds = [k for k, on in (("channel", targets.get("channels")),
+                                 ("group", targets.get("groups")),
+                                 ("supergroup", targets.get("groups"))) if on]
+        if kinds:
+            chats = await self.session.scalars(
+                select(ChatRow).where(ChatRow.active, ChatRow.kind.in_(kinds))
+                .order_by(ChatRow.chat_id)
+            )
+            for chat in chats:
+                chat_langs = [x.strip() for x in chat.languages.split(",") if x.strip()]
+                if chat.kind == "channel":
+                    found += [Recipient(chat.chat_id, "channel", x) for x in chat_langs]
+                elif chat.news and chat_langs:
+                    found.append(Recipient(chat.chat_id, chat.kind, chat_langs[0]))
+        return found
+
+    async def deactivate_subscriber(self, user_id: int, reason: str) -> None:
+        await self.session.execute(
+            update(NewsSubscription).where(NewsSubscription.user_id == user_id)
+            .values(active=False, inactive_reason=reason[:255])
+        )
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> None:
+        await self.session.execute(
+            update(ChatRow).where(ChatRow.chat_id == chat_id)
+            .values(active=False, inactive_reason=reason[:255], updated_at=utcnow())
+        )
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its row follows it to the new id."""
+        if await self.session.get(ChatRow, new_id) is not None:
+            await self.deactivate_chat(old_id, f"migrated to {new_id}")
+            return
+        await self.session.execute(
+            update(ChatRow).where(ChatRow.chat_id == old_id)
+            .values(chat_id=new_id, kind="supergroup", updated_at=utcnow())
+        )
+
+    # ------------------------------------------------------------------ runs
+
+    async def run_by_key(self, run_key: str) -> RunDTO | None:
+        row = await self.session.scalar(select(PostRun).where(PostRun.run_key == run_key))
+        return _run(row) if row else None
+
+    async def run(self, run_id: int) -> RunDTO | None:
+        row = await self.session.get(PostRun, run_id)
+        return _run(row) if row else None
+
+    async def latest_run(self, post_id: int) -> RunDTO | None:
+        row = await self.session.scalar(
+            select(PostRun).where(PostRun.post_id == post_id).order_by(PostRun.id.desc()).limit(1)
+        )
+        return _run(row) if row else None
+
+    async def runs_with_status(self, status: str) -> list[RunDTO]:
+        rows = await self.session.scalars(
+            select(PostRun).where(PostRun.status == status)
+            .order_by(PostRun.priority.desc(), PostRun.id)
+        )
+        return [_run(r) for r in rows]
+
+    async def create_run(self, post_id: int, run_key: str, priority: int,
+                         recipients: list[tuple[Recipient, str | None]]) -> int:
+        """The run and its whole ledger; ``(recipient, None)`` is pending, else skipped."""
+        run = PostRun(post_id=post_id, run_key=run_key, priority=priority, status="sending",
+                      started_at=utcnow())
+        self.session.add(run)
+        await self.session.flush()
+        rows = [
+            {"run_id": run.id, "chat_id": r.chat_id, "chat_kind": r.kind, "lang": r.lang,
+             "state": "skipped" if why else "pending", "error": why, "attempts": 0}
+            for r, why in recipients
+        ]
+        for start in range(0, len(rows), 1000):
+            await self.session.execute(insert(Delivery), rows[start:start + 1000])
+        return run.id
+
+    async def finish_run(self, run_id: int, status: str, totals: dict[str, Any]) -> bool:
+        """Close a run still ``sending``; False if another process closed it first."""
+        result = await self.session.execute(
+            update(PostRun).where(PostRun.id == run_id, PostRun.status == "sending")
+            .values(status=status, finished_at=utcnow(), totals=totals)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_progress(self, run_id: int, chat_id: int, message_id: int) -> None:
+        await self.session.execute(
+            update(PostRun).where(PostRun.id == run_id)
+            .values(progress_chat_id=chat_id, progress_message_id=message_id)
+        )
+
+    # ------------------------------------------------------------------ ledger
+
+    async def claim(self, run_id: int, worker: str) -> DeliveryDTO | None:
+        """Take the next pending delivery of the run: it is ``sending`` from now on."""
+        pick = (
+            select(Delivery.id)
+            .where(Delivery.run_id == run_id, Delivery.state == "pending")
+            .order_by(Delivery.id).limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        delivery_id = await self.session.scalar(pick)
+        if delivery_id is None:
+            return None
+        await self.session.execute(
+            update(Delivery).where(Delivery.id == delivery_id)
+            .values(state="sending", claimed_by=worker, claimed_at=utcnow(),
+                    attempts=Delivery.attempts + 1)
+        )
+        row = await self.session.get(Delivery, delivery_id)
+        assert row is not None
+        return DeliveryDTO(row.id, row.chat_id, row.chat_kind, row.lang, row.attempts)
+
+    async def settle(self, delivery_id: int, state: str, *, message_id: int | None = None,
+                     error: str | None = None, chat_id: int | None = None) -> None:
+        values: dict[str, Any] = {"state": state, "message_id": message_id,
+                                  "error": error[:300] if error else None}
+        if state == "sent":
+            values["sent_at"] = utcnow()
+        if chat_id is not None:
+            values["chat_id"] = chat_id
+        await self.session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                                   .values(**values))
+
+    async def move_delivery(self, delivery_id: int, chat_id: int, kind: str) -> None:
+        await self.session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                                   .values(chat_id=chat_id, chat_kind=kind))
+
+    async def in_flight(self, run_id: int) -> list[tuple[int, str | None]]:
+        """(delivery id, claimant) of rows left ``sending``."""
+        rows = await self.session.execute(
+            select(Delivery.id, Delivery.claimed_by)
+            .where(Delivery.run_id == run_id, Delivery.state == "sending")
+        )
+        return [(i, c) for i, c in rows]
+
+    async def requeue(self, delivery_ids: list[int]) -> None:
+        if delivery_ids:
+            await self.session.execute(
+                update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == "sending")
+                .values(state="pending", claimed_by=None)
+            )
+
+    async def skip_pending(self, run_id: int, reason: str) -> int:
+        result = await self.session.execute(
+            update(Delivery).where(Delivery.run_id == run_id, Delivery.state == "pending")
+            .values(state="skipped", error=reason)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def counts(self, run_id: int) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Delivery.state, func.count()).where(Delivery.run_id == run_id)
+            .group_by(Delivery.state)
+        )
+        return {state: int(n) for state, n in rows}
+
+    async def sent_messages(self, run_id: int, kinds: tuple[str, ...]) -> list[SentMessage]:
+        rows = await self.session.execute(
+            select(Delivery.id, Delivery.chat_id, Delivery.chat_kind, Delivery.lang,
+                   Delivery.message_id)
+            .where(Delivery.run_id == run_id, Delivery.state == "sent",
+                   Delivery.chat_kind.in_(kinds), Delivery.message_id.is_not(None))
+            .order_by(Delivery.id)
+        )
+        return [SentMessage(i, c, k, lang, int(m)) for i, c, k, lang, m in rows]

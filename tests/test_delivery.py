@@ -1,0 +1,251 @@
+"""The delivery engine against the local Bot API server with Telegram's flood limits on and
+injected faults, on SQLite and PostgreSQL: every recipient ends in the right final state,
+nothing is delivered twice, the sender itself causes no 429."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import create_i18n
+from bot.localapi import LocalBotAPI
+from bot.localapi.records import Faults
+from bot.services.delivery import EngineOptions
+from bot.services.publishing import Publisher
+from storage.models import AuditEntry, ChatRow, NewsSubscription
+from tests.conftest import make_settings
+from tests.publishing_kit import (
+    TEXTS,
+    World,
+    add_post,
+    build_world,
+    database,
+    ledger,
+    make_bot,
+    post_row,
+    runs,
+)
+
+SCALE = 20.0  # the server's clock and the limiter's run 20x faster than real time
+
+
+@dataclass
+class Rig:
+    server: LocalBotAPI
+    factory: async_sessionmaker[AsyncSession]
+    publisher: Publisher
+
+
+@pytest_asyncio.fixture
+async def rig(db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    faults: Faults = getattr(request, "param", None) or Faults()
+    server = LocalBotAPI(flood_limits=True, time_scale=SCALE, faults=faults)
+    await server.start()
+    token = server.register_bot(username="embassy_bot")
+    bot = make_bot(server, token)
+    settings = make_settings(db_url, api_url=server.base_url, default_language="en")
+    options = EngineOptions(workers=8, request_timeout=1.0, backoff=0.5)
+    async with database(db_url) as factory:
+        publisher = Publisher(bot, factory, settings, create_i18n("en"), time_scale=SCALE,
+                              options=options, scheduler=False)
+        await publisher.start()
+        try:
+            yield Rig(server, factory, publisher)
+        finally:
+            await publisher.stop()
+            await bot.session.close()
+            await server.stop()
+
+
+async def publish(rig: Rig, world: World, **post: object) -> int:
+    post_id = await add_post(rig.factory, world.author, **post)  # type: ignore[arg-type]
+    await rig.publisher.enqueue(post_id)
+    await rig.publisher.wait_idle()
+    return post_id
+
+
+async def test_every_audience_gets_its_language_once_within_the_limits(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"kk": 5, "ru": 20, "en": 25},
+                              groups=6, channels=("kk,ru", "en"))
+    post_id = await publish(rig, world, texts={"ru": TEXTS["ru"], "en": TEXTS["en"]},
+                            fallbacks={"kk": "ru"})
+
+    assert rig.server.stats.too_many_requests == 0
+    for cid, lang in world.citizens.items():
+        sent = world.outgoing(cid)
+        assert len(sent) == 1, cid
+        want = "Новость" if lang in ("kk", "ru") else "News"
+        assert want in sent[0]["html"]
+        label = "Подробнее" if lang in ("kk", "ru") else "Read more"  # same language as text
+        assert rig.server.buttons(sent[0]) == [[(label, "https://mfa.gov.kz")]]
+    for cid in world.groups:
+        assert len(world.outgoing(cid)) == 1
+    first_channel, second_channel = world.channels
+    assert len(world.outgoing(first_channel)) == 2  # kk (fallback to ru) and ru
+    assert [m["html"] for m in world.outgoing(second_channel)] == [TEXTS["en"]]
+
+    rows = await ledger(rig.factory, post_id)
+    assert {r.state for r in rows} == {"sent"}
+    assert all(r.message_id for r in rows)
+    assert len(rows) == 50 + 6 + 3
+    assert (await post_row(rig.factory, post_id)).status == "sent"
+    (run,) = await runs(rig.factory, post_id)
+    assert run.status == "done" and run.totals == {"sent": 59}
+
+    author = world.outgoing(world.author)
+    assert "is being sent" in author[0]["html"] or author[0]["edited"]
+    assert f"Post #{post_id}: delivery report" in author[-1]["html"]
+    assert "Sent: 59" in author[-1]["html"]
+
+
+async def test_a_missing_language_without_fallback_is_skipped(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"kk": 3, "en": 4})
+    post_id = await publish(rig, world, texts={"en": TEXTS["en"]}, fallbacks={"kk": "skip"},
+                            channels=False, groups=False)
+    states = {r.chat_id: r.state for r in await ledger(rig.factory, post_id)}
+    assert {states[c] for c, lang in world.citizens.items() if lang == "kk"} == {"skipped"}
+    assert {states[c] for c, lang in world.citizens.items() if lang == "en"} == {"sent"}
+    assert sum(world.received().values()) == 4
+    report = await rig.publisher.report(post_id, "en")
+    assert "Sent: 4" in report and "Skipped: 3" in report
+
+
+async def test_a_429_storm_is_waited_out_and_each_message_recorded_once(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 40}, groups=3)
+    rig.server.storm_429(3.0)
+    post_id = await publish(rig, world)
+    assert rig.server.stats.too_many_requests > 0  # the storm answered 429
+    assert set(world.received().values()) == {1}
+    rows = await ledger(rig.factory, post_id)
+    assert {r.state for r in rows} == {"sent"}
+    assert max(r.attempts for r in rows) == 1  # a 429 retry is the same attempt
+
+
+@pytest.mark.parametrize("rig", [Faults(error_rate_5xx=0.05, seed=7)], indirect=True)
+async def test_five_percent_5xx_are_retried_with_backoff(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 80}, groups=4)
+    post_id = await publish(rig, world)
+    errors = sum(n for text, n in rig.server.stats.errors.items() if "Gateway" in text
+                 or "Internal" in text)
+    assert errors > 0
+    assert rig.server.stats.too_many_requests == 0
+    assert set(world.received().values()) == {1}
+    assert {r.state for r in await ledger(rig.factory, post_id)} == {"sent"}
+
+
+@pytest.mark.parametrize(
+    "rig", [Faults(timeout_rate=0.1, hang_seconds=2.0, seed=3)], indirect=True)
+async def test_timeouts_are_retried_and_nothing_arrives_twice(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 30})
+    post_id = await publish(rig, world, channels=False, groups=False)
+    assert rig.server.stats.calls_per_method["sendMessage"] > 30 + 2  # hung requests retried
+    assert set(world.received().values()) == {1}
+    assert {r.state for r in await ledger(rig.factory, post_id)} == {"sent"}
+
+
+@pytest.mark.parametrize(
+    "rig", [Faults(error_rate_5xx=1.0, methods={"sendMessage"})], indirect=True)
+async def test_a_recipient_failing_every_time_ends_failed_after_bounded_tries(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 2})
+    post_id = await publish(rig, world, channels=False, groups=False)
+    rows = await ledger(rig.factory, post_id)
+    assert {r.state for r in rows} == {"failed"}
+    assert all(r.error and r.error.startswith("gave up after 5 tries") for r in rows)
+    assert (await post_row(rig.factory, post_id)).status == "failed"
+
+
+async def test_blocked_and_deleted_users_are_marked_and_unsubscribed(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 6})
+    blocked, deleted, *_ = world.citizens
+    rig.server.block(blocked)
+    rig.server.deactivate(deleted)
+    post_id = await publish(rig, world, channels=False, groups=False)
+    states = {r.chat_id: r.state for r in await ledger(rig.factory, post_id)}
+    assert states[blocked] == states[deleted] == "blocked"
+    assert sum(s == "sent" for s in states.values()) == 4
+    async with rig.factory() as session:
+        subs = {s.user_id: s for s in await session.scalars(select(NewsSubscription))}
+    assert not subs[blocked].active and "blocked" in (subs[blocked].inactive_reason or "")
+    assert not subs[deleted].active and "deactivated" in (subs[deleted].inactive_reason or "")
+    assert sum(s.active for s in subs.values()) == 4
+    assert "Blocked the bot: 2" in await rig.publisher.report(post_id, "en")
+
+
+async def test_a_migrated_group_gets_the_post_at_its_new_id(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={}, groups=2)
+    old, other = world.groups
+    new = rig.server.migrate_group(old)
+    post_id = await publish(rig, world, citizens=[])
+    assert [m["html"] for m in world.outgoing(new)] == [TEXTS[world.groups[old]]]
+    assert world.outgoing(old) == [] or all(not m.get("text") for m in world.outgoing(old))
+    assert rig.server.stats.sent_per_chat[old] == 0
+    rows = {r.chat_id: r for r in await ledger(rig.factory, post_id)}
+    assert rows[new].state == "sent" and rows[new].chat_kind == "supergroup"
+    async with rig.factory() as session:
+        chat = await session.get(ChatRow, new)
+        assert chat is not None and chat.kind == "supergroup" and chat.active
+        assert await session.get(ChatRow, old) is None
+    assert rows[other].state == "sent"
+
+
+async def test_removed_and_kicked_groups_are_made_inactive(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 2}, groups=3)
+    removed, kicked, fine = world.groups
+    rig.server.remove_chat(removed)
+    rig.server.kick_bot(kicked)
+    post_id = await publish(rig, world)
+    rows = {r.chat_id: r for r in await ledger(rig.factory, post_id)}
+    assert rows[removed].state == "failed" and "chat not found" in (rows[removed].error or "")
+    assert rows[kicked].state == "failed" and "kicked" in (rows[kicked].error or "")
+    assert rows[fine].state == "sent"
+    async with rig.factory() as session:
+        chats = {c.chat_id: c for c in await session.scalars(select(ChatRow))}
+    assert not chats[removed].active and not chats[kicked].active and chats[fine].active
+    assert (await post_row(rig.factory, post_id)).status == "sent"
+
+
+async def test_unschedule_stops_a_run_and_skips_the_rest(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 150})
+    post_id = await add_post(rig.factory, world.author, channels=False, groups=False)
+    await rig.publisher.enqueue(post_id)
+    while rig.server.stats.total_sent < 20:
+        await rig.server.sleep(0.5)
+    await rig.publisher.unschedule(post_id)
+    await rig.publisher.wait_idle()
+    rows = await ledger(rig.factory, post_id)
+    sent = [r for r in rows if r.state == "sent"]
+    assert 0 < len(sent) < 150
+    assert {r.state for r in rows} == {"sent", "skipped"}
+    assert sum(world.received().values()) == len(sent)
+    (run,) = await runs(rig.factory, post_id)
+    assert run.status == "cancelled"
+    assert (await post_row(rig.factory, post_id)).status == "cancelled"
+    async with rig.factory() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert "post_published" in actions and "post_cancelled" in actions
+
+
+async def test_edit_published_updates_channel_and_group_messages(rig: Rig) -> None:
+    world = await build_world(rig.server, rig.factory, citizens={"en": 2}, groups=1,
+                              channels=("kk,en",))
+    post_id = await publish(rig, world)
+    async with rig.factory() as session, session.begin():
+        from storage.models import Post
+
+        post = await session.get(Post, post_id)
+        assert post is not None
+        post.texts = {k: v.replace("</b>", "</b> (corrected)") for k, v in post.texts.items()}
+    assert await rig.publisher.edit_published(post_id) == (3, 0)
+    (channel,) = world.channels
+    assert sorted(m["html"] for m in world.outgoing(channel)) == sorted([
+        TEXTS["kk"].replace("</b>", "</b> (corrected)"),
+        TEXTS["en"].replace("</b>", "</b> (corrected)"),
+    ])
+    assert all(m["edited"] for m in world.outgoing(channel))
+    citizen = next(iter(world.citizens))
+    assert world.outgoing(citizen)[0]["html"] == TEXTS["en"]  # private copies are not edited
