@@ -9,6 +9,8 @@ to that request's citizen; /answer <topic> sends a ready answer; a button closes
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -36,6 +38,7 @@ from bot.services.tghtml import quote
 from handlers.ui import send
 from storage.repo_dialogue import DialogueRepo, RequestDTO
 
+log = logging.getLogger(__name__)
 MAX_DRAFT_MESSAGES = 10
 
 
@@ -221,7 +224,8 @@ async def _submit(message: Message, user_id: int, iso: str | None, state: FSMCon
     try:
         req = await _desk(bot, settings, store, i18n).open(
             repo, user_id, draft, question.text if question else None)
-    except RequestError:
+    except RequestError as exc:
+        log.warning("request not opened: %s", exc)
         await uow.session.rollback()
         await state.clear()
         await message.answer(_("Sorry, the request could not be sent right now. Please try "

@@ -138,13 +138,13 @@ class OfficerDesk:
                     country=f"{flag(req.country)} "
                             + quote(self.store.country_name(req.country, "en"))))
             if req.topic and req.topic in self.store.topics:
-                lines.append(_("The bot's answer that did not help: {topic}").format(
+                lines.append(_("Topic: {topic}").format(
                     topic=quote(self.store.topics[req.topic].title.get("en"))))
             if question:
                 lines.append(_("Question asked: {text}").format(text=quote(question[:500])))
             lines.append(_("Language: {lang}. Reply in this topic: every message goes to the "
-                           "citizen. /answer <topic> sends a ready answer in their language.")
-                         .format(lang=req.lang))
+                           "citizen. {command} sends a ready answer in their language.")
+                         .format(lang=req.lang, command=quote("/answer <topic>")))
             return "\n".join(lines)
 
     def _close_markup(self, req: RequestDTO) -> InlineKeyboardMarkup:

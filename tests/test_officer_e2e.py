@@ -1,0 +1,303 @@
+"""End to end: citizens reach consular officers through a forum group on the local Bot API
+server (real HTTP, the real bot long polling), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+
+from bot.localapi import LocalBotAPI
+from bot.localapi.records import Chat, User
+from bot.services.officer import OfficerDesk, check_sla
+from storage.models import OfficerRequest, RequestMessage, utcnow
+from tests.conftest import Conversation, make_settings, seed_content
+
+pytestmark = pytest.mark.asyncio
+
+
+@dataclass
+class Desk:
+    server: LocalBotAPI
+    settings: Any
+    app: Any
+    bot: Any
+    group: Chat
+    officer: User
+
+    def person(self, name: str) -> Conversation:
+        return Conversation(self.server, self.server.add_user(first_name=name, language_code="en"))
+
+    def topic_messages(self, thread_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.server.messages(self.group)
+                if m.get("message_thread_id") == thread_id and "forum_topic_created" not in m]
+
+    def general_messages(self) -> list[dict[str, Any]]:
+        return [m for m in self.server.messages(self.group) if "message_thread_id" not in m]
+
+    async def officer_says(self, thread_id: int, text: str) -> None:
+        await self.server.send_message(self.officer, text, self.group, thread_id=thread_id)
+
+    async def officer_sends_photo(self, thread_id: int, caption: str) -> None:
+        """The server's send_photo has no thread; a topic photo is built the same way."""
+        server = self.server
+        photo = server._photo_sizes(server._store_file(b"\xff\xd8\xff scan", "scan.jpg",
+                                                       "image/jpeg"))
+        await server._user_sends(self.officer, self.group, {"photo": photo, "caption": caption},
+                                 None, thread_id, None)
+
+    async def request(self, rid: int, until: Any = None) -> OfficerRequest:
+        """The row once ``until(row)`` holds: the bot commits right after it replies."""
+        row = None
+        for _ in range(100):
+            async with self.app.session_factory() as session:
+                row = await session.get(OfficerRequest, rid)
+            if row is not None and (until is None or until(row)):
+                return row
+            await asyncio.sleep(0.05)
+        if row is None:
+            raise AssertionError(f"request #{rid} was not stored")
+        return row
+
+    async def rows(self, query: Any) -> list[Any]:
+        async with self.app.session_factory() as session:
+            return list((await session.scalars(query)).all())
+
+
+async def _until(check: Any, timeout: float = 5.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
+@pytest_asyncio.fixture
+async def desk(db_url: str) -> AsyncIterator[Desk]:
+    from bot.factory import App, create_bot
+
+    await seed_content(db_url)
+    server = LocalBotAPI()
+    await server.start()
+    token = server.register_bot(username="embassy_bot", first_name="Embassy")
+    officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
+                              started=True)
+    group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
+    settings = make_settings(db_url, api_url=server.base_url, operators_chat_id=group.id)
+    app = await App.create(settings)
+    bot = create_bot(settings, token=token)
+    dp = app.dispatcher()
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    try:
+        await server.wait_for_calls("getUpdates", timeout=10)
+        yield Desk(server, settings, app, bot, group, officer)
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(polling, 10)
+        await bot.session.close()
+        await app.close()
+        await server.stop()
+
+
+async def _open(desk: Desk, citizen: Conversation, case: str, country_button: str,
+                urgent: bool = False) -> int:
+    [prompt] = await citizen.say("/officer")
+    assert "Describe your case" in prompt["text"]
+    *advice, ask_country = await citizen.say(case, count=2 if urgent else 1)
+    assert all("24/7" in m["text"] for m in advice)
+    assert "Which country" in ask_country["text"]
+    done = await citizen.press(country_button)
+    assert "has been sent" in done["text"]
+    return int(done["text"].split("#")[1].split()[0])
+
+
+def _thread_of(desk: Desk, rid: int) -> int:
+    created = [m for m in desk.server.messages(desk.group) if "forum_topic_created" in m]
+    for m in created:
+        if m["forum_topic_created"]["name"].split(" · ")[0].endswith(f"#{rid}"):
+            return int(m["message_thread_id"])
+    raise AssertionError(f"no topic for request #{rid}: {created}")
+
+
+async def test_request_from_opening_to_rating_with_photos_both_ways(desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    [prompt] = await aliya.say("/officer")
+    assert "Describe your case" in prompt["text"]
+    [ask_country] = await aliya.say("My passport was stolen in Germany, I fly home on Friday")
+    assert "Which country" in ask_country["text"]
+    assert any("Germany" in b for b in aliya.buttons(ask_country))
+    desk.server.mark(aliya.user)
+    await desk.server.send_photo(aliya.user, caption="police report")
+    [added] = await desk.server.wait_for_messages(aliya.user)
+    assert "Added to your case" in added["text"]
+    done = await aliya.press("Germany", ask_country)
+    assert "#1" in done["text"] and "has been sent" in done["text"]
+
+    req = await desk.request(1)
+    assert (req.status, req.country, req.topic, req.lang, req.urgent) == \
+        ("open", "DE", "lost-passport", "en", False)
+    topic = desk.group.topics[req.thread_id]
+    assert topic.name == "#1 · en · DE"
+    in_topic = await _until(lambda: len(desk.topic_messages(req.thread_id)) >= 3 and
+                            desk.topic_messages(req.thread_id))
+    header, text_copy, photo_copy = in_topic[:3]
+    assert "#1 · en · DE" in header["text"] and "Topic: Passport lost or stolen" in header["text"]
+    assert any("Close" in b for row in desk.server.buttons(header) for b, _ in row)
+    assert text_copy["text"] == "My passport was stolen in Germany, I fly home on Friday"
+    assert "photo" in photo_copy and photo_copy["caption"] == "police report"
+    assert "Aliya" not in str(in_topic)  # only what the citizen sent, not who they are
+
+    # the officer answers in the topic: text, then a photo; the citizen gets copies, no name
+    desk.server.mark(aliya.user)
+    await desk.officer_says(req.thread_id, "Please come to the consulate in Berlin tomorrow.")
+    [reply] = await desk.server.wait_for_messages(aliya.user)
+    await desk.officer_sends_photo(req.thread_id, "The form to fill in")
+    [photo] = await desk.server.wait_for_messages(aliya.user)
+    assert reply["text"] == "Please come to the consulate in Berlin tomorrow."
+    assert "photo" in photo and photo["caption"] == "The form to fill in"
+    assert "Dana" not in str(reply) + str(photo)
+    assert aliya.buttons(reply) == ["✍️ Reply to the officer"]
+    assert (await desk.request(1, lambda r: r.first_reply_at)).first_reply_at is not None
+
+    # the citizen follows up: text and location go into the same topic
+    await desk.server.send_message(aliya.user, "Thank you, which documents do I bring?")
+    assert await _until(lambda: any(m.get("text") == "Thank you, which documents do I bring?"
+                                    and m["outgoing"] for m in desk.topic_messages(req.thread_id)))
+    await desk.server.send_location(aliya.user, 52.52, 13.40)
+    located = await _until(lambda: [m for m in desk.topic_messages(req.thread_id)
+                                    if "location" in m and m["outgoing"]])
+    assert located[0]["location"]["latitude"] == 52.52
+
+    # a ready answer in the citizen's language with one command
+    desk.server.mark(aliya.user)
+    await desk.officer_says(req.thread_id, "/answer lost-passport")
+    [card] = await desk.server.wait_for_messages(aliya.user)
+    assert "certificate of return" in card["text"]
+
+    # close → the citizen is told and rates; then reopens within the limit
+    header_view = desk.topic_messages(req.thread_id)[0]
+    close_data = desk.server.buttons(header_view)[0][0][1]
+    desk.server.mark(aliya.user)
+    await desk.server.press_button(desk.officer, header_view, close_data)
+    [closed] = await desk.server.wait_for_messages(aliya.user)
+    assert "#1 has been closed" in closed["text"]
+    assert aliya.buttons(closed)[:5] == ["1 ⭐", "2 ⭐", "3 ⭐", "4 ⭐", "5 ⭐"]
+    assert desk.group.topics[req.thread_id].closed
+    assert (await desk.request(1, lambda r: r.status == "closed")).status == "closed"
+    thanks = await aliya.press("5 ⭐", closed)
+    assert "rated the help 5 of 5" in thanks["text"]
+    assert (await desk.request(1, lambda r: r.rating)).rating == 5
+
+    reopened = await aliya.press("Reopen", closed)
+    assert "open again" in reopened["text"]
+    assert (await desk.request(1, lambda r: r.status == "open")).status == "open"
+    assert not desk.group.topics[req.thread_id].closed
+    kinds = list(await desk.rows(select(RequestMessage.kind).order_by(RequestMessage.id)))
+    assert kinds == ["text", "photo", "text", "photo", "text", "location", "answer"]
+
+
+async def test_two_citizens_requests_never_cross(desk: Desk) -> None:
+    aliya, bakyt = desk.person("Aliya"), desk.person("Bakyt")
+    a = await _open(desk, aliya, "My wallet and documents were stolen in Turkey", "No particular")
+    b = await _open(desk, bakyt, "I need a certificate for my marriage in Georgia",
+                    "No particular")
+    ta, tb = _thread_of(desk, a), _thread_of(desk, b)
+    assert ta != tb
+
+    desk.server.mark(aliya.user)
+    desk.server.mark(bakyt.user)
+    await desk.officer_says(tb, "For Bakyt only")
+    [got] = await desk.server.wait_for_messages(bakyt.user)
+    assert got["text"] == "For Bakyt only"
+    await desk.officer_says(ta, "For Aliya only")
+    [got] = await desk.server.wait_for_messages(aliya.user)
+    assert got["text"] == "For Aliya only"
+    assert "For Bakyt only" not in [m.get("text") for m in desk.server.messages(aliya.user)]
+    assert "For Aliya only" not in [m.get("text") for m in desk.server.messages(bakyt.user)]
+
+    await desk.server.send_message(aliya.user, "Aliya's follow-up")
+    await desk.server.send_message(bakyt.user, "Bakyt's follow-up")
+    await _until(lambda: len(desk.topic_messages(ta)) >= 4 and len(desk.topic_messages(tb)) >= 4)
+    assert "Aliya's follow-up" in [m.get("text") for m in desk.topic_messages(ta)]
+    assert "Aliya's follow-up" not in [m.get("text") for m in desk.topic_messages(tb)]
+    assert "Bakyt's follow-up" in [m.get("text") for m in desk.topic_messages(tb)]
+    assert "Bakyt's follow-up" not in [m.get("text") for m in desk.topic_messages(ta)]
+
+
+async def test_citizen_cannot_reach_other_topics(desk: Desk) -> None:
+    aliya, bakyt = desk.person("Aliya"), desk.person("Bakyt")
+    a = await _open(desk, aliya, "I lost my passport in Spain", "No particular")
+    b = await _open(desk, bakyt, "My visa for Japan was refused", "No particular")
+    tb = _thread_of(desk, b)
+    general_before = len(desk.general_messages())
+    b_before = len(desk.topic_messages(tb))
+
+    # a forged "reply" button for Bakyt's request is refused; her text stays in her own topic
+    await desk.server.press_callback(aliya.user, 1, f"of:talk:{b}:")
+    await asyncio.sleep(0)
+    answers = await _until(lambda: [v for v in desk.server.callback_answers().values()
+                                    if "not yours" in (v.get("text") or "")])
+    assert answers
+    await desk.server.send_message(aliya.user, "Trying to reach another topic")
+    ta = _thread_of(desk, a)
+    await _until(lambda: any(m.get("text") == "Trying to reach another topic"
+                             for m in desk.topic_messages(ta)))
+    assert len(desk.topic_messages(tb)) == b_before
+    assert len(desk.general_messages()) == general_before
+    # a forged close button from a private chat does nothing
+    await desk.server.press_callback(aliya.user, 1, f"of:close:{b}:")
+    await asyncio.sleep(0.3)
+    assert (await desk.request(b)).status == "open"
+
+
+async def test_unanswered_request_is_flagged_once_when_the_clock_moves(desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My husband was arrested in Dubai, what do I do?",
+                      "United Arab Emirates", urgent=True)
+    req = await desk.request(rid)
+    assert req.urgent and desk.group.topics[req.thread_id].name.startswith("🚨 ")
+    # the 24/7 advice came before anything else
+    first = [m for m in desk.server.messages(aliya.user) if m.get("outgoing")]
+    assert any("24/7" in m.get("text", "") for m in first)
+
+    desk_service = OfficerDesk(desk.bot, desk.settings, desk.app.store, desk.app.i18n)
+    factory = desk.app.session_factory
+    assert await check_sla(desk_service, factory, utcnow() + timedelta(hours=23)) == []
+    later = utcnow() + timedelta(hours=25)
+    results = await asyncio.gather(check_sla(desk_service, factory, later),
+                                   check_sla(desk_service, factory, later))
+    assert sorted(r for res in results for r in res) == [rid]  # two "processes", one flag
+    flags = [m for m in desk.topic_messages(req.thread_id) if "⏰" in m.get("text", "")]
+    assert len(flags) == 1 and f"#{rid}" in flags[0]["text"]
+    assert any("⏰" in m.get("text", "") for m in desk.general_messages())
+    assert (await desk.request(rid, lambda r: r.sla_flagged_at)).sla_flagged_at is not None
+    assert await check_sla(desk_service, factory, later + timedelta(hours=5)) == []
+
+
+async def test_without_operators_chat_officer_is_not_offered(db_url: str) -> None:
+    """OPERATORS_CHAT_ID unset: /officer explains politely and shows the official route."""
+    from aiogram import Bot
+
+    from bot.factory import App
+    from bot.localapi.offline import OfflineSession
+    from tests.test_dispatcher import text_update
+
+    await seed_content(db_url)
+    app = await App.create(make_settings(db_url))
+    session = OfflineSession()
+    bot = Bot("42:OFFLINE", session=session)
+    try:
+        await app.dispatcher().feed_update(bot, text_update(11, "/officer"))
+        [reply] = session.requests
+        assert "not available in this bot" in reply.text
+        labels = [b.text for row in reply.reply_markup.inline_keyboard for b in row]
+        assert "🌍 Countries" in labels and "Ministry of Foreign Affairs" in labels
+    finally:
+        await app.close()
