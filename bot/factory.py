@@ -26,6 +26,7 @@ from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.publishing import start_publisher, stop_publisher
 from bot.services.retention import RetentionTask
 from bot.services.store import ContentStore
+from bot.travel_jobs import start_travellers, stop_travellers
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
 
@@ -79,6 +80,8 @@ def create_dispatcher(
     dp.shutdown.register(retention.stop)
     dp.startup.register(start_publisher)
     dp.shutdown.register(stop_publisher)
+    dp.startup.register(start_travellers)
+    dp.shutdown.register(stop_travellers)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
     dp.shutdown.register(dialogue.stop)

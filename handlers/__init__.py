@@ -6,9 +6,23 @@ from aiogram import Router
 from aiogram.enums import ChatType as Kind
 
 from bot.filters import ChatType, CommandText
-
-from handlers import common, errors, fallback, navigation, questions
-from handlers import editors, feedback, officer, stats, subscriptions
+from handlers import (
+    alerts,
+    common,
+    editors,
+    errors,
+    fallback,
+    feedback,
+    inline,
+    navigation,
+    officer,
+    privacy,
+    questions,
+    stats,
+    subscriptions,
+    trips,
+)
+from handlers import groups as in_groups
 
 
 def create_root_router() -> Router:
@@ -20,6 +34,9 @@ def create_root_router() -> Router:
         editors.create_staff_router(),
         editors.create_refusals_router(),
         common.create_router(),
+        trips.create_router(),
+        alerts.create_router(),
+        privacy.create_router(),
         navigation.create_router(),
         officer.create_router(),
         feedback.create_router(),
@@ -35,6 +52,11 @@ def create_root_router() -> Router:
     operators.include_router(officer.create_operators_router())
     groups = Router(name="groups")
     groups.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP), CommandText())
-    groups.include_router(subscriptions.create_group_router())
-    root.include_routers(private, operators, groups, errors.create_router())
+    groups.include_routers(subscriptions.create_group_router(), in_groups.create_command_router())
+    group_talk = Router(name="group_talk")
+    group_talk.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP))
+    group_talk.callback_query.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP))
+    group_talk.include_router(in_groups.create_router())
+    root.include_routers(private, operators, groups, group_talk, inline.create_router(),
+                         errors.create_router())
     return root

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -205,6 +205,142 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+# --- Dialogue (officer requests, feedback, question log) --------------------------------
+
+
+class QuestionLog(Base):
+    """Every free-text question, for statistics; text and asker are dropped at retention."""
+
+    __tablename__ = "question_log"
+    __table_args__ = (Index("ix_question_log_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))  # answers.Kind
+    topic: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfficerRequest(Base):
+    """A citizen's case for a consular officer: one forum topic in the operators' group."""
+
+    __tablename__ = "officer_requests"
+    __table_args__ = (
+        Index("ix_officer_requests_user_status", "user_id", "status"),
+        Index("ix_officer_requests_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    lang: Mapped[str] = mapped_column(String(2))
+    country: Mapped[str | None] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(64))  # the content topic it came from
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question_log.id", ondelete="SET NULL"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # operators' group
+    thread_id: Mapped[int | None] = mapped_column(Integer)
+    header_message_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_reply_at: Mapped[datetime | None]
+    sla_flagged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    reopened_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+
+class RequestMessage(Base):
+    """Which message went where: ids and kind only, never the content itself."""
+
+    __tablename__ = "request_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("officer_requests.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" (citizen) | "out" (officer)
+    kind: Mapped[str] = mapped_column(String(12))  # text | photo | location | document | answer
+    citizen_message_id: Mapped[int | None] = mapped_column(Integer)
+    group_message_id: Mapped[int | None] = mapped_column(Integer)
+    officer_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """👍 or 👎 on an answer, with what was missing."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("question_id", name="uq_feedback_question"),
+        Index("ix_feedback_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question_log.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(16))  # wrong_topic | outdated | ...
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobClaim(Base):
+    """A once-only job (a digest to one editor for one week): the key's insert is the claim,
+    so processes sharing the database never both do it."""
+
+    __tablename__ = "job_claims"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Travellers (trips, followed countries) ------------------------------------------
+
+
+class Trip(Base):
+    """A trip a citizen registered; deleted ``TRIP_RETENTION_DAYS`` after it ends.
+
+    ``lang`` is the language the person used when registering, for reminders and alerts
+    when they never chose one. ``phone`` is shown only to the person.
+    """
+
+    __tablename__ = "trips"
+    __table_args__ = (
+        Index("ix_trips_country_dates", "country", "starts_on", "ends_on"),
+        Index("ix_trips_reminder", "reminder_sent", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    country: Mapped[str] = mapped_column(String(2))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date] = mapped_column(index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    home_contact: Mapped[str | None] = mapped_column(String(200))
+    reminder_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CountryFollow(Base):
+    """A citizen who asked for a country's alerts without a trip."""
+
+    __tablename__ = "country_follows"
+    __table_args__ = (Index("ix_country_follows_country", "country"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- Dialogue (officer requests, feedback, question log) --------------------------------

@@ -16,7 +16,9 @@ from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
 from bot.i18n import fmt_date
+from bot.services.alert_board import BOARD
 from bot.services.content import Country, Mission, MissionKind, Topic, VisaRegime
+from bot.travel_callbacks import FollowCountry
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 
@@ -156,6 +158,7 @@ def _country_verified(country: Country) -> bool:
 def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo) -> Screenful:
     country = store.countries[iso]
     parts = [
+        *filter(None, [BOARD.banner(iso, lang)]),
         f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>",
         visa_block(country, lang),
         advisory_block(country, lang),
@@ -176,6 +179,7 @@ def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo) -> Scre
             Button(_("🆘 Emergency"), TopicCard(slug="emergency-help", iso=iso).pack()),
         ],
         [Button(_("🚦 Travel advice"), TopicCard(slug="travel-advisory", iso=iso).pack())],
+        [Button(_("🔔 Follow alerts"), FollowCountry(iso=iso).pack())],
         [
             Button(_("⬅️ Countries"), Nav(screen=Screen.COUNTRIES).pack()),
             Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack()),

@@ -10,6 +10,7 @@ from bot.dialogue_callbacks import OfficerCb
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
 from bot.services.store import ContentStore, first_letter
+from bot.travel_callbacks import TravelMenu
 
 TOPICS_PER_PAGE = 8
 COUNTRIES_PER_PAGE = 12
@@ -30,6 +31,8 @@ def main_menu(greeting: str | None = None) -> Screenful:
         [Button(_("🌍 Countries"), Nav(screen=Screen.COUNTRIES).pack()),
          Button(_("🇰🇿 About Kazakhstan"), Nav(screen=Screen.ABOUT).pack())],
         [Button(_("📰 Ministry news"), News(action="open").pack())],
+        [Button(_("✈️ My trips"), TravelMenu(screen="trips").pack()),
+         Button(_("🔔 Alerts"), TravelMenu(screen="alerts").pack())],
         [Button(_("✍️ Ask a consular officer"), OfficerCb(action="new").pack())],
         [Button(_("🗣 Language"), Nav(screen=Screen.LANGUAGE).pack()),
          Button(_("❓ Help"), Nav(screen=Screen.HELP).pack())],

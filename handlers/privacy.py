@@ -1,0 +1,73 @@
+"""/my_data shows what the bot holds about the person; /forget_me erases it after a yes."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.middlewares import LanguageCache, UnitOfWork
+from bot.services import privacy
+from bot.services.render import Button, Screenful
+from bot.services.store import ContentStore
+from bot.travel_callbacks import ForgetMe
+from handlers.ui import send, show
+
+
+async def my_data(message: Message, uow: UnitOfWork, store: ContentStore, settings: Settings,
+                  i18n: I18n) -> None:
+    ctx = privacy.Context(uow.session, store, i18n.current_locale, settings.tz)
+    sections = await privacy.collect(ctx, message.chat.id)
+    if not sections:
+        await message.answer(_("I hold nothing about you."))
+        return
+    lines = [_("<b>What I hold about you</b>")]
+    for section in sections:
+        lines.append("")
+        lines.append(f"<b>{section.label}</b>")
+        lines += [f"• {line}" for line in section.lines]
+    lines += ["", _("Only you see this. /forget_me erases all of it.")]
+    await send(message, Screenful("\n".join(lines)))
+
+
+async def forget_me(message: Message) -> None:
+    await send(message, Screenful(
+        _("Erase everything I hold about you: trips, followed countries, subscriptions, "
+          "your language and your unanswered questions? This cannot be undone."),
+        [[Button(_("Yes, erase everything"), ForgetMe(action="yes").pack()),
+          Button(_("No"), ForgetMe(action="no").pack())]]))
+
+
+async def forget_confirmed(query: CallbackQuery, uow: UnitOfWork, state: FSMContext,
+                           lang_cache: LanguageCache) -> None:
+    uid = query.from_user.id
+    removed = await privacy.erase(uow.session, uid)
+    await state.clear()
+    lang_cache.forget(uid)
+    if removed:
+        lines = [_("Erased:")]
+        lines += [f"• {label} ({removed[key]})"
+                  for key, label in zip(removed, privacy.labels(list(removed)), strict=True)]
+        text = "\n".join(lines) + "\n\n" + _("I no longer hold anything about you.")
+    else:
+        text = _("I held nothing about you, so there was nothing to erase.")
+    await show(query, Screenful(text))
+    await query.answer()
+
+
+async def forget_declined(query: CallbackQuery) -> None:
+    await show(query, Screenful(_("Nothing was erased.")))
+    await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(my_data, Command("my_data", "mydata"))
+    router.message.register(forget_me, Command("forget_me", "forgetme"))
+    router.callback_query.register(forget_confirmed, ForgetMe.filter(F.action == "yes"))
+    router.callback_query.register(forget_declined, ForgetMe.filter(F.action == "no"))
+    return router

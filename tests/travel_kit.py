@@ -1,0 +1,126 @@
+"""The running bot for the travellers' tests, with a clock the test moves (never sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import inspect, select, text
+
+from bot.localapi import LocalBotAPI
+from bot.middlewares import FloodMiddleware
+from bot.services.alert_board import BOARD
+from storage.db import create_engine
+from storage.models import utcnow
+from tests.conftest import Conversation, make_settings, seed_content
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=utcnow)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class TravelBot:
+    server: LocalBotAPI
+    settings: Any
+    app: Any
+    dp: Any
+    clock: Clock
+
+    def person(self, first_name: str, language_code: str | None = "en") -> Conversation:
+        return Conversation(self.server, self.server.add_user(
+            first_name=first_name, language_code=language_code))
+
+    async def sweep(self) -> tuple[int, int]:
+        return await self.dp["travellers"].sweep()
+
+    async def rows(self, query: Any) -> list[Any]:
+        async with self.app.session_factory() as session:
+            return list((await session.execute(query)).all())
+
+    async def scalars(self, query: Any) -> list[Any]:
+        async with self.app.session_factory() as session:
+            return list((await session.scalars(query)).all())
+
+    async def eventually(self, query: Any, timeout: float = 5.0) -> list[Any]:
+        """Rows once there are any: the bot commits right after it replies."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = await self.scalars(query)
+            if found or asyncio.get_running_loop().time() > deadline:
+                return found
+            await asyncio.sleep(0.05)
+
+    async def settled(self, query: Any, expected: Any, timeout: float = 5.0) -> Any:
+        """The value of a scalar query once it equals ``expected`` (or the last seen)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.app.session_factory() as session:
+                value = (await session.execute(query)).scalar()
+            if value == expected or asyncio.get_running_loop().time() > deadline:
+                return value
+            await asyncio.sleep(0.05)
+
+    def failed_calls(self) -> list[str]:
+        return [f"{c.method}: {c.response.get('description')}" for c in self.server.calls
+                if not c.ok and c.method != "getUpdates"]
+
+
+async def rows_mentioning(url: str, value: int) -> dict[str, int]:
+    """Every table with a row holding ``value`` in any integer column: table → count."""
+    engine = create_engine(url)
+    found: dict[str, int] = {}
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: {
+                t: [col["name"] for col in inspect(c).get_columns(t)
+                    if "INT" in str(col["type"]).upper()]
+                for t in inspect(c).get_table_names() if t != "alembic_version"})
+            for table, cols in tables.items():
+                for col in cols:
+                    n = (await conn.execute(
+                        text(f'SELECT COUNT(*) FROM "{table}" WHERE "{col}" = :v'),
+                        {"v": value})).scalar_one()
+                    if n:
+                        found[f"{table}.{col}"] = int(n)
+    finally:
+        await engine.dispose()
+    return found
+
+
+async def travel_bot(db_url: str, **extra: Any) -> AsyncIterator[TravelBot]:
+    from bot.factory import App, create_bot
+
+    BOARD.replace([])
+    await seed_content(db_url)
+    server = LocalBotAPI()
+    await server.start()
+    token = server.register_bot(username="embassy_bot", first_name="Embassy")
+    settings = make_settings(db_url, api_url=server.base_url, **extra)
+    app = await App.create(settings)
+    bot = create_bot(settings, token=token)
+    dp = app.dispatcher(flood=FloodMiddleware(limit=1000))  # long scripted conversations
+    clock = Clock()
+    dp["travel_clock"] = clock
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    try:
+        await server.wait_for_calls("getUpdates", timeout=10)
+        await dp["travellers"].stop()  # the test sweeps itself, after moving the clock
+        yield TravelBot(server, settings, app, dp, clock)
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(polling, 10)
+        await bot.session.close()
+        await app.close()
+        await server.stop()
+        BOARD.replace([])
+
+
+__all__ = ["Clock", "TravelBot", "rows_mentioning", "select", "travel_bot"]
