@@ -90,7 +90,8 @@ class MembersSession(OfflineSession):
                                 accepted_gift_types={"unlimited_gifts": False,
                                                      "limited_gifts": False,
                                                      "unique_gifts": False,
-                                                     "premium_subscription": False})
+                                                     "premium_subscription": False,
+                                                     "gifts_from_channels": False})
         return await super().make_request(bot, method, timeout)
 
 
