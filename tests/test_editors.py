@@ -86,7 +86,7 @@ async def test_citizen_cannot_use_editor_commands(harness: Harness, command: str
     await _seed_post(harness)
     before = await _snapshot(harness)
     calls = await harness.say(CITIZEN, f"/{command}")
-    assert [c.text for c in calls if isinstance(c, SendMessage)][0].startswith(REFUSED)
+    assert next(c.text for c in calls if isinstance(c, SendMessage)).startswith(REFUSED)
     assert await _snapshot(harness) == before
     [entry] = [a for a in await harness.audit() if a.actor_id == CITIZEN]
     assert (entry.action, entry.allowed) == (f"command:/{command}", False)
@@ -118,7 +118,8 @@ async def test_editor_cannot_use_admin_actions(harness: Harness) -> None:
         assert texts(calls) == [ADMIN_ONLY], data
     assert await _snapshot(harness) == before
     refusals = [a for a in await harness.audit() if a.actor_id == EDITOR]
-    assert len(refusals) == len(ADMIN_COMMANDS) + len(admin_presses) and not any(a.allowed for a in refusals)
+    assert len(refusals) == len(ADMIN_COMMANDS) + len(admin_presses)
+    assert not any(a.allowed for a in refusals)
 
 
 async def test_citizen_in_the_middle_of_nothing_still_gets_normal_replies(

@@ -118,7 +118,8 @@ def test_validate_limits_and_urls(i18n: I18n) -> None:
 
 def test_build_uses_fallback_and_labels() -> None:
     post = _post(texts={"kk": "Сәлем"}, fallbacks={"ru": "kk", "en": "skip"},
-                 buttons={"rows": [{"url": "https://a.kz", "labels": {"kk": "Ашу", "en": "Open"}}]})
+                 buttons={"rows": [{"url": "https://a.kz",
+                                    "labels": {"kk": "Ашу", "en": "Open"}}]})
     ru = svc.build(post, "ru")
     assert ru is not None and (ru.lang, ru.html, ru.buttons[0].label) == ("kk", "Сәлем", "Ашу")
     assert svc.build(post, "en") is None
