@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 
 from bot.translation import gettext as _  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
@@ -193,6 +194,12 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _counts(*axes: Any, axis: str = "y") -> None:
+    """Counts are whole numbers: no 0.5 ticks."""
+    for ax in axes:
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
+
+
 def _short_days(days: list[str]) -> list[str]:
     return [d[5:] for d in days]
 
@@ -222,6 +229,7 @@ def chart_questions(data: StatsData) -> Chart:
     ax.set_xticks(list(x)[::step], _short_days(data.days)[::step], rotation=45)
     if data.questions_by_day:
         ax.legend()
+    _counts(ax)
     return Chart("questions", _png(fig), {k: dict(v) for k, v in data.questions_by_day.items()})
 
 
@@ -237,6 +245,7 @@ def chart_topics(data: StatsData, topic_names: dict[str, str],
                  country_names: dict[str, str]) -> Chart:
     fig = Figure(figsize=(10, 5))
     left, right = fig.subplots(1, 2)
+    _counts(left, right, axis="x")
     _barh(left, {topic_names.get(k, k): v for k, v in data.topics.items()},
           _("Most asked topics"), "#2e86ab")
     _barh(right, {country_names.get(k, k): v for k, v in data.countries.items()},
@@ -279,6 +288,7 @@ def chart_feedback(data: StatsData, topic_names: dict[str, str]) -> Chart:
     else:
         _empty(ax)
     ax.set_title(_("Feedback on answers by topic") + f"\n{_period(data)}")
+    _counts(ax, axis="x")
     return Chart("feedback", _png(fig), {k: dict(v) for k, v in data.feedback.items()})
 
 
@@ -297,6 +307,7 @@ def chart_requests(data: StatsData, sla_hours: float) -> Chart:
     sla.set_title(_("First answer"))
     ratings.bar(list(data.ratings), list(data.ratings.values()), color="#edae49")
     ratings.set_title(_("Ratings (1–5)"))
+    _counts(opened, sla, ratings)
     fig.suptitle(_period(data))
     return Chart("requests", _png(fig), {"opened": dict(data.requests_by_day),
                                          "sla": dict(data.sla), "ratings": dict(data.ratings)})
@@ -319,6 +330,7 @@ def chart_reach(data: StatsData) -> Chart:
     else:
         _empty(ax)
     ax.set_title(_("Reach of posts and alerts") + f"\n{_period(data)}")
+    _counts(ax)
     return Chart("reach", _png(fig), {k: dict(v) for k, v in data.reach.items()})
 
 
