@@ -20,6 +20,7 @@ import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from babel import Locale
 
@@ -84,13 +85,28 @@ def _keys(block: str) -> frozenset[str]:
 
 # Case endings after a country name, in key form (Russian, then Kazakh).
 _RU_ENDINGS = _words("а у е и о ом ем ои еи ам ами ах ов ев иу иа ие ии иеи ием иам иах иами ую")
+# Adjective endings after an adjective's stem (американск+ого, турецк+ая) and after a name
+# (китай+ский, египет+ского).
+_RU_ADJ = _words("ии ого ому им их ими ое ие иу аиа ои")
+_RU_ADJ_AFTER_NAME = frozenset("ск" + e for e in _RU_ADJ)
 _KK_CASES = _words("""
 га ге ка ке на не а е ни ди ти нин дин тин да де та те нда нде дан ден тан тен нан нен мен бен
 пен даги деги таги теги дагилар лик ликтер ликтар ша ше сина сине синда синан
-""")
-COUNTRY_SUFFIXES = _RU_ENDINGS | _KK_CASES | {""}
+дамин демин тамин темин дамиз демиз тамиз темиз дасин десин ндамин ндемин дик тик ндик
+""")  # the last row: "I am / we are in ..." (Түркиядамын, Кореядамыз) and -лық demonyms
+COUNTRY_SUFFIXES = _RU_ENDINGS | _RU_ADJ | _RU_ADJ_AFTER_NAME | _KK_CASES | {""}
 
-LATIN_COUNTRY_ENDINGS = ("s", "n", "an", "ian", "ese")
+# Names that, once Kazakh letters are folded, are also everyday Kazakh words: «Қазан» is
+# October, «қатар» a row. They count only in the spellings given here (by lowercase prefix).
+AMBIGUOUS_NAMES = {"казан": ("казань", "казани", "kazan"), "катар": ("катар", "qatar")}
+
+# Words that make a nationality word name a language rather than a country.
+_LANGUAGE_WORDS = frozenset(
+    ("language", "languages", "speak", "speaks", "spoken", "язык", "языке", "языком", "тіл", "тілі",
+     "тілінде", "тилде", "тили")
+)
+
+LATIN_COUNTRY_ENDINGS = ("s", "n", "an", "ian", "ese", "ish", "i")
 
 # Kazakh endings that end a word after a hyphen ("БАӘ-ге", "АҚШ-қа").
 HYPHEN_SUFFIXES = _KK_CASES | {fold(s) for s in _KK_CASES}
@@ -114,6 +130,17 @@ def _names_home(tok: Token) -> bool:
     return tok.key.startswith(_HOME_KEYS) or tok.latin.startswith(_HOME_LATIN)
 
 
+class Mention(NamedTuple):
+    """A country named in a text: its tokens, ISO code, how sure, and whether by a nationality
+    word ("British", «қытайлық») rather than a place name."""
+
+    start: int
+    end: int
+    iso: str
+    strength: float
+    demonym: bool = False
+
+
 def _is_citizenship(tokens: Sequence[Token], start: int, end: int) -> bool:
     """Whether a place is named as whose citizens someone is, not as where they go or are."""
     tok = tokens[start]
@@ -130,10 +157,10 @@ def _is_citizenship(tokens: Sequence[Token], start: int, end: int) -> bool:
     )
 
 
-def _place_focus(tokens: Sequence[Token], mentions: list[tuple[int, int, str, float]]) -> str:
+def _place_focus(tokens: Sequence[Token], mentions: list[Mention]) -> str:
     """ "abroad" when the question names a foreign country as a place and not Kazakhstan,
     "home" for the reverse, "" otherwise."""
-    foreign = any(not _is_citizenship(tokens, a, b) for a, b, _, _ in mentions)
+    foreign = any(not (m.demonym or _is_citizenship(tokens, m.start, m.end)) for m in mentions)
     home = any(_names_home(t) and not _is_citizenship(tokens, i, i) for i, t in enumerate(tokens))
     if foreign != home:
         return "abroad" if foreign else "home"
@@ -497,8 +524,9 @@ class _CountryMatcher:
                 self.exact_short.setdefault(short, []).append((iso, strength))
                 if latin:
                     return
+            demonym = text[:1].islower()  # nationality words are written in lowercase
             for variant in _stem_variants(tok.key):
-                self.single.setdefault(variant, []).append((iso, strength, official))
+                self.single.setdefault(variant, []).append((iso, strength, demonym))
             self.names.append(_Name(iso, (tok.key,), strength, official))
             if latin:
                 self.names.append(_Name(iso, (tok.latin,), strength, official))
@@ -513,9 +541,9 @@ class _CountryMatcher:
             self.names.append(name)
             self.multi.setdefault(_word_stem(words[0]), []).append(name)
 
-    def find(self, tokens: Sequence[Token]) -> list[tuple[int, int, str, float]]:
+    def find(self, tokens: Sequence[Token]) -> list[Mention]:
         """Country mentions as (first token, last token, ISO, strength), in text order."""
-        found: list[tuple[int, int, str, float]] = []
+        found: list[Mention] = []
         taken: set[int] = set()
         for i in range(len(tokens)):
             for name in self._multi_candidates(tokens[i]):
@@ -525,14 +553,15 @@ class _CountryMatcher:
                     and all(_word_matches(tokens[i + j], w) for j, w in enumerate(name.words))
                     and not taken.intersection(range(i, end))
                 ):
-                    found.append((i, end - 1, name.iso, name.strength))
+                    found.append(Mention(i, end - 1, name.iso, name.strength))
                     taken.update(range(i, end))
+        language = any(t.lower in _LANGUAGE_WORDS for t in tokens)
         for i in range(len(tokens)):
             if i in taken:
                 continue
             hit = self._single(tokens, i)
-            if hit:
-                found.append((i, i, hit[0], hit[1]))
+            if hit and _ambiguous_ok(tokens[i]) and not (language and hit[2] and tokens[i].latin):
+                found.append(Mention(i, i, hit[0], hit[1], hit[2]))
                 taken.add(i)
         found.sort()
         return found
@@ -546,17 +575,18 @@ class _CountryMatcher:
                 out.extend(self.multi.get(form[:end], ()))
         return sorted(set(out), key=lambda n: -len(n.words))
 
-    def _single(self, tokens: Sequence[Token], i: int) -> tuple[str, float] | None:
+    def _single(self, tokens: Sequence[Token], i: int) -> tuple[str, float, bool] | None:
+        """(ISO, strength, by a nationality word) for a one-word name at token i."""
         tok = tokens[i]
         if tok.latin:
-            hits = self._latin_hits(tok.latin)
+            hits, demonym = self._latin_hits(tok.latin)
             if hits and (tok.latin not in self.guarded_latin or _guard_ok(tokens, i)):
-                return hits[0][0], hits[0][1]
+                return hits[0][0], hits[0][1], demonym
             translit = fold(latin_to_cyrillic(tok.latin))
             for end in range(len(translit), 1, -1):
                 short_hits = self.exact_short.get(translit[:end])
                 if short_hits and end < len(translit) and translit[end:] in COUNTRY_SUFFIXES:
-                    return short_hits[0]
+                    return short_hits[0][0], short_hits[0][1], False
         short = _short_form(tok)
         for end in range(len(short), 1, -1):
             hits = self.exact_short.get(short[:end])
@@ -571,14 +601,14 @@ class _CountryMatcher:
                     )
                 )
             ):
-                return hits[0]
+                return hits[0][0], hits[0][1], False
         k = tok.key
         for end in range(len(k), MIN_COUNTRY_STEM - 1, -1):
             hits = self.single.get(k[:end])
             # keys collapse doubled letters: Үндістан+нан is "...стан" + "ан"
             if hits and (k[end:] in COUNTRY_SUFFIXES or k[end - 1 :] in COUNTRY_SUFFIXES):
                 best = max(hits, key=lambda h: h[1])
-                return best[0], best[1]
+                return best[0], best[1], best[2] or _is_adjective_ending(k[end:])
         return None
 
     def language_of(self, tokens: Sequence[Token]) -> str | None:
@@ -586,25 +616,31 @@ class _CountryMatcher:
         langs = self.name_langs.get(" ".join(t.lower for t in tokens), set())
         return next(iter(langs)) if len(langs) == 1 else None
 
-    def _latin_hits(self, word: str) -> list[tuple[str, float, bool]] | None:
-        """An English name, possibly as a plural or demonym (Indonesian, Chinese, Canadian)."""
+    def _latin_hits(self, word: str) -> tuple[list[tuple[str, float, bool]] | None, bool]:
+        """An English name, possibly as a plural or demonym (Indonesian, Chinese, Americans),
+        and whether it was a nationality word."""
         hits = self.single_latin.get(word)
         if hits:
-            return hits
-        for ending in LATIN_COUNTRY_ENDINGS:
-            if word.endswith(ending) and len(word) - len(ending) >= MIN_COUNTRY_STEM:
-                stem = word[: len(word) - len(ending)]
-                hits = self.single_latin_stems.get(stem)
-                if hits:
-                    return hits
-        return None
+            return hits, word.endswith(_LATIN_DEMONYM_ENDINGS) or word in _LATIN_DEMONYMS
+        if len(word) > MIN_COUNTRY_STEM and word in self.single_latin_stems:  # Czech, German
+            return self.single_latin_stems[word], True
+        bases = [word, word[:-1]] if word.endswith("s") else [word]
+        for base in bases:
+            for ending in LATIN_COUNTRY_ENDINGS:
+                if base.endswith(ending) and len(base) - len(ending) >= MIN_COUNTRY_STEM:
+                    hits = self.single_latin_stems.get(base[: len(base) - len(ending)])
+                    if hits:
+                        return hits, True
+            if base != word and base in self.single_latin:
+                return self.single_latin[base], base in _LATIN_DEMONYMS
+        return None, False
 
     def complete(self, text: str, limit: int) -> list[str]:
         """Countries whose names start with (or inflect) what was typed, best first."""
         tokens = _merge_hyphen_suffixes(tokenize(text))
         if not tokens:
             return []
-        exact = {iso for _, _, iso, _ in self.find(tokens)}
+        exact = {m.iso for m in self.find(tokens)}
         best: dict[str, float] = {}
         for name in self.names:
             score = _prefix_score(tokens, name)
@@ -614,6 +650,23 @@ class _CountryMatcher:
                 best[name.iso] = score
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
         return [iso for iso, score in ranked if score > 0][:limit]
+
+
+_LATIN_DEMONYM_ENDINGS = ("ish", "ian", "ese")
+_LATIN_DEMONYMS = frozenset(
+    "american british czech emirati french german israeli korean qatari saudi thai uzbek kyrgyz"
+    " tajik turkmen azeri azerbaijani".split()
+)
+
+
+def _is_adjective_ending(ending: str) -> bool:
+    return ending in _RU_ADJ_AFTER_NAME or ending in ("лик", "дик", "тик", "ндик")
+
+
+def _ambiguous_ok(tok: Token) -> bool:
+    """A name that folds into an everyday Kazakh word counts only in its own spellings."""
+    allowed = AMBIGUOUS_NAMES.get(tok.key[:5])
+    return allowed is None or (tok.latin or tok.lower).startswith(allowed)
 
 
 STOP_LATIN_SHORT = frozenset(("us", "it", "in", "am", "is", "me", "no", "so", "to", "ok", "oh"))
@@ -641,6 +694,8 @@ def _stem_variants(k: str) -> set[str]:
     out = {k}
     if k[-1] in "аеиоу" and len(k) - 1 >= MIN_COUNTRY_STEM:
         out.add(k[:-1])
+    if k.endswith("скии") and len(k) > 6:  # an adjective alias: американский → американск+ого
+        out.add(k[:-2])
     m = re.search(r"([^аеиоу])[ео]([^аеиоу])$", k)
     if m and len(k) - 1 >= MIN_COUNTRY_STEM:
         out.add(k[: m.start()] + m.group(1) + m.group(2))
@@ -788,7 +843,7 @@ class _Builder:
         if cached is not None:
             return cached
         tokens = _merge_hyphen_suffixes(tokenize(phrase))
-        named = {j for a, b, _, _ in self.countries.find(tokens) for j in range(a, b + 1)}
+        named = {j for a, b, *_ in self.countries.find(tokens) for j in range(a, b + 1)}
         elements: list[int | str] = []
         for j, tok in enumerate(tokens):
             if j in named:
@@ -942,7 +997,7 @@ class QuestionIndex:
         if lang not in LANGS:
             lang = self._countries.language_of(tokens) or _detect(tokens, self._vocab)
         country = _pick_country(tokens, mentions)
-        named = {j for a, b, _, _ in mentions for j in range(a, b + 1)}
+        named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         content = [t for j, t in enumerate(tokens) if j not in named]
         ranked = self._rank(content, lang, _place_focus(tokens, mentions))
         topic, confidence, alternatives = _decide(ranked)
@@ -1073,14 +1128,14 @@ def _decide(ranked: list[tuple[float, int]]) -> tuple[int | None, float, tuple[i
 
 
 def _pick_country(
-    tokens: Sequence[Token], mentions: list[tuple[int, int, str, float]]
+    tokens: Sequence[Token], mentions: list[Mention]
 ) -> str | None:
     """The country the question is about: a destination rather than an origin, then the first."""
     if not mentions:
         return None
 
-    def rank(m: tuple[int, int, str, float]) -> tuple[bool, float, int]:
-        start, end, _, strength = m
+    def rank(m: Mention) -> tuple[bool, float, int]:
+        start, end, _, strength, _ = m
         before = tokens[start - 1].lower if start > 0 else ""
         origin = before in _ABLATIVE_WORDS or tokens[end].key.endswith(_ABLATIVE_ENDINGS)
         return (origin, -strength, start)
