@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.bench_ask", "benchmarks.bench_dispatcher"]
+BENCHMARKS = ["benchmarks.bench_ask", "benchmarks.bench_dispatcher", "benchmarks.bench_broadcast"]
 
 if __name__ == "__main__":
     selected = sys.argv[1:] or BENCHMARKS

@@ -9,7 +9,7 @@ several processes working on one run never take the same row; SQLite has one wri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -93,18 +93,26 @@ class Recipient:
     lang: str
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; every stored one is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _post(row: Post) -> PostDTO:
     return PostDTO(
         row.id, row.kind, row.priority, row.author_id, row.status, dict(row.texts or {}),
         row.media, row.buttons, dict(row.targets or {}), dict(row.fallbacks or {}),
-        row.send_at, row.repeat,
+        _aware(row.send_at), row.repeat,
     )
 
 
 def _run(row: PostRun) -> RunDTO:
     return RunDTO(
-        row.id, row.post_id, row.run_key, row.priority, row.status, row.started_at,
-        row.finished_at, row.progress_chat_id, row.progress_message_id, row.totals,
+        row.id, row.post_id, row.run_key, row.priority, row.status,
+        _aware(row.started_at) or utcnow(), _aware(row.finished_at), row.progress_chat_id,
+        row.progress_message_id, row.totals,
     )
 
 
@@ -143,6 +151,8 @@ class PublishingRepo:
 
     async def recipients(self, targets: dict[str, Any]) -> list[Recipient]:
         """Everyone a post with these targets reaches now, one row per chat and language."""
+        if "recipients" in targets:  # alerts: the audience fixed at approval (services/alerts)
+            return [Recipient(int(c), str(k), str(lang)) for c, k, lang in targets["recipients"]]
         found: list[Recipient] = []
         langs = [lang for lang in targets.get("citizens") or [] if lang]
         if langs:

@@ -18,7 +18,7 @@ per-chat rules and marks them so the middleware lets them through.
 
 Time is read from ``clock`` and slept with ``sleep`` in *Telegram's* seconds: with
 ``time_scale`` k (tests and benchmarks against a local server whose clock runs k times
-faster) one limiter second is 1/k real seconds.
+faster) one limiter second is 1/k real seconds, and ``safety`` is at least 5 real ms.
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ class SendLimiter:
     ) -> None:
         if rate <= 0 or time_scale <= 0:
             raise ValueError("rate and time_scale must be positive")
+        # On an accelerated clock a few real milliseconds of scheduling jitter become many
+        # Telegram milliseconds: tolerate at least 5 ms of real lateness.
+        safety = max(safety, 0.005 * time_scale)
         self.rate, self.time_scale, self.safety = rate, time_scale, safety
         self.interval = (1.0 + safety) / rate
         self._next = 0.0
