@@ -69,7 +69,7 @@ def intro() -> str:
         "",
         _("Administrators can set me up:"),
         _("/settings: language and the countries whose travel alerts this group receives"),
-        _("/follow <country>: receive that country's alerts here"),
+        _("/follow <i>country</i>: receive that country's alerts here"),
         _("/subscribe: the ministry's news in this group"),
     ])
 
@@ -129,7 +129,7 @@ def settings_screen(group: GroupDTO, store: ContentStore, lang: str,
         lines.append(_("Travel alerts for: {countries}").format(countries=", ".join(
             f"{flag(iso)} {quote(store.country_name(iso, lang))}" for iso in group.countries)))
     else:
-        lines.append(_("Travel alerts: none yet. Add a country with /follow <country>."))
+        lines.append(_("Travel alerts: none yet. Add a country with /follow <i>country</i>."))
     lines.append(_("News: /subscribe or /unsubscribe."))
     rows = [[Button(("✅ " if code in group.languages else "") + name,
                     GroupSetting(action="lang", value=code).pack())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -272,9 +272,16 @@ class AlertDTO:
     approved_by: int | None
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _alert(row: Post) -> AlertDTO:
     return AlertDTO(row.id, row.author_id, row.status, row.country or "", row.severity or "",
-                    dict(row.texts or {}), row.expires_at, row.approved_by)
+                    dict(row.texts or {}), _aware(row.expires_at), row.approved_by)
 
 
 class AlertRepo:

@@ -181,10 +181,11 @@ async def test_two_processes_never_send_a_reminder_twice(tb: TravelBot) -> None:
 
 
 def test_reminder_text_never_shows_the_phone() -> None:
+    from zoneinfo import ZoneInfo
+
     from bot.services.store import ContentStore
     from storage.repo_travellers import TripDTO
     from tests.conftest import CONTENT
-    from zoneinfo import ZoneInfo
 
     store = ContentStore.from_files(CONTENT)
     trip = TripDTO(1, 1, "en", "DE", TODAY, TODAY + timedelta(days=3), "+77015550101", "Mum",

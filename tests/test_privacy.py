@@ -1,0 +1,62 @@
+"""/my_data and /forget_me end to end: shown only to the person, and after erasure no row in
+any table mentions them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest_asyncio
+from sqlalchemy import select
+
+from bot.services import privacy
+from bot.services.trips import local_today
+from storage.models import CountryFollow, Trip, User
+from tests.travel_kit import TravelBot, rows_mentioning, travel_bot
+
+
+@pytest_asyncio.fixture
+async def tb(db_url: str) -> AsyncIterator[TravelBot]:
+    async for running in travel_bot(db_url):
+        yield running
+
+
+def test_registry_has_the_builtin_tables() -> None:
+    keys = {e.key for e in privacy.entries()}
+    assert {"users", "news_subscriptions", "unanswered_questions", "trips",
+            "country_follows", "deliveries"} <= keys
+
+
+async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:
+    today = local_today(tb.clock.now, tb.settings.tz)
+    dana = tb.person("Dana", "en")
+    bystander = tb.person("Other", "en")
+    await dana.say("/start")
+    [_gap] = await dana.say("qwzx vbnm ploki")  # an unanswered question is kept
+    await bystander.say("qwzx other")
+    async with tb.app.session_factory() as session, session.begin():
+        session.add_all([
+            User(id=dana.user.id, language="en"),
+            Trip(user_id=dana.user.id, lang="en", country="DE", starts_on=today + timedelta(5),
+                 ends_on=today + timedelta(9), phone="+77015550101", home_contact="Mum"),
+            CountryFollow(user_id=dana.user.id, country="TR", lang="en"),
+            CountryFollow(user_id=bystander.user.id, country="TR", lang="en"),
+        ])
+    assert await rows_mentioning(tb.settings.db.url, dana.user.id)
+
+    [shown] = await dana.say("/my_data")
+    assert "+77015550101" in shown["text"] and "Mum" in shown["text"]  # to the person only
+    assert "qwzx vbnm ploki" in shown["text"]
+    [ask] = await dana.say("/forget_me")
+    kept = await dana.press("No", ask)
+    assert "Nothing was erased" in kept["text"]
+    [ask] = await dana.say("/forget_me")
+    done = await dana.press("Yes, erase everything", ask)
+    assert "Erased:" in done["text"] and "Trips (1)" in done["text"]
+    assert "I no longer hold anything" in done["text"]
+
+    assert await rows_mentioning(tb.settings.db.url, dana.user.id) == {}
+    assert await rows_mentioning(tb.settings.db.url, bystander.user.id)  # others untouched
+    [again] = await dana.say("/my_data")
+    assert "I hold nothing about you" in again["text"]
+    assert await tb.scalars(select(CountryFollow.user_id)) == [bystander.user.id]
