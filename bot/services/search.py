@@ -58,6 +58,7 @@ BUILD_CACHE_LIMIT = 20_000  # texts and keyword phrases remembered while buildin
 
 # --- topic decision ------------------------------------------------------------------------
 NOTHING_FITS_SCORE = 1.0  # below this best score: no topic
+OUT_OF_SCOPE_SCORE = 5.0  # ... and below this one when the question is about something else
 SCORE_SCALE = 3.0  # score at which the strength part of confidence reaches ~0.63
 UNSURE_CONFIDENCE = 0.45  # below: the bot offers the topic and alternatives as buttons
 UNSURE_MARGIN = 0.2  # relative lead over the runner-up below which we are unsure
@@ -193,7 +194,8 @@ _SMALLTALK = {
         сәлеметсіз бе, сәлеметсіздер, ассалаумағалейкум, ассаламуағалейкум, армысыз, хай, hi,
         hello, hey, hiya, greetings, salam, salem, hallo, good morning, good afternoon,
         good evening, добрый день, добрый вечер, доброе утро, доброго дня, қайырлы таң,
-        қайырлы кеш, қайырлы күн""",
+        қайырлы кеш, қайырлы күн, қалайсың, қалайсыз, қалайсыздар, как дела, как ты, как вы,
+        how are you, how r u""",
     "thanks": """спасибо, спс, благодарю, рахмет, рақмет, рахмат, алғыс, thanks, thank you,
         thx, ty, cheers, көп рахмет, большое спасибо""",
     "bye": """пока, до свидания, прощайте, всего доброго, көріскенше, сау бол, сау болыңыз, қош,
@@ -206,6 +208,42 @@ _SMALLTALK = {
         түсінікті, жарайды, болды, мақұл, иә, ok, okay, okey, fine, alright, great, cool,
         understood, yes, nice, got it, all right""",
 }
+
+
+# Beginnings of words that mark a question the embassy does not answer (a forecast, a
+# currency rate, a ticket or table to book). Such words add nothing to any topic, and a topic
+# then needs a strong match of its own (OUT_OF_SCOPE_SCORE). Cyrillic in key form.
+OUT_OF_SCOPE_LATIN = (
+    "weather", "forecast", "temperature", "exchange rate", "dollar", "ticket", "book me",
+    "book flight", "restaurant", "cafe", "recipe", "food", "recommend", "football", "bitcoin",
+    "crypto",
+)  # fmt: skip
+OUT_OF_SCOPE_KEYS = (
+    "погод", "прогноз", "температур", "курс долл", "доллар", "билет", "авиабилет", "заброн",
+    "ресторан", "кафе", "рецепт", "футбол", "биткоин", "криптов", "ауа раи", "ауараи",
+    "тенге курс", "курс тенге", "курс валют", "валюта курс", "мейрамхана",
+)  # fmt: skip
+_OOS_WORDS_LATIN = tuple(w for w in OUT_OF_SCOPE_LATIN if " " not in w)
+_OOS_PAIRS_LATIN = tuple(tuple(w.split()) for w in OUT_OF_SCOPE_LATIN if " " in w)
+_OOS_WORDS_KEYS = tuple(w for w in OUT_OF_SCOPE_KEYS if " " not in w)
+_OOS_PAIRS_KEYS = tuple(tuple(key(x) for x in w.split()) for w in OUT_OF_SCOPE_KEYS if " " in w)
+
+
+def _out_of_scope(tokens: Sequence[Token]) -> set[int]:
+    """Positions of the words that mark an out-of-scope question (see OUT_OF_SCOPE_*)."""
+    found: set[int] = set()
+    for i, tok in enumerate(tokens):
+        if (tok.latin and tok.latin.startswith(_OOS_WORDS_LATIN)) or (
+            not tok.latin and tok.key.startswith(_OOS_WORDS_KEYS)
+        ):
+            found.add(i)
+        if i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if any(tok.latin == a and nxt.latin.startswith(b) for a, b in _OOS_PAIRS_LATIN) or any(
+                tok.key.startswith(a) and nxt.key.startswith(b) for a, b in _OOS_PAIRS_KEYS
+            ):
+                found.update((i, i + 1))
+    return found
 
 
 def _form(word: str) -> str:
@@ -257,7 +295,7 @@ RU_WORDS = (
 можно ли в во на из с со к по для о об у от до за при я мне меня мой моя мы вы вам вас он она
 они это есть был была если или и а но чтобы же бы уже еще все пожалуйста здравствуйте привет
 спасибо делать сделать потерял потеряла паспорт украли получить оформить продлить посольство
-консульство документы справка хочу могу
+консульство документы справка хочу могу про года году расскажите расскажи объясните такое
 """)
     - KK_WORDS
 )
@@ -272,7 +310,8 @@ qandai qansha kansha qashan kashan ushin boiynsha boyynsha turaly jane zhane men
 zhok ma me ba be pa pe bul osy sol siz sen biz olar menin menіñ rahmet rakhmet salem salemetsiz
 jaqsy zhaksy jaksy tusіndim tusindim elshilik elshilikke shetel shetelde shetelge joghaldy
 zhogaldy jogaldy zhogaldy joǵaldy qoldanu alu beru alyp aldym boldy bola bolady kerekpe
-tolqujat tolkuzhat tolquzhat qujat kuzhat qujattar azamat azamattyq qaitys
+tolqujat tolkuzhat tolquzhat qujat kuzhat qujattar azamat azamattyq qaitys degen ne edi
+qazir kazir qaisy kaisy bolady zhane jäne ush uchun turaly
 """)
 RU_LATIN_WORDS = _words("""
 kak chto gde kogda kuda pochemu skolko nuzhno nuzhna nuzhen nado mozhno li dlya menya mne ya vy
@@ -287,7 +326,8 @@ _KK_SUFFIX_RE = re.compile(
 )
 _RU_SUFFIX_RE = re.compile(
     r"(?:ть|ться|тся|ся|сь|ого|его|ому|ему|ый|ий|ой|ая|яя|ое|ее|ые|ие|ую|юю|ах|ях|ами|ями|"
-    r"ов|ев|ешь|ет|ют|ит|ят|ение|ения|ость|ости|ал|ала|али|ил|ила|или|ел|ела|ели|ул|ую|ию|ией)$"
+    r"ов|ев|ешь|ет|ют|ит|ят|ение|ения|ость|ости|ал|ала|али|ил|ила|или|ел|ела|ели|ул|ую|ию|ией|"
+    r"ите)$"
 )
 _KK_LATIN_SUFFIX_RE = re.compile(
     r"(?:dym|dim|tym|tim|dy|di|ty|ti|myn|min|ymdy|imdi|ymyz|imiz|ğa|ge|qa|ke|ga|dan|den|tan|ten|"
@@ -614,7 +654,14 @@ class _CountryMatcher:
     def language_of(self, tokens: Sequence[Token]) -> str | None:
         """For a message that is only a country's name: the one language that name is in."""
         langs = self.name_langs.get(" ".join(t.lower for t in tokens), set())
-        return next(iter(langs)) if len(langs) == 1 else None
+        if len(langs) == 1:
+            return next(iter(langs))
+        if not langs and tokens and all(t.latin for t in tokens):
+            names = self.find(tokens)
+            # a country in Latin letters but not by its English name: Kazakh Latin ("Tailand")
+            if len(names) == 1 and names[0].end - names[0].start + 1 == len(tokens):
+                return "kk"
+        return None
 
     def _latin_hits(self, word: str) -> tuple[list[tuple[str, float, bool]] | None, bool]:
         """An English name, possibly as a plural or demonym (Indonesian, Chinese, Americans),
@@ -998,9 +1045,12 @@ class QuestionIndex:
             lang = self._countries.language_of(tokens) or _detect(tokens, self._vocab)
         country = _pick_country(tokens, mentions)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
-        content = [t for j, t in enumerate(tokens) if j not in named]
+        offscope = _out_of_scope(tokens)
+        content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
         ranked = self._rank(content, lang, _place_focus(tokens, mentions))
-        topic, confidence, alternatives = _decide(ranked)
+        topic, confidence, alternatives = _decide(
+            ranked, OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
+        )
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
         closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
         if smalltalk and (pure or topic is None or closing):
@@ -1108,9 +1158,12 @@ def _combine(weights: list[float]) -> float:
     return top + OTHER_FIELDS_SHARE * (sum(weights) - top)
 
 
-def _decide(ranked: list[tuple[float, int]]) -> tuple[int | None, float, tuple[int, ...]]:
-    """The topic, a 0..1 confidence mixing strength and lead, and the runners-up."""
-    if not ranked or ranked[0][0] < NOTHING_FITS_SCORE:
+def _decide(
+    ranked: list[tuple[float, int]], floor: float = NOTHING_FITS_SCORE
+) -> tuple[int | None, float, tuple[int, ...]]:
+    """The topic (none below `floor`), a 0..1 confidence mixing strength and lead, and the
+    runners-up."""
+    if not ranked or ranked[0][0] < floor:
         return None, 0.0, ()
     best, doc = ranked[0]
     second = ranked[1][0] if len(ranked) > 1 else 0.0
