@@ -195,7 +195,7 @@ _SMALLTALK = {
         hello, hey, hiya, greetings, salam, salem, hallo, good morning, good afternoon,
         good evening, добрый день, добрый вечер, доброе утро, доброго дня, қайырлы таң,
         қайырлы кеш, қайырлы күн, қалайсың, қалайсыз, қалайсыздар, как дела, как ты, как вы,
-        how are you, how r u""",
+        how are you, how r u, qalaisyn, qalaisyz, kalaisyn, kalaysyn, kalaisiz""",
     "thanks": """спасибо, спс, благодарю, рахмет, рақмет, рахмат, алғыс, thanks, thank you,
         thx, ty, cheers, көп рахмет, большое спасибо""",
     "bye": """пока, до свидания, прощайте, всего доброго, көріскенше, сау бол, сау болыңыз, қош,
