@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.bench_ask", "benchmarks.bench_dispatcher", "benchmarks.bench_broadcast"]
+BENCHMARKS = ["benchmarks.bench_ask", "benchmarks.bench_dispatcher", "benchmarks.bench_broadcast",
+              "benchmarks.bench_alert"]
 
 if __name__ == "__main__":
     selected = sys.argv[1:] or BENCHMARKS

@@ -137,7 +137,7 @@ async def test_alert_reaches_exactly_the_right_people_in_their_languages(tb: Tra
 
     # the card shows the alert on top while it is active
     card_owner = tb.person("Reader", "en")
-    [hello] = await card_owner.say("/start")
+    await card_owner.say("/start")
     countries = await card_owner.press("Countries")
     germany = await card_owner.press("Germany", countries)
     assert germany["text"].index("Travel alert") < germany["text"].index("Visa")

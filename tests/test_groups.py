@@ -95,7 +95,7 @@ async def test_group_life_and_admin_only_settings(tb: TravelBot) -> None:
     assert tb.failed_calls() == []
 
 
-@pytest.mark.parametrize("title,code,expected", [("Қазақ клубы", "ru", "Сәлем")])
+@pytest.mark.parametrize(("title", "code", "expected"), [("Қазақ клубы", "ru", "Сәлем")])
 async def test_introduction_in_the_groups_language(tb: TravelBot, title: str, code: str,
                                                    expected: str) -> None:
     server = tb.server

@@ -36,7 +36,7 @@ async def _answer(tb: TravelBot, user: Any, text: str) -> list[dict[str, Any]]:
     raise AssertionError(f"no inline answer to {text!r}")
 
 
-@pytest.mark.parametrize("text,code,title,body", [
+@pytest.mark.parametrize(("text", "code", "title", "body"), [
     ("germany", "en", "Germany", "Visa"),
     ("германия", "ru", "Германия", "Виза"),
     ("паспорт жоғалды", "ru", "Төлқұжат", "куәлік"),

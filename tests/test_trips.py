@@ -144,7 +144,8 @@ async def test_mytrips_change_dates_and_cancel(tb: TravelBot) -> None:
     assert "Your trips" in listing["text"] and "Türkiye" in listing["text"]
     edit = await ivan.press("Dates 1")
     assert "New dates" in edit["text"]
-    [changed] = await ivan.say(f"{_dm(start + timedelta(days=1))} - {_dm(end + timedelta(days=3))}")
+    new_start, new_end = start + timedelta(days=1), end + timedelta(days=3)
+    [changed] = await ivan.say(f"{_dm(new_start)} - {_dm(new_end)}")
     assert "Dates changed" in changed["text"]
     await tb.settled(select(Trip.starts_on), start + timedelta(days=1))
     [trip] = await tb.scalars(select(Trip))
