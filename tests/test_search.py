@@ -281,3 +281,105 @@ def test_analysis_is_frozen(index: QuestionIndex) -> None:
     a = index.analyze("hi")
     with pytest.raises(AttributeError):
         a.topic = "x"  # type: ignore[misc]
+
+
+# --- nationality words, cities, out of scope -----------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("I'm a British citizen, do I need a visa?", "GB"),
+        ("do Americans need a visa", "US"),
+        ("my wife is Egyptian", "EG"),
+        ("a Czech university diploma", "CZ"),
+        ("Turkish airlines lost my bag", "TR"),
+        ("у меня американский паспорт", "US"),
+        ("турецкого гражданина", "TR"),
+        ("немецкий вид на жительство", "DE"),
+        ("китайская виза", "CN"),
+        ("қытайлық студент", "CN"),
+        ("Түркиядамын, анықтама керек", "TR"),
+        ("Angliyadamyn, senimhat kerek", "GB"),
+        ("кореядамын", "KR"),
+    ],
+)
+def test_nationality_and_where_i_am(index: QuestionIndex, text: str, iso: str) -> None:
+    assert index.analyze(text).country == iso
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("we live in Toronto", "CA"),
+        ("stolen in barcelona", "ES"),
+        ("в Новосибирске", "RU"),
+        ("Бангкокта ауруханадамын", "TH"),
+        ("Seoul", "KR"),
+        ("Ташкентте тұрамын", "UZ"),
+        ("in Texas", "US"),
+        ("в Казани", "RU"),
+        ("Катарда жұмыс істеймін", "QA"),
+    ],
+)
+def test_cities_name_their_country(index: QuestionIndex, text: str, iso: str) -> None:
+    assert index.analyze(text).country == iso
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Қазан айында демалысқа шығамын",  # October
+        "қазанда ет асамыз",  # cauldron
+        "кезекте бірінші қатарда тұрмын",  # a row
+        "what language do they speak there, russian or kazakh",
+        "I speak Chinese and English",
+        "is there a male doctor",
+    ],
+)
+def test_place_word_false_positives(index: QuestionIndex, text: str) -> None:
+    assert index.analyze(text).country is None
+
+
+def test_nationality_is_not_a_trip_abroad(index: QuestionIndex) -> None:
+    """A foreigner coming to Kazakhstan is not a question about their country as a place."""
+    a = index.analyze("my husband is German, does he need a visa to come to Kazakhstan")
+    assert (a.topic, a.country) == ("visa-to-kazakhstan", "DE")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the weather in Astana tomorrow",
+        "погода в Алматы на выходные",
+        "ертең Алматыда ауа райы қандай",
+        "курс доллара на сегодня",
+        "теңге курсы қанша",
+        "book me a flight to Dubai",
+        "сколько стоит билет до Стамбула",
+        "recommend a restaurant in Seoul",
+    ],
+)
+def test_out_of_scope_gets_no_topic(index: QuestionIndex, text: str) -> None:
+    assert index.analyze(text).topic is None
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("how do I book an appointment at the embassy", "appointment"),
+        ("lost my passport and my plane ticket in Rome", "lost-passport"),
+        ("stuck at the airport, flight cancelled, no money for a hotel", "emergency-help"),
+    ],
+)
+def test_in_scope_despite_out_of_scope_words(index: QuestionIndex, text: str, topic: str) -> None:
+    assert index.analyze(text).topic == topic
+
+
+@pytest.mark.parametrize(("text", "lang"), [("Tailand", "kk"), ("Thailand", "en")])
+def test_country_name_alone_tells_kazakh_latin(index: QuestionIndex, text: str, lang: str) -> None:
+    assert index.analyze(text).lang == lang
+
+
+@pytest.mark.parametrize("text", ["qalaisyn", "салем калайсын", "hi, how are you"])
+def test_how_are_you_is_a_greeting(index: QuestionIndex, text: str) -> None:
+    a = index.analyze(text)
+    assert (a.smalltalk, a.topic) == ("greeting", None)

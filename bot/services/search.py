@@ -58,7 +58,7 @@ BUILD_CACHE_LIMIT = 20_000  # texts and keyword phrases remembered while buildin
 
 # --- topic decision ------------------------------------------------------------------------
 NOTHING_FITS_SCORE = 1.0  # below this best score: no topic
-OUT_OF_SCOPE_SCORE = 5.0  # ... and below this one when the question is about something else
+OUT_OF_SCOPE_SCORE = 4.0  # ... and below this one when the question is about something else
 SCORE_SCALE = 3.0  # score at which the strength part of confidence reaches ~0.63
 UNSURE_CONFIDENCE = 0.45  # below: the bot offers the topic and alternatives as buttons
 UNSURE_MARGIN = 0.2  # relative lead over the runner-up below which we are unsure
