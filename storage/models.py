@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -24,8 +25,32 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    PostgreSQL keeps the zone; SQLite stores text without it and hands back naive values,
+    which would then fail to compare with aware ones. Values are written in UTC and read
+    back as aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON, datetime: UTCDateTime(),
+    }
 
 
 class User(Base):
@@ -175,7 +200,8 @@ class PostRun(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     run_key: Mapped[str] = mapped_column(String(64), unique=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(12), default="sending")  # sending | done | cancelled
+    # sending | done | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="sending")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -205,102 +231,6 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-
-
-# --- Dialogue (officer requests, feedback, question log) --------------------------------
-
-
-class QuestionLog(Base):
-    """Every free-text question, for statistics; text and asker are dropped at retention."""
-
-    __tablename__ = "question_log"
-    __table_args__ = (Index("ix_question_log_created", "created_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    lang: Mapped[str] = mapped_column(String(2))
-    kind: Mapped[str] = mapped_column(String(16))  # answers.Kind
-    topic: Mapped[str | None] = mapped_column(String(64))
-    country: Mapped[str | None] = mapped_column(String(2))
-    text: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class OfficerRequest(Base):
-    """A citizen's case for a consular officer: one forum topic in the operators' group."""
-
-    __tablename__ = "officer_requests"
-    __table_args__ = (
-        Index("ix_officer_requests_user_status", "user_id", "status"),
-        Index("ix_officer_requests_status_created", "status", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int | None] = mapped_column(BigInteger)
-    lang: Mapped[str] = mapped_column(String(2))
-    country: Mapped[str | None] = mapped_column(String(2))
-    topic: Mapped[str | None] = mapped_column(String(64))  # the content topic it came from
-    question_id: Mapped[int | None] = mapped_column(
-        ForeignKey("question_log.id", ondelete="SET NULL"))
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
-    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # operators' group
-    thread_id: Mapped[int | None] = mapped_column(Integer)
-    header_message_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    first_reply_at: Mapped[datetime | None]
-    sla_flagged_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
-    reopened_at: Mapped[datetime | None]
-    rating: Mapped[int | None] = mapped_column(Integer)
-
-
-class RequestMessage(Base):
-    """Which message went where: ids and kind only, never the content itself."""
-
-    __tablename__ = "request_messages"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("officer_requests.id", ondelete="CASCADE"), index=True)
-    direction: Mapped[str] = mapped_column(String(3))  # "in" (citizen) | "out" (officer)
-    kind: Mapped[str] = mapped_column(String(12))  # text | photo | location | document | answer
-    citizen_message_id: Mapped[int | None] = mapped_column(Integer)
-    group_message_id: Mapped[int | None] = mapped_column(Integer)
-    officer_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Feedback(Base):
-    """👍 or 👎 on an answer, with what was missing."""
-
-    __tablename__ = "feedback"
-    __table_args__ = (
-        UniqueConstraint("question_id", name="uq_feedback_question"),
-        Index("ix_feedback_created", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    question_id: Mapped[int | None] = mapped_column(
-        ForeignKey("question_log.id", ondelete="SET NULL"))
-    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    lang: Mapped[str] = mapped_column(String(2))
-    topic: Mapped[str | None] = mapped_column(String(64))
-    country: Mapped[str | None] = mapped_column(String(2))
-    helpful: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str | None] = mapped_column(String(16))  # wrong_topic | outdated | ...
-    comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class JobClaim(Base):
-    """A once-only job (a digest to one editor for one week): the key's insert is the claim,
-    so processes sharing the database never both do it."""
-
-    __tablename__ = "job_claims"
-
-    key: Mapped[str] = mapped_column(String(96), primary_key=True)
-    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- Travellers (trips, followed countries) ------------------------------------------
