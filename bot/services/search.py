@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import unicodedata
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,8 +104,21 @@ AMBIGUOUS_NAMES = {"казан": ("казань", "казани", "kazan"), "к�
 
 # Words that make a nationality word name a language rather than a country.
 _LANGUAGE_WORDS = frozenset(
-    ("language", "languages", "speak", "speaks", "spoken", "язык", "языке", "языком", "тіл", "тілі",
-     "тілінде", "тилде", "тили")
+    (
+        "language",
+        "languages",
+        "speak",
+        "speaks",
+        "spoken",
+        "язык",
+        "языке",
+        "языком",
+        "тіл",
+        "тілі",
+        "тілінде",
+        "тилде",
+        "тили",
+    )
 )
 
 LATIN_COUNTRY_ENDINGS = ("s", "n", "an", "ian", "ese", "ish", "i")
@@ -700,10 +714,10 @@ class _CountryMatcher:
 
 
 _LATIN_DEMONYM_ENDINGS = ("ish", "ian", "ese")
-_LATIN_DEMONYMS = frozenset(
-    "american british czech emirati french german israeli korean qatari saudi thai uzbek kyrgyz"
-    " tajik turkmen azeri azerbaijani".split()
-)
+_LATIN_DEMONYMS = _words("""
+american british czech emirati french german israeli korean qatari saudi thai uzbek kyrgyz tajik
+turkmen azeri azerbaijani
+""")
 
 
 def _is_adjective_ending(ending: str) -> bool:
@@ -828,6 +842,10 @@ def _plain(html: str) -> str:
     return _TAG.sub(" ", html)
 
 
+_SPECIAL_CHARS = frozenset("-‐‑–.")
+_TEXT_FIELDS = {"title": TITLE_WEIGHT, "summary": SUMMARY_WEIGHT, "body": BODY_WEIGHT}
+
+
 class _Builder:
     """Turns topics into postings. Caches words, texts and keyword phrases, since a large
     store repeats them, and appends postings to compact arrays to keep the peak small."""
@@ -847,41 +865,52 @@ class _Builder:
         self._words: dict[tuple[str, bool], tuple[int, ...]] = {}
         self._texts: dict[tuple[str, bool], dict[int, int]] = {}
         self._keywords: dict[tuple[str, str], tuple[tuple[int | str, ...], bool]] = {}
+        self._topic_texts: dict[tuple[str, ...], dict[int, tuple[float, float]]] = {}
+        self._placeish: dict[str, bool] = {}
+        self._tokens: dict[str, Token] = {}
 
     def add_topic(self, doc: int, topic: Topic) -> None:
-        per_field: dict[int, dict[str, float]] = {}
-
-        def put(tid: int, name: str, w: float) -> None:
-            fields = per_field.setdefault(tid, {})
-            fields[name] = max(fields.get(name, 0.0), w)
-
+        keyword_terms: set[int] = set()
         phrases = home = 0
         for lang in LANGS:
             for phrase in topic.keywords.get(lang):
                 elements, names_home = self._keyword(phrase, lang)
                 phrases += 1
                 home += names_home
-                for e in elements:
-                    if isinstance(e, int):
-                        put(e, "keywords", KEYWORD_WEIGHT)
+                keyword_terms.update(e for e in elements if isinstance(e, int))
                 if len(elements) >= 2 and any(isinstance(e, int) for e in elements):
                     self.pair_phrase.append(self._phrase_id(elements))
                     self.pair_doc.append(doc)
-            for name, text, weight in (
-                ("title", topic.title.get(lang), TITLE_WEIGHT),
-                ("summary", topic.summary.get(lang), SUMMARY_WEIGHT),
-                ("body", topic.body.get(lang), BODY_WEIGHT),
-            ):
-                for tid, n in self._text(text, lang).items():
-                    put(
-                        tid,
-                        name,
-                        weight * min(2.0, 1.0 + 0.3 * (n - 1)) if name == "body" else weight,
-                    )
         self.home.append(home / max(1, phrases))
-        for tid, fields in per_field.items():
+        texts = self._texts_of(topic)
+        for tid, (top, total) in texts.items():
+            if tid in keyword_terms:
+                top, total = max(top, KEYWORD_WEIGHT), total + KEYWORD_WEIGHT
             self.post_ids[tid].append(doc)
-            self.post_w[tid].append(_combine(list(fields.values())))
+            self.post_w[tid].append(top + OTHER_FIELDS_SHARE * (total - top))
+        for tid in keyword_terms.difference(texts):
+            self.post_ids[tid].append(doc)
+            self.post_w[tid].append(KEYWORD_WEIGHT)
+
+    def _texts_of(self, topic: Topic) -> dict[int, tuple[float, float]]:
+        """Per term, the best and the summed weight of the fields (title, summary, body) it is
+        in, each field taken at its best across languages. Topics that share their texts (a
+        large store made from templates) are read once."""
+        texts = tuple(getattr(topic, f).get(lang) for f in _TEXT_FIELDS for lang in LANGS)
+        cached = self._topic_texts.get(texts)
+        if cached is not None:
+            return cached
+        per_field: dict[int, list[float]] = {}
+        for i, (field_name, weight) in enumerate(_TEXT_FIELDS.items()):
+            for j, lang in enumerate(LANGS):
+                for tid, n in self._text(texts[i * len(LANGS) + j], lang).items():
+                    w = weight * min(2.0, 1.0 + 0.3 * (n - 1)) if field_name == "body" else weight
+                    best = per_field.setdefault(tid, [0.0, 0.0, 0.0])
+                    best[i] = max(best[i], w)
+        result = {tid: (max(ws), sum(ws)) for tid, ws in per_field.items()}
+        if len(self._topic_texts) < BUILD_CACHE_LIMIT:
+            self._topic_texts[texts] = result
+        return result
 
     def _keyword(self, phrase: str, lang: str) -> tuple[tuple[int | str, ...], bool]:
         """A keyword phrase as terms and function words, without the countries it names; and
@@ -889,8 +918,10 @@ class _Builder:
         cached = self._keywords.get((phrase, lang))
         if cached is not None:
             return cached
-        tokens = _merge_hyphen_suffixes(tokenize(phrase))
-        named = {j for a, b, *_ in self.countries.find(tokens) for j in range(a, b + 1)}
+        tokens = self._phrase_tokens(phrase)
+        named: set[int] = set()
+        if any(self._could_name_place(t) for t in tokens):
+            named = {j for a, b, *_ in self.countries.find(tokens) for j in range(a, b + 1)}
         elements: list[int | str] = []
         for j, tok in enumerate(tokens):
             if j in named:
@@ -905,11 +936,42 @@ class _Builder:
             self._keywords[(phrase, lang)] = result
         return result
 
+    def _phrase_tokens(self, phrase: str) -> list[Token]:
+        """tokenize(), with each word's forms computed once for the whole store; phrases with
+        hyphens, dots or unnormalised letters take the full path."""
+        if any(ch in phrase for ch in _SPECIAL_CHARS) or not unicodedata.is_normalized(
+            "NFC", phrase
+        ):
+            return _merge_hyphen_suffixes(tokenize(phrase))
+        out = []
+        for raw in WORD_RE.findall(phrase):
+            tok = self._tokens.get(raw)
+            if tok is None:
+                tok = self._tokens[raw] = tokenize(raw)[0]
+            out.append(tok)
+        return out
+
+    def _could_name_place(self, tok: Token) -> bool:
+        """Whether a word can be (part of) a country's name: most cannot, and then a keyword
+        phrase needs no search for countries."""
+        cached = self._placeish.get(tok.raw)
+        if cached is None:
+            m = self.countries
+            cached = bool(
+                m._multi_candidates(tok)
+                or m._single([tok], 0)
+                or tok.latin in m.guarded_latin
+                or tok.hyphen
+            )
+            self._placeish[tok.raw] = cached
+        return cached
+
     def _phrase_id(self, elements: tuple[int | str, ...]) -> int:
         return self.phrase_ids.setdefault(elements, len(self.phrase_ids))
 
     def drop_caches(self) -> None:
         self._words, self._texts, self._keywords = {}, {}, {}
+        self._topic_texts, self._placeish, self._tokens = {}, {}, {}
 
     def _text(self, html: str, lang: str) -> dict[int, int]:
         """Term counts of one text; identical texts are read once."""
@@ -1153,11 +1215,6 @@ def _stop_element(tok: Token) -> str:
     return tok.latin or tok.key
 
 
-def _combine(weights: list[float]) -> float:
-    top = max(weights)
-    return top + OTHER_FIELDS_SHARE * (sum(weights) - top)
-
-
 def _decide(
     ranked: list[tuple[float, int]], floor: float = NOTHING_FITS_SCORE
 ) -> tuple[int | None, float, tuple[int, ...]]:
@@ -1180,9 +1237,7 @@ def _decide(
     return doc, confidence, alternatives[:ALTERNATIVES]
 
 
-def _pick_country(
-    tokens: Sequence[Token], mentions: list[Mention]
-) -> str | None:
+def _pick_country(tokens: Sequence[Token], mentions: list[Mention]) -> str | None:
     """The country the question is about: a destination rather than an origin, then the first."""
     if not mentions:
         return None
