@@ -6,7 +6,8 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
 from storage.models import Feedback, QuestionLog
-from tests.test_dispatcher import Harness, harness, press_update, text_update  # noqa: F401
+from tests.test_dispatcher import Harness, press_update, text_update
+from tests.test_dispatcher import harness as harness
 
 
 def _labels(reply: SendMessage) -> list[str]:

@@ -96,7 +96,7 @@ class DialogueJobs:
         while True:
             try:
                 await self.tick(bot)
-            except Exception:  # noqa: BLE001 - the next tick retries
+            except Exception:
                 log.exception("dialogue jobs failed")
             await asyncio.sleep(TICK.total_seconds())
 

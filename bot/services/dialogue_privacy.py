@@ -48,8 +48,9 @@ def register() -> None:
                                   _show_requests, _erase))
     privacy.register(PersonalData("feedback", lambda: _("Your ratings of answers"),
                                   _show_feedback, _erase_nothing))
-    privacy.register(PersonalData("question_log", lambda: _("Questions you asked (for statistics)"),
-                                  _show_questions, _erase_nothing))
+    privacy.register(PersonalData(
+        "question_log", lambda: _("Questions you asked (for statistics)"),
+        _show_questions, _erase_nothing))
 
 
 register()

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from aiogram.types import Message
 
 from bot.config import Settings
-from bot.services.answers import Kind, Reply
 from bot.dialogue_callbacks import REASONS, OfficerCb, Vote
+from bot.services.answers import Kind, Reply
 from bot.services.render import Button, Screenful
 from bot.translation import gettext as _
 from bot.translation import use_language

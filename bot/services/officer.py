@@ -17,7 +17,6 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
-from bot.translation import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -27,6 +26,7 @@ from bot.services import tghtml
 from bot.services.render import emergency_block, flag, topic_card
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
+from bot.translation import gettext as _
 from storage.models import utcnow
 from storage.repo_dialogue import DialogueRepo, RequestDTO
 

@@ -20,16 +20,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from bot.translation import gettext as _  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dialogue_callbacks import PERIODS, REASONS  # noqa: E402,F401
-from bot.services.feedback import reason_label  # noqa: E402
-from bot.services.tghtml import quote  # noqa: E402
-from storage.models import (  # noqa: E402
+from bot.dialogue_callbacks import PERIODS, REASONS  # noqa: F401
+from bot.services.feedback import reason_label
+from bot.services.tghtml import quote
+from bot.translation import gettext as _
+from storage.models import (
     Delivery,
     Feedback,
     OfficerRequest,
