@@ -255,3 +255,23 @@ async def test_audit_counts(env: Env) -> None:
         rows = dict((await session.execute(
             select(AuditEntry.action, func.count()).group_by(AuditEntry.action))).all())
     assert rows == {"post_published": 1, "post_sent": 1}
+
+
+async def test_a_running_alert_holds_routine_broadcasts_until_it_ends() -> None:
+    limiter = SendLimiter(rate=100, time_scale=50)
+    order: list[str] = []
+
+    async def routine() -> None:
+        await limiter.slot(0)
+        order.append("routine")
+
+    async with limiter.run(10):
+        waiting = asyncio.create_task(routine())
+        for _ in range(3):
+            await limiter.slot(10)
+            order.append("alert")
+        await limiter.slot(INTERACTIVE)  # replies are never held
+        order.append("reply")
+        assert not waiting.done()
+    await waiting
+    assert order == ["alert", "alert", "alert", "reply", "routine"]

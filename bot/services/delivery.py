@@ -163,7 +163,8 @@ class DeliveryEngine:
             workers = [asyncio.create_task(self._worker(run_id, post, priority, stop))
                        for _ in range(self.options.workers)]
             try:
-                await asyncio.gather(*workers)
+                async with self.limiter.run(priority):
+                    await asyncio.gather(*workers)
             finally:
                 for task in workers:
                     task.cancel()
@@ -218,7 +219,7 @@ class DeliveryEngine:
                 return Outcome("sent", message_id=message.message_id)
             except TelegramRetryAfter as exc:
                 floods += 1
-                self.limiter.hold(exc.retry_after)
+                self.limiter.flooded(exc.retry_after)
                 if floods > self.options.max_floods:
                     return Outcome("failed", error=f"flood control: {exc.message}")
                 await self.limiter.sleep(exc.retry_after)

@@ -4,7 +4,8 @@ One :class:`SendLimiter` per bot process paces every message the bot sends:
 
 * **overall**: one send slot every ``(1 + safety) / rate`` seconds. Slots are evenly spaced, so
   any one-second window holds at most ``rate`` sends even when a request reaches Telegram a
-  little later than its slot was granted (``safety`` is the tolerated lateness, in seconds).
+  little later than its slot was granted (about ``safety`` seconds of lateness tolerated;
+  the price is a rate of ``1 / (1 + safety)`` of the limit, 0.96 by default).
 * **one private chat**: at most one message per ``1 + safety`` seconds;
 * **one group or channel**: at most 20 messages in any minute.
 
@@ -28,8 +29,8 @@ import contextlib
 import heapq
 import itertools
 import time
-from collections import deque
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -71,7 +72,7 @@ class SendLimiter:
     """Priority-ordered pacing of sends, overall and per chat (see the module docstring)."""
 
     def __init__(
-        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.03
+        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.04
     ) -> None:
         if rate <= 0 or time_scale <= 0:
             raise ValueError("rate and time_scale must be positive")
@@ -80,6 +81,8 @@ class SendLimiter:
         safety = max(safety, 0.005 * time_scale)
         self.rate, self.time_scale, self.safety = rate, time_scale, safety
         self.interval = (1.0 + safety) / rate
+        self.catch_up = min(self.interval / 2, safety / 8)
+        self._recent_429: deque[float] = deque(maxlen=3)
         self._next = 0.0
         self._hold_until = 0.0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -90,6 +93,8 @@ class SendLimiter:
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._t0 = time.monotonic()
         self.granted = 0
+        self._runs: Counter[int] = Counter()
+        self._runs_changed = asyncio.Condition()
 
     # ---------------------------------------------------------------- time
 
@@ -101,14 +106,42 @@ class SendLimiter:
         if seconds > 0:
             await asyncio.sleep(seconds / self.time_scale)
 
-    def hold(self, seconds: float) -> None:
-        """Telegram answered 429: no slot is granted for ``seconds``."""
-        self._hold_until = max(self._hold_until, self.clock() + seconds)
+    def flooded(self, seconds: float) -> None:
+        """Telegram answered 429 with ``retry_after=seconds``.
+
+        The request itself waits and retries. A lone 429 is one request reaching Telegram
+        late at a window's edge; a second within a second means Telegram is refusing the
+        bot as a whole, and then no slot is granted until ``seconds`` have passed.
+        """
+        now = self.clock()
+        self._recent_429.append(now)
+        if len(self._recent_429) >= 2 and now - self._recent_429[-2] < 1.0:
+            self._hold_until = max(self._hold_until, now + seconds)
 
     # ---------------------------------------------------------------- overall slots
 
+    @contextlib.asynccontextmanager
+    async def run(self, priority: int) -> AsyncIterator[None]:
+        """A broadcast of ``priority`` is going out: lower-priority broadcasts wait for it."""
+        async with self._runs_changed:
+            self._runs[priority] += 1
+        try:
+            yield
+        finally:
+            async with self._runs_changed:
+                self._runs[priority] -= 1
+                self._runs_changed.notify_all()
+
     async def slot(self, priority: int = 0) -> None:
-        """Wait for the next overall send slot; higher priority is served first."""
+        """Wait for the next overall send slot; higher priority is served first.
+
+        A broadcast slot also waits while a broadcast of higher priority is running (an alert
+        preempts a routine post outright instead of sharing the slots its workers leave).
+        """
+        if priority < INTERACTIVE:
+            async with self._runs_changed:
+                await self._runs_changed.wait_for(
+                    lambda: not any(n and p > priority for p, n in self._runs.items()))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (-priority, next(self._seq), future))
         if self._pump is None or self._pump.done():
@@ -127,9 +160,9 @@ class SendLimiter:
                 continue
             future.set_result(None)
             self.granted += 1
-            # A late wake-up may catch up at most half a slot: any 30 slots still span
-            # 29.5 intervals, so the one-second window holds with ``safety`` to spare.
-            self._next = max(self._next + self.interval, now + self.interval / 2)
+            # A late wake-up may catch up only ``catch_up``: any ``rate`` slots still span
+            # 1 + safety - catch_up seconds, the lateness of a request the window tolerates.
+            self._next = max(self._next + self.interval, now + self.interval - self.catch_up)
 
     # ---------------------------------------------------------------- one chat
 
