@@ -8,6 +8,7 @@ Plain Python (no Telegram framework) so the services that build buttons also run
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self, get_type_hints
 
@@ -61,11 +62,12 @@ class CallbackData:
         """Raise ``ValueError`` for values no real button carries."""
 
     @classmethod
-    def filter(cls) -> Any:
-        """An aiogram filter matching this data; imported lazily (only the bot needs it)."""
+    def filter(cls, rule: Any = None) -> Any:
+        """An aiogram filter matching this data (and ``rule``, a magic filter over it, such
+        as ``F.action == "add"``); imported lazily, only the bot needs it."""
         from bot.filters import CallbackDataFilter
 
-        return CallbackDataFilter(cls)
+        return CallbackDataFilter(cls, rule)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,3 +110,15 @@ class SetLanguage(CallbackData):
     def check(self) -> None:
         if self.code not in LANGUAGES:
             raise ValueError("unknown language")
+
+
+@dataclass(frozen=True)
+class News(CallbackData):
+    """Citizens' news subscription from the menu."""
+
+    prefix: ClassVar[str] = "nw"
+    action: str  # open | sub | unsub
+
+    def check(self) -> None:
+        if self.action not in ("open", "sub", "unsub"):
+            raise ValueError("unknown news action")

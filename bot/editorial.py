@@ -6,46 +6,56 @@ same lists, so a command or button cannot be added to one without the other.
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
+from dataclasses import dataclass
+from typing import ClassVar
+
 from aiogram.fsm.state import State, StatesGroup
 
+from bot.callbacks import CallbackData, News
 
-class EditorsAct(CallbackData, prefix="ed"):
+
+@dataclass(frozen=True)
+class EditorsAct(CallbackData):
+    prefix: ClassVar[str] = "ed"
     action: str  # list | add | rm
     user_id: int = 0
 
 
-class ChannelAct(CallbackData, prefix="ch"):
+@dataclass(frozen=True)
+class ChannelAct(CallbackData):
+    prefix: ClassVar[str] = "ch"
     action: str  # list | add | rm | lang | save
     chat_id: int = 0
     value: str = ""
 
 
-class DraftAct(CallbackData, prefix="np"):
+@dataclass(frozen=True)
+class DraftAct(CallbackData):
+    prefix: ClassVar[str] = "np"
     action: str  # skip | cancel | target | fallback | now | submit
     value: str = ""
 
 
-class ReviewAct(CallbackData, prefix="pa"):
+@dataclass(frozen=True)
+class ReviewAct(CallbackData):
+    prefix: ClassVar[str] = "pa"
     action: str  # ok | no
     post_id: int
 
 
-class PostList(CallbackData, prefix="pl"):
+@dataclass(frozen=True)
+class PostList(CallbackData):
+    prefix: ClassVar[str] = "pl"
     tab: str  # upcoming | sent | failed
     page: int = 0
 
 
-class PostAct(CallbackData, prefix="po"):
+@dataclass(frozen=True)
+class PostAct(CallbackData):
+    prefix: ClassVar[str] = "po"
     action: str  # view | preview | edit | lang | resched | cancel | report
     post_id: int
     value: str = ""
-
-
-class News(CallbackData, prefix="nw"):
-    """Citizens' news subscription (not an editor action)."""
-
-    action: str  # open | sub | unsub
 
 
 class PostForm(StatesGroup):
@@ -78,9 +88,9 @@ class ChannelForm(StatesGroup):
 
 ADMIN_COMMANDS = frozenset({"editors", "channels"})
 EDITOR_COMMANDS = frozenset({"newpost", "posts"}) | ADMIN_COMMANDS
-ADMIN_PREFIXES = frozenset({EditorsAct.__prefix__, ChannelAct.__prefix__})
+ADMIN_PREFIXES = frozenset({EditorsAct.prefix, ChannelAct.prefix})
 EDITOR_PREFIXES = frozenset({
-    DraftAct.__prefix__, ReviewAct.__prefix__, PostList.__prefix__, PostAct.__prefix__,
+    DraftAct.prefix, ReviewAct.prefix, PostList.prefix, PostAct.prefix,
 }) | ADMIN_PREFIXES
 EDITOR_STATE_GROUPS = frozenset(
     g.__full_group_name__ for g in (PostForm, PostEdit, ReviewForm, EditorForm, ChannelForm)

@@ -47,13 +47,17 @@ class HasLocation(Filter):
 class CallbackDataFilter(Filter):
     """Matches a button whose data unpacks as ``kind``; passes it as ``callback_data``."""
 
-    def __init__(self, kind: type[CallbackData]) -> None:
+    def __init__(self, kind: type[CallbackData], rule: Any = None) -> None:
         self.kind = kind
+        self.rule = rule
 
     async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
         if not query.data:
             return False
         try:
-            return {"callback_data": self.kind.unpack(query.data)}
+            data = self.kind.unpack(query.data)
         except (ValueError, TypeError):
             return False
+        if self.rule is not None and not self.rule.resolve(data):
+            return False
+        return {"callback_data": data}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram.utils.i18n import gettext as _
+from bot.translation import gettext as _
 
 from bot.callbacks import CountryCard, Nav, Screen, SetLanguage, TopicCard
-from bot.editorial import News
 from bot.dialogue_callbacks import OfficerCb
+from bot.callbacks import News
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
 from bot.services.store import ContentStore, first_letter
