@@ -198,9 +198,8 @@ def reminder_due_at_registration(starts_on: date, today: date) -> bool:
 def format_trip(store: ContentStore, trip: TripDTO, lang: str, tz: ZoneInfo) -> str:
     """One line per trip, in the current locale (the phone number is never part of it)."""
     name = store.country_name(trip.country, lang)
-    return _("{flag} {country}: {start} – {end}").format(
-        flag=flag(trip.country), country=quote(name),
-        start=fmt_day(trip.starts_on, lang, tz), end=fmt_day(trip.ends_on, lang, tz))
+    start, end = fmt_day(trip.starts_on, lang, tz), fmt_day(trip.ends_on, lang, tz)
+    return f"{flag(trip.country)} {quote(name)}: {start} – {end}"  # no words to translate
 
 
 def fmt_day(day: date, lang: str, tz: ZoneInfo) -> str:
