@@ -387,6 +387,8 @@ class Publisher:
     async def _progress(self, run: RunDTO, post: PostDTO, lang: str,
                         stop: asyncio.Event) -> None:
         if run.progress_message_id is None:
+            # A run that is over within a few seconds needs only its final report.
+            await self.limiter.sleep(PROGRESS_EVERY)
             text = await self._progress_text(run.id, post.id, lang)
             message_id = await self._tell(post.author_id, text)
             if message_id is None:
