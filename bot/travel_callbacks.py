@@ -2,54 +2,79 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.callbacks import CallbackData
 
 
-class FollowCountry(CallbackData, prefix="fc"):
+@dataclass(frozen=True)
+class FollowCountry(CallbackData):
+    prefix: ClassVar[str] = "fc"
     iso: str
 
 
-class UnfollowCountry(CallbackData, prefix="uf"):
+@dataclass(frozen=True)
+class UnfollowCountry(CallbackData):
+    prefix: ClassVar[str] = "uf"
     iso: str
 
 
-class TripAction(CallbackData, prefix="tr"):
+@dataclass(frozen=True)
+class TripAction(CallbackData):
+    prefix: ClassVar[str] = "tr"
     action: str  # "show" | "dates" | "cancel" | "cancel_yes" | "list"
     trip_id: int = 0
 
 
-class TripStep(CallbackData, prefix="ts"):
+@dataclass(frozen=True)
+class TripStep(CallbackData):
+    prefix: ClassVar[str] = "ts"
     action: str  # "skip_phone" | "skip_contact" | "confirm" | "new"
     value: str = ""
 
 
-class IssueAlert(CallbackData, prefix="ia"):
+@dataclass(frozen=True)
+class IssueAlert(CallbackData):
+    prefix: ClassVar[str] = "ia"
     iso: str
 
 
-class AlertStep(CallbackData, prefix="as"):
+@dataclass(frozen=True)
+class AlertStep(CallbackData):
+    prefix: ClassVar[str] = "as"
     action: str  # "severity" | "expiry" | "submit" | "skip_lang"
     value: str = ""
 
 
-class AlertReview(CallbackData, prefix="ar"):
+@dataclass(frozen=True)
+class AlertReview(CallbackData):
+    prefix: ClassVar[str] = "ar"
     action: str  # "approve" | "reject" | "report"
     post_id: int
 
 
-class ForgetMe(CallbackData, prefix="fm"):
+@dataclass(frozen=True)
+class ForgetMe(CallbackData):
+    prefix: ClassVar[str] = "fm"
     action: str  # "yes" | "no"
 
 
-class GroupSetting(CallbackData, prefix="gs"):
+@dataclass(frozen=True)
+class GroupSetting(CallbackData):
+    prefix: ClassVar[str] = "gs"
     action: str  # "lang" | "drop" | "show"
     value: str = ""
 
 
-class TravelMenu(CallbackData, prefix="tm"):
+@dataclass(frozen=True)
+class TravelMenu(CallbackData):
+    prefix: ClassVar[str] = "tm"
     screen: str  # "trips" | "alerts" | "new_trip"
 
 
-class TripCountryPick(CallbackData, prefix="tc"):
+@dataclass(frozen=True)
+class TripCountryPick(CallbackData):
+    prefix: ClassVar[str] = "tc"
     iso: str = ""
     page: int = 0
