@@ -21,9 +21,10 @@ from bot.config import LANGUAGES, Settings
 from bot.i18n import LocaleMiddleware, create_i18n, locale
 from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodMiddleware, LanguageCache
 from bot.services.answers import AnswerService
-from bot.services.roles import bootstrap_admins
 from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.publishing import start_publisher, stop_publisher
+from bot.services.roles import bootstrap_admins
+from bot.services.question_log import QuestionLogBuffer
 from bot.services.retention import RetentionTask
 from bot.services.store import ContentStore
 from bot.travel_jobs import start_travellers, stop_travellers
@@ -63,16 +64,19 @@ def create_dispatcher(
         storage=storage or create_fsm_storage(settings),
         settings=settings,
         store=store,
-        answers=AnswerService(store, i18n, settings.tz),
+        answers=AnswerService(store, settings.tz),
         lang_cache=LanguageCache(),
+        question_log=QuestionLogBuffer(session_factory),
         session_factory=session_factory,
         i18n=i18n,
     )
-    dp.update.outer_middleware(DatabaseMiddleware(session_factory))
+    dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
     dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"]))
     LocaleMiddleware(i18n).setup(dp)
     dp.message.outer_middleware(flood or FloodMiddleware())
     dp.include_router(create_root_router())
+    dp.startup.register(dp["question_log"].start)
+    dp.shutdown.register(dp["question_log"].stop)
     retention = RetentionTask(session_factory, settings)
     dp.startup.register(set_commands)
     dp.startup.register(bootstrap_admins)

@@ -32,6 +32,13 @@ class PlainText(Filter):
         return bool(message.text) and not message.text.startswith("/")  # type: ignore[union-attr]
 
 
+class NoState(Filter):
+    """The person is not in the middle of a dialogue (no FSM state)."""
+
+    async def __call__(self, event: Message | CallbackQuery, raw_state: str | None = None) -> bool:
+        return raw_state is None
+
+
 class CommandText(Filter):
     """Any text that looks like a command (for the unknown-command reply)."""
 

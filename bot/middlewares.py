@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -12,8 +13,10 @@ from aiogram.types import Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.question_log import QuestionLogBuffer
 from storage.repositories import QuestionRepo, UserRepo
 
+log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
@@ -85,10 +88,24 @@ class LanguageCache:
 
 
 class DatabaseMiddleware(BaseMiddleware):
-    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+    """A unit of work per update.
+
+    Questions are logged in batches (:mod:`bot.services.question_log`); any update other
+    than a typed question (a button, a command) first writes the pending batch, so what
+    it reads (a vote's question, statistics, a person's data to show or erase) is there.
+    """
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession],
+                 question_log: QuestionLogBuffer | None = None) -> None:
         self.factory = factory
+        self.question_log = question_log
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if self.question_log is not None and not _typed_question(event):
+            try:
+                await self.question_log.flush()
+            except Exception:  # noqa: BLE001 - the rows stay queued; answer anyway
+                log.warning("question log flush failed", exc_info=True)
         uow = UnitOfWork(self.factory)
         data["uow"] = uow
         ok = False
@@ -98,6 +115,12 @@ class DatabaseMiddleware(BaseMiddleware):
             return result
         finally:
             await uow.finish(ok)
+
+
+def _typed_question(event: TelegramObject) -> bool:
+    message = getattr(event, "message", None)
+    text = getattr(message, "text", None)
+    return bool(text) and not text.startswith("/")
 
 
 class ChosenLanguageMiddleware(BaseMiddleware):

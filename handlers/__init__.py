@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.enums import ChatType as Kind
 
-from bot.filters import ChatType, CommandText
+from bot.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
     alerts,
     common,
@@ -30,7 +30,13 @@ def create_root_router() -> Router:
     private = Router(name="private")
     private.message.filter(ChatType(Kind.PRIVATE))
     private.callback_query.filter(ChatType(Kind.PRIVATE))
+    # Most traffic is a question typed outside any dialogue: it goes straight to the
+    # answering router instead of being offered to every command and dialogue step first.
+    asking = Router(name="asking")
+    asking.message.filter(PlainText(), NoState())
+    asking.include_router(questions.create_router())
     private.include_routers(
+        asking,
         editors.create_staff_router(),
         editors.create_refusals_router(),
         common.create_router(),
@@ -42,7 +48,7 @@ def create_root_router() -> Router:
         feedback.create_router(),
         stats.create_router(),
         subscriptions.create_router(),
-        questions.create_router(),
+        questions.create_router(),  # text sent in a dialogue step that did not take it
         fallback.create_router(),
     )
     root = Router(name="root")

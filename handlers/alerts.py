@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -417,6 +417,6 @@ def create_router() -> Router:
     router.callback_query.register(editor_card, CountryCard.filter(), known_card, IsEditor())
     router.callback_query.register(issue_from_card, IssueAlert.filter(), IsEditor())
     router.callback_query.register(alert_step, AlertStep.filter(), IsEditor())
-    router.message.register(alert_country_typed, AlertForm.country, PlainText())
-    router.message.register(alert_text_typed, AlertForm.text, PlainText())
+    router.message.register(alert_country_typed, StateFilter(AlertForm.country), PlainText())
+    router.message.register(alert_text_typed, StateFilter(AlertForm.text), PlainText())
     return router

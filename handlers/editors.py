@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, Filter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -261,7 +261,7 @@ async def remove_editor(query: CallbackQuery, callback_data: EditorsAct,
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(editors_command, Command("editors"))
-    router.message.register(add_person, EditorForm.person)
+    router.message.register(add_person, StateFilter(EditorForm.person))
     router.callback_query.register(editors_list, EditorsAct.filter(F.action == "list"))
     router.callback_query.register(ask_person, EditorsAct.filter(F.action == "add"))
     router.callback_query.register(remove_editor, EditorsAct.filter(F.action == "rm"))

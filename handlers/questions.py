@@ -11,13 +11,14 @@ from bot.filters import PlainText
 from bot.middlewares import UnitOfWork
 from bot.services import feedback as dialogue
 from bot.services.answers import AnswerService
+from bot.services.question_log import QuestionLogBuffer
 from handlers.ui import send
 
 STORED_QUESTION_CHARS = 1000
 
 
 async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i18n: I18n,
-                   settings: Settings) -> None:
+                   settings: Settings, question_log: QuestionLogBuffer) -> None:
     text = message.text or ""
     reply = answers.answer(text, fallback=i18n.current_locale)
     if reply.unanswered:
@@ -26,7 +27,7 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
             reply.lang, text[:STORED_QUESTION_CHARS], reply.analysis.country,
             list(reply.analysis.alternatives),
         )
-    await send(message, await dialogue.logged_reply(uow, message, reply, text, settings))
+    await send(message, await dialogue.logged_reply(question_log, message, reply, text, settings))
 
 
 def create_router() -> Router:

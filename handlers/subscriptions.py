@@ -13,7 +13,7 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, MessageOriginChannel
 from aiogram.utils.i18n import I18n
@@ -309,13 +309,13 @@ async def use_buttons(message: Message) -> None:
 def create_channels_router() -> Router:
     router = Router(name=__name__ + ".channels")
     router.message.register(channels_command, Command("channels"))
-    router.message.register(got_channel, ChannelForm.channel)
-    router.message.register(use_buttons, ChannelForm.languages)
+    router.message.register(got_channel, StateFilter(ChannelForm.channel))
+    router.message.register(use_buttons, StateFilter(ChannelForm.languages))
     router.callback_query.register(channels_list, ChannelAct.filter(F.action == "list"))
     router.callback_query.register(ask_channel, ChannelAct.filter(F.action == "add"))
     router.callback_query.register(remove_channel, ChannelAct.filter(F.action == "rm"))
     router.callback_query.register(toggle_language, ChannelAct.filter(F.action == "lang"),
-                                   ChannelForm.languages)
+                                   StateFilter(ChannelForm.languages))
     router.callback_query.register(save_channel, ChannelAct.filter(F.action == "save"),
-                                   ChannelForm.languages)
+                                   StateFilter(ChannelForm.languages))
     return router

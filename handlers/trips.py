@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -405,14 +405,14 @@ def create_router() -> Router:
     router.callback_query.register(my_trips_button, TravelMenu.filter(F.screen == "trips"))
     router.callback_query.register(trip_action, TripAction.filter())
     router.callback_query.register(country_picked, TripCountryPick.filter())
-    router.message.register(country_typed, TripForm.country, F.text)
-    router.message.register(dates_typed, TripForm.dates, F.text)
-    router.message.register(return_typed, TripForm.return_date, F.text)
-    router.message.register(phone_shared, TripForm.phone, F.contact)
-    router.message.register(phone_other, TripForm.phone)
-    router.message.register(home_contact_typed, TripForm.home_contact, F.text)
-    router.message.register(new_dates_typed, TripForm.new_dates, F.text)
+    router.message.register(country_typed, StateFilter(TripForm.country), F.text)
+    router.message.register(dates_typed, StateFilter(TripForm.dates), F.text)
+    router.message.register(return_typed, StateFilter(TripForm.return_date), F.text)
+    router.message.register(phone_shared, StateFilter(TripForm.phone), F.contact)
+    router.message.register(phone_other, StateFilter(TripForm.phone))
+    router.message.register(home_contact_typed, StateFilter(TripForm.home_contact), F.text)
+    router.message.register(new_dates_typed, StateFilter(TripForm.new_dates), F.text)
     for step in (TripForm.country, TripForm.dates, TripForm.return_date,
                  TripForm.home_contact, TripForm.new_dates):
-        router.message.register(not_text_in_form, step)
+        router.message.register(not_text_in_form, StateFilter(step))
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
@@ -15,7 +16,7 @@ from aiogram.types import (
 )
 
 from bot.services import tghtml
-from bot.services.render import Screenful
+from bot.services.render import Button, Screenful
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -27,11 +28,16 @@ def keyboard(screen: Screenful) -> InlineKeyboardMarkup | None:
     markup = screen.rendered.get("keyboard")
     if markup is None:
         markup = InlineKeyboardMarkup(inline_keyboard=[
-            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
-            for row in screen.buttons
+            [_button(b) for b in row] for row in screen.buttons
         ])
         screen.rendered["keyboard"] = markup
     return markup
+
+
+@lru_cache(maxsize=8192)
+def _button(button: Button) -> InlineKeyboardButton:
+    """Buttons repeat across answers (menus, related topics): build each one once."""
+    return InlineKeyboardButton(text=button.text, callback_data=button.data, url=button.url)
 
 
 async def send(message: Message, screen: Screenful) -> Message:

@@ -59,6 +59,8 @@ class Harness:
         return self.session.requests[before:]
 
     async def rows(self, query: Any) -> list[Any]:
+        """Rows as stored, once the batched question log is written (as it is within 0.5 s)."""
+        await self.dp["question_log"].flush()
         async with self.app.session_factory() as session:
             return list((await session.execute(query)).scalars().all())
 

@@ -12,10 +12,8 @@ from bot.services.answers import Kind, Reply
 from bot.services.render import Button, Screenful
 from bot.translation import gettext as _
 from bot.translation import use_language
-from storage.repo_dialogue import DialogueRepo
+from bot.services.question_log import QuestionLogBuffer
 
-if TYPE_CHECKING:
-    from bot.middlewares import UnitOfWork
 
 LOGGED_CHARS = 1000
 
@@ -59,13 +57,13 @@ def reasons_screen(question_id: int) -> Screenful:
     return Screenful(_("Sorry it did not help. What was missing?"), rows)
 
 
-async def logged_reply(uow: UnitOfWork, message: Message, reply: Reply, text: str,
-                       settings: Settings) -> Screenful:
+async def logged_reply(question_log: QuestionLogBuffer, message: Message, reply: Reply,
+                       text: str, settings: Settings) -> Screenful:
     """Log the question for statistics and put the feedback buttons under a topic answer
     (and the way to an officer under an answer or a "don't know"), in the reply's language."""
     user_id = message.from_user.id if message.from_user else None
     topic = reply.analysis.topic if reply.kind == Kind.ANSWER else None
-    qid = await DialogueRepo(uow.session).log_question(
+    qid = await question_log.add(
         user_id, reply.lang, reply.kind.value, topic, reply.analysis.country,
         text[:LOGGED_CHARS])
     officer = settings.operators_chat_id is not None

@@ -1,0 +1,101 @@
+"""The question log for statistics, written in batches off the answering path.
+
+Every free-text question is logged (language, kind, topic, country, text). Writing one
+row and committing per question would put a database round trip on every answer, so rows
+are buffered and inserted together every ``FLUSH_EVERY`` seconds (or ``BATCH`` rows).
+Each row's id is known at once, because feedback buttons under the answer carry it: ids
+are reserved from the table's own sequence in blocks (PostgreSQL, safe across processes)
+or counted on from the highest id (SQLite, the one-process embedded default).
+
+Readers that need the newest rows (a 👍/👎 press, statistics, /my_data) call
+:meth:`QuestionLogBuffer.flush` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import QuestionLog, utcnow
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 0.5
+BATCH = 500
+ID_BLOCK = 200
+
+
+class QuestionLogBuffer:
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self.factory = factory
+        self._rows: list[dict[str, Any]] = []
+        self._ids: list[int] = []
+        self._next_sqlite_id: int | None = None
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _reserve(self) -> None:
+        async with self.factory() as session:
+            if session.bind.dialect.name == "postgresql":
+                result = await session.execute(text(
+                    "SELECT nextval(pg_get_serial_sequence('question_log', 'id')) "
+                    "FROM generate_series(1, :n)"), {"n": ID_BLOCK})
+                self._ids.extend(int(r[0]) for r in result)
+                return
+            if self._next_sqlite_id is None:
+                top = await session.scalar(select(func.max(QuestionLog.id)))
+                self._next_sqlite_id = int(top or 0) + 1
+        start = self._next_sqlite_id
+        self._ids.extend(range(start, start + ID_BLOCK))
+        self._next_sqlite_id = start + ID_BLOCK
+
+    async def add(self, user_id: int | None, lang: str, kind: str, topic: str | None,
+                  country: str | None, text_: str) -> int:
+        """Queue one question; returns its id (the row is written within a second)."""
+        if not self._ids:
+            async with self._lock:
+                if not self._ids:
+                    await self._reserve()
+        qid = self._ids.pop(0)
+        self._rows.append({
+            "id": qid, "user_id": user_id, "lang": lang, "kind": kind, "topic": topic,
+            "country": country, "text": text_, "created_at": utcnow(),
+        })
+        if len(self._rows) >= BATCH:
+            await self.flush()
+        return qid
+
+    async def flush(self) -> int:
+        if not self._rows:
+            return 0
+        rows, self._rows = self._rows, []
+        try:
+            async with self.factory() as session, session.begin():
+                await session.execute(insert(QuestionLog), rows)
+        except Exception:
+            self._rows[:0] = rows  # keep them for the next attempt
+            raise
+        return len(rows)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001 - retried on the next tick
+                log.exception("question log flush failed")
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="question-log")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
