@@ -18,12 +18,12 @@ from aiogram.types import (
     ChatMemberOwner,
     Message,
     MessageEntity,
+    MessageOriginUser,
     PhotoSize,
     Sticker,
     Update,
     User,
 )
-from aiogram.types import MessageOriginUser
 from sqlalchemy import select
 
 from bot.factory import App

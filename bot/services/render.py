@@ -11,11 +11,11 @@ from typing import Any
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
+from bot.translation import gettext as _
+from bot.translation import ngettext
 
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
-from bot.i18n import fmt_date
+from bot.translation import fmt_date
 from bot.services.alert_board import BOARD
 from bot.services.content import Country, Mission, MissionKind, Topic, VisaRegime
 from bot.travel_callbacks import FollowCountry
