@@ -97,6 +97,7 @@ _KK_CASES = _words("""
 дамин демин тамин темин дамиз демиз тамиз темиз дасин десин ндамин ндемин дик тик ндик
 """)  # the last row: "I am / we are in ..." (Түркиядамын, Кореядамыз) and -лық demonyms
 COUNTRY_SUFFIXES = _RU_ENDINGS | _RU_ADJ | _RU_ADJ_AFTER_NAME | _KK_CASES | {""}
+_LONGEST_SUFFIX = max(map(len, COUNTRY_SUFFIXES))
 
 # Names that, once Kazakh letters are folded, are also everyday Kazakh words: «Қазан» is
 # October, «қатар» a row. They count only in the spellings given here (by lowercase prefix).
@@ -241,6 +242,9 @@ _OOS_WORDS_LATIN = tuple(w for w in OUT_OF_SCOPE_LATIN if " " not in w)
 _OOS_PAIRS_LATIN = tuple(tuple(w.split()) for w in OUT_OF_SCOPE_LATIN if " " in w)
 _OOS_WORDS_KEYS = tuple(w for w in OUT_OF_SCOPE_KEYS if " " not in w)
 _OOS_PAIRS_KEYS = tuple(tuple(key(x) for x in w.split()) for w in OUT_OF_SCOPE_KEYS if " " in w)
+# First words of the pairs: only a word that starts one needs its pairs checked.
+_OOS_PAIR_HEADS_LATIN = frozenset(a for a, _ in _OOS_PAIRS_LATIN)
+_OOS_PAIR_HEADS_KEYS = tuple(a for a, _ in _OOS_PAIRS_KEYS)
 
 
 def _out_of_scope(tokens: Sequence[Token]) -> set[int]:
@@ -251,7 +255,9 @@ def _out_of_scope(tokens: Sequence[Token]) -> set[int]:
             not tok.latin and tok.key.startswith(_OOS_WORDS_KEYS)
         ):
             found.add(i)
-        if i + 1 < len(tokens):
+        if i + 1 < len(tokens) and (
+            tok.latin in _OOS_PAIR_HEADS_LATIN or tok.key.startswith(_OOS_PAIR_HEADS_KEYS)
+        ):
             nxt = tokens[i + 1]
             if any(tok.latin == a and nxt.latin.startswith(b) for a, b in _OOS_PAIRS_LATIN) or any(
                 tok.key.startswith(a) and nxt.key.startswith(b) for a, b in _OOS_PAIRS_KEYS
@@ -279,6 +285,7 @@ def _smalltalk_tables() -> tuple[dict[str, str], tuple[tuple[tuple[str, ...], st
 
 
 SMALLTALK_WORDS, SMALLTALK_PHRASES = _smalltalk_tables()
+_SMALLTALK_STARTS = frozenset(phrase[0] for phrase, _ in SMALLTALK_PHRASES)
 # After these, extra words are politeness ("thanks, you helped a lot"), not a new question.
 CLOSING_SMALLTALK = frozenset(("thanks", "bye", "ack"))
 
@@ -350,13 +357,16 @@ _KK_LATIN_SUFFIX_RE = re.compile(
 )
 _EN_SUFFIX_RE = re.compile(r"(?:ing|tion|ed|ly|ness|ment|ous|ful|able|ship|'s|th)$")
 _KK_LATIN_LETTERS = frozenset("äğqñöūüışə")
+_RU_ONLY_LETTERS = frozenset("щъэёь")
+_KK_LATIN_DIGRAPH_RE = re.compile(r"(?:zh|kh|gh)")
+_EN_LETTERS_RE = re.compile(r"(?:th|wh|ee|oo|ou|ea|ck|w)")
 
 
 def _cyrillic_votes(tokens: Sequence[Token]) -> tuple[float, float]:
     kk = ru = 0.0
     for tok in tokens:
         low = tok.lower.replace("ё", "е")
-        if any(ch in KK_LETTERS for ch in low):
+        if not KK_LETTERS.isdisjoint(low):
             kk += 3.0
             continue
         plain = fold(low)
@@ -367,7 +377,7 @@ def _cyrillic_votes(tokens: Sequence[Token]) -> tuple[float, float]:
         elif in_ru and not in_kk:
             ru += 2.0
         elif not in_kk and not in_ru:
-            if any(ch in "щъэёь" for ch in low) or low.endswith(("ция", "ции", "цию")):
+            if not _RU_ONLY_LETTERS.isdisjoint(low) or low.endswith(("ция", "ции", "цию")):
                 ru += 1.0
             elif _RU_SUFFIX_RE.search(plain) and len(plain) > 3:
                 ru += 0.6
@@ -380,7 +390,7 @@ def _latin_votes(tokens: Sequence[Token]) -> tuple[float, float, float]:
     kk = en = ru = 0.0
     for tok in tokens:
         low = tok.lower
-        if any(ch in _KK_LATIN_LETTERS for ch in low):
+        if not _KK_LATIN_LETTERS.isdisjoint(low):
             kk += 3.0
             continue
         w = tok.latin
@@ -391,11 +401,11 @@ def _latin_votes(tokens: Sequence[Token]) -> tuple[float, float, float]:
         elif w in RU_LATIN_WORDS:
             ru += 2.0
         else:
-            if "q" in w.replace("qu", "") or re.search(r"(?:zh|kh|gh)", w):
+            if "q" in w.replace("qu", "") or _KK_LATIN_DIGRAPH_RE.search(w):
                 kk += 1.0
             if _KK_LATIN_SUFFIX_RE.search(w) and len(w) > 4:
                 kk += 0.6
-            if _EN_SUFFIX_RE.search(w) or re.search(r"(?:th|wh|ee|oo|ou|ea|ck|w)", w):
+            if _EN_SUFFIX_RE.search(w) or _EN_LETTERS_RE.search(w):
                 en += 0.7
     return kk, en, ru
 
@@ -406,7 +416,7 @@ def detect_language(text: str) -> str:
 
 
 def _detect(tokens: Sequence[Token], vocab: _Vocabulary | None = None) -> str:
-    cyr = [t for t in tokens if is_cyrillic(t.raw)]
+    cyr = [t for t in tokens if t.cyrillic]
     lat = [t for t in tokens if t.latin]
     if not cyr and not lat:
         return DEFAULT_LANG
@@ -433,7 +443,7 @@ class _Vocabulary:
     def votes(self, tokens: Sequence[Token]) -> tuple[float, float, float]:
         kk = ru = en = 0.0
         for tok in tokens:
-            if is_cyrillic(tok.raw):
+            if tok.cyrillic:
                 if tok.key in self.kk:
                     kk += 1.0
                 elif tok.key in self.ru:
@@ -546,6 +556,15 @@ class _CountryMatcher:
     guarded_latin: frozenset[str] = frozenset()
     multi: dict[str, list[_Name]] = field(default_factory=dict)
     names: list[_Name] = field(default_factory=list)
+    # What the tables' keys start with and how long they are, so a word that cannot name a
+    # country is passed over after one set lookup and no prefix is looked up in vain.
+    multi_heads: frozenset[str] = frozenset()
+    multi_lengths: tuple[int, ...] = ()
+    single_heads: frozenset[str] = frozenset()
+    single_longest: int = 0
+    latin_heads: frozenset[str] = frozenset()
+    short_heads: frozenset[str] = frozenset()
+    short_longest: int = 0
 
     @classmethod
     def build(cls, countries: Mapping[str, Country]) -> _CountryMatcher:
@@ -556,7 +575,18 @@ class _CountryMatcher:
                 self._add(iso, text, strength, official, guarded)
                 self.name_langs.setdefault(_surface(text), set()).add(lang)
         self.guarded_latin = frozenset(guarded)
+        self._index_keys()
         return self
+
+    def _index_keys(self) -> None:
+        multi = [k for k in self.multi if len(k) >= MIN_STEM]
+        self.multi_heads = _heads(multi, MIN_STEM)
+        self.multi_lengths = tuple(sorted({len(k) for k in multi}, reverse=True))
+        self.single_heads = _heads(self.single, MIN_COUNTRY_STEM)
+        self.single_longest = max(map(len, self.single), default=0)
+        self.latin_heads = _heads([*self.single_latin, *self.single_latin_stems], MIN_COUNTRY_STEM)
+        self.short_heads = _heads(self.exact_short, 2)
+        self.short_longest = max(map(len, self.exact_short), default=0)
 
     def _add(
         self, iso: str, text: str, strength: float, official: bool, guarded: set[str]
@@ -621,13 +651,17 @@ class _CountryMatcher:
         return found
 
     def _multi_candidates(self, tok: Token) -> list[_Name]:
+        """Multi-word names whose first word the token may be, longest names first."""
         out: list[_Name] = []
         for form in (tok.key, tok.latin):
-            if not form:
+            if form[:MIN_STEM] not in self.multi_heads:
                 continue
-            for end in range(len(form), MIN_STEM - 1, -1):
-                out.extend(self.multi.get(form[:end], ()))
-        return sorted(set(out), key=lambda n: -len(n.words))
+            for end in self.multi_lengths:
+                if end <= len(form):
+                    out.extend(self.multi.get(form[:end], ()))
+        if not out:
+            return out
+        return sorted(dict.fromkeys(out), key=lambda n: -len(n.words))
 
     def _single(self, tokens: Sequence[Token], i: int) -> tuple[str, float, bool] | None:
         """(ISO, strength, by a nationality word) for a one-word name at token i."""
@@ -637,12 +671,12 @@ class _CountryMatcher:
             if hits and (tok.latin not in self.guarded_latin or _guard_ok(tokens, i)):
                 return hits[0][0], hits[0][1], demonym
             translit = fold(latin_to_cyrillic(tok.latin))
-            for end in range(len(translit), 1, -1):
+            for end in self._short_ends(translit, len(translit) - 1):
                 short_hits = self.exact_short.get(translit[:end])
-                if short_hits and end < len(translit) and translit[end:] in COUNTRY_SUFFIXES:
+                if short_hits and translit[end:] in COUNTRY_SUFFIXES:
                     return short_hits[0][0], short_hits[0][1], False
         short = _short_form(tok)
-        for end in range(len(short), 1, -1):
+        for end in self._short_ends(short, len(short)):
             hits = self.exact_short.get(short[:end])
             if (
                 hits
@@ -657,7 +691,10 @@ class _CountryMatcher:
             ):
                 return hits[0][0], hits[0][1], False
         k = tok.key
-        for end in range(len(k), MIN_COUNTRY_STEM - 1, -1):
+        if k[:MIN_COUNTRY_STEM] not in self.single_heads:
+            return None
+        lowest = max(MIN_COUNTRY_STEM, len(k) - _LONGEST_SUFFIX)
+        for end in range(min(len(k), self.single_longest), lowest - 1, -1):
             hits = self.single.get(k[:end])
             # keys collapse doubled letters: Үндістан+нан is "...стан" + "ан"
             if hits and (k[end:] in COUNTRY_SUFFIXES or k[end - 1 :] in COUNTRY_SUFFIXES):
@@ -665,13 +702,23 @@ class _CountryMatcher:
                 return best[0], best[1], best[2] or _is_adjective_ending(k[end:])
         return None
 
-    def language_of(self, tokens: Sequence[Token]) -> str | None:
-        """For a message that is only a country's name: the one language that name is in."""
-        langs = self.name_langs.get(" ".join(t.lower for t in tokens), set())
+    def _short_ends(self, word: str, longest: int) -> range:
+        """Where a short name may end in `word` (at `longest` at most), longest first: it is
+        followed by a case ending, and no short name is longer than `short_longest`."""
+        if word[:2] not in self.short_heads:
+            return _NO_ENDS
+        return range(min(longest, self.short_longest), max(1, len(word) - _LONGEST_SUFFIX - 1), -1)
+
+    def language_of(
+        self, tokens: Sequence[Token], mentions: list[Mention] | None = None
+    ) -> str | None:
+        """For a message that is only a country's name: the one language that name is in.
+        `mentions` are ``find(tokens)`` when the caller has them already."""
+        langs = self.name_langs.get(" ".join(t.lower for t in tokens), _NO_LANGS)
         if len(langs) == 1:
             return next(iter(langs))
         if not langs and tokens and all(t.latin for t in tokens):
-            names = self.find(tokens)
+            names = self.find(tokens) if mentions is None else mentions
             # a country in Latin letters but not by its English name: Kazakh Latin ("Tailand")
             if len(names) == 1 and names[0].end - names[0].start + 1 == len(tokens):
                 return "kk"
@@ -683,6 +730,8 @@ class _CountryMatcher:
         hits = self.single_latin.get(word)
         if hits:
             return hits, word.endswith(_LATIN_DEMONYM_ENDINGS) or word in _LATIN_DEMONYMS
+        if len(word) > MIN_COUNTRY_STEM and word[:MIN_COUNTRY_STEM] not in self.latin_heads:
+            return None, False  # every name below is at least MIN_COUNTRY_STEM long
         if len(word) > MIN_COUNTRY_STEM and word in self.single_latin_stems:  # Czech, German
             return self.single_latin_stems[word], True
         bases = [word, word[:-1]] if word.endswith("s") else [word]
@@ -713,6 +762,16 @@ class _CountryMatcher:
         return [iso for iso, score in ranked if score > 0][:limit]
 
 
+_NO_LANGS: frozenset[str] = frozenset()
+
+
+def _heads(keys: Iterable[str], size: int) -> frozenset[str]:
+    """The first `size` letters of the keys that long: what a word must start with to be
+    looked up by its prefixes of `size` letters or more."""
+    return frozenset(k[:size] for k in keys if len(k) >= size)
+
+
+_NO_ENDS = range(0)
 _LATIN_DEMONYM_ENDINGS = ("ish", "ian", "ese")
 _LATIN_DEMONYMS = _words("""
 american british czech emirati french german israeli korean qatari saudi thai uzbek kyrgyz tajik
@@ -747,7 +806,7 @@ def _short_form(tok: Token) -> str:
     """Lowercase with Kazakh letters folded but nothing collapsed: "БАӘ" stays apart from "ба"."""
     if tok.latin:
         return tok.latin
-    return fold(tok.raw.lower())
+    return fold(tok.lower)
 
 
 def _stem_variants(k: str) -> set[str]:
@@ -814,16 +873,24 @@ def _merge_hyphen_suffixes(tokens: list[Token]) -> list[Token]:
     """Rejoin a Kazakh case ending written after a hyphen to its word: "АҚШ-қа" → "АҚШқа"."""
     out: list[Token] = []
     for tok in tokens:
-        ending = fold(latin_to_cyrillic(tok.lower) if tok.latin else tok.lower)
-        if tok.hyphen and out and ending in HYPHEN_SUFFIXES:
+        if tok.hyphen and out and _hyphen_ending(tok) in HYPHEN_SUFFIXES:
             prev = out[-1]
             raw = prev.raw + tok.raw
             out[-1] = Token(
-                raw, key(raw), prev.latin + tok.latin if prev.latin else "", prev.hyphen
+                raw,
+                key(raw),
+                prev.latin + tok.latin if prev.latin else "",
+                prev.hyphen,
+                raw.lower(),
+                prev.cyrillic or tok.cyrillic,
             )
         else:
             out.append(tok)
     return out
+
+
+def _hyphen_ending(tok: Token) -> str:
+    return fold(latin_to_cyrillic(tok.lower) if tok.latin else tok.lower)
 
 
 def _country_names(iso: str, country: Country) -> Iterable[tuple[str, str, float, bool]]:
@@ -1104,7 +1171,7 @@ class QuestionIndex:
         tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
         mentions = self._countries.find(tokens)
         if lang not in LANGS:
-            lang = self._countries.language_of(tokens) or _detect(tokens, self._vocab)
+            lang = self._countries.language_of(tokens, mentions) or _detect(tokens, self._vocab)
         country = _pick_country(tokens, mentions)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         offscope = _out_of_scope(tokens)
@@ -1161,12 +1228,12 @@ class QuestionIndex:
     def _rank(self, tokens: Sequence[Token], lang: str, focus: str) -> list[tuple[float, int]]:
         terms, present = self._query_terms(tokens, lang)
         scores: dict[int, float] = {}
+        get = scores.get
         for tid, qw in terms.items():
             factor = qw * self._idf[tid]
-            ids, ws = self._post_ids[tid], self._post_w[tid]
-            for j in range(min(len(ids), MAX_POSTINGS_SCAN)):
-                d = ids[j]
-                scores[d] = scores.get(d, 0.0) + factor * ws[j]
+            ids = self._post_ids[tid][:MAX_POSTINGS_SCAN]
+            for d, w in zip(ids, self._post_w[tid][:MAX_POSTINGS_SCAN], strict=True):
+                scores[d] = get(d, 0.0) + factor * w
         for d, bonus in self._phrase_bonus(present).items():
             scores[d] = scores.get(d, 0.0) + bonus
         if focus == "abroad":
@@ -1175,27 +1242,33 @@ class QuestionIndex:
         elif focus == "home":
             for d in scores:
                 scores[d] *= 1.0 + HOME_BONUS * self._home[d]
-        return heapq.nlargest(ALTERNATIVES + 1, ((s, d) for d, s in scores.items()))
+        return _best(scores)
 
     def _phrase_bonus(self, present: set) -> dict[int, float]:
         """Per topic, its best keyword phrase: the weight of the phrase's words present, times
-        the share of the phrase they cover, so a whole phrase counts more than scattered words."""
-        matched: dict[int, float] = {}
-        count: dict[int, int] = {}
+        the share of the phrase they cover, so a whole phrase counts more than scattered words.
+
+        Only phrases holding two words or more of the question get a bonus; they are found
+        with set operations, and only their weights are summed."""
+        groups: list[tuple[float, set[int]]] = []
+        seen: set[int] = set()
+        repeated: set[int] = set()
         for element in present:
-            weight = self._element_weight(element)
-            sets = self._phrase_index.get(element, _NO_SETS)
-            for j in range(min(len(sets), MAX_POSTINGS_SCAN)):
-                sid = sets[j]
-                matched[sid] = matched.get(sid, 0.0) + weight
-                count[sid] = count.get(sid, 0) + 1
-        bonus: dict[int, float] = {}
-        for sid, got in matched.items():
-            if count[sid] < 2:
+            sets = self._phrase_index.get(element)
+            if not sets:
                 continue
+            members = set(sets[:MAX_POSTINGS_SCAN])
+            repeated |= seen & members
+            seen |= members
+            groups.append((self._element_weight(element), members))
+        bonus: dict[int, float] = {}
+        for sid in repeated:
+            got = 0.0
+            for weight, members in groups:
+                if sid in members:
+                    got += weight
             value = PHRASE_BONUS * got * got / self._phrase_total[sid]
-            for j in range(self._phrase_start[sid], self._phrase_start[sid + 1]):
-                d = self._phrase_docs[j]
+            for d in self._phrase_docs[self._phrase_start[sid] : self._phrase_start[sid + 1]]:
                 if value > bonus.get(d, 0.0):
                     bonus[d] = value
         return bonus
@@ -1205,6 +1278,15 @@ class QuestionIndex:
 
 
 _NO_SETS = array("I")
+_SORT_ALL = 256  # up to this many scored topics, one sort in C beats a heap walked in Python
+
+
+def _best(scores: dict[int, float]) -> list[tuple[float, int]]:
+    """The best (score, topic) pairs, enough for the pick and its alternatives."""
+    pairs = zip(scores.values(), scores.keys(), strict=True)
+    if len(scores) <= _SORT_ALL:
+        return sorted(pairs, reverse=True)[: ALTERNATIVES + 1]
+    return heapq.nlargest(ALTERNATIVES + 1, pairs)
 
 
 def _is_stop(tok: Token) -> bool:
@@ -1254,9 +1336,14 @@ def _pick_country(tokens: Sequence[Token], mentions: list[Mention]) -> str | Non
 def _smalltalk(tokens: Sequence[Token]) -> tuple[str | None, bool]:
     """The kind of small talk in a message, and whether the message is nothing else."""
     forms = [t.latin or t.key for t in tokens]
+    starts = _SMALLTALK_STARTS.intersection(forms)
+    if not starts and SMALLTALK_WORDS.keys().isdisjoint(forms):
+        return None, False
     used: set[int] = set()
     kinds: list[str] = []
     for phrase, kind in SMALLTALK_PHRASES:
+        if phrase[0] not in starts:
+            continue
         size = len(phrase)
         for i in range(len(forms) - size + 1):
             span = range(i, i + size)

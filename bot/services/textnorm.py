@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 KK_LETTERS = frozenset("әғқңөұүһі")
 
@@ -98,28 +98,41 @@ def key(word: str) -> str:
     return _DOUBLES.sub(r"\1", w)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of a text, in the forms the analyzer matches on."""
+class Token(NamedTuple):
+    """One word of a text, in the forms the analyzer matches on. Every form is computed once
+    here, since the analyzer reads them many times per word; a named tuple because a question
+    makes a few dozen of them and they are read far more often than built."""
 
     raw: str  # as typed
     key: str  # folded Cyrillic key
     latin: str  # plain Latin form, "" for Cyrillic words
     hyphen: bool  # attached to the previous word with a hyphen ("БАӘ-ге")
+    lower: str  # raw, lowercased
+    cyrillic: bool  # has a Cyrillic letter
 
-    @property
-    def lower(self) -> str:
-        return self.raw.lower()
+
+def word_token(raw: str, hyphen: bool = False) -> Token:
+    """The token of one word; a word with Cyrillic letters has no Latin form. A word of ASCII
+    letters (most English and Latin-typed Kazakh) needs no script test."""
+    if raw.isascii():
+        return Token(raw, key(raw), plain_latin(raw), hyphen, raw.lower(), False)
+    cyrillic = is_cyrillic(raw)
+    latin = plain_latin(raw) if not cyrillic and is_latin(raw) else ""
+    return Token(raw, key(raw), latin, hyphen, raw.lower(), cyrillic)
+
+
+def _join_initialism(m: re.Match[str]) -> str:
+    return m.group(1).replace(".", "")
 
 
 def tokenize(text: str) -> list[Token]:
     """Split into words; U.S.-style initialisms are joined first so they stay one word."""
     text = unicodedata.normalize("NFC", text)
-    text = _INITIALISM.sub(lambda m: m.group(1).replace(".", ""), text)
+    if "." in text:
+        text = _INITIALISM.sub(_join_initialism, text)
     tokens: list[Token] = []
     for m in WORD_RE.finditer(text):
-        raw = m.group(0)
-        hyphen = m.start() > 0 and text[m.start() - 1] in "-‐‑–" and bool(tokens)
-        latin = plain_latin(raw) if is_latin(raw) and not is_cyrillic(raw) else ""
-        tokens.append(Token(raw, key(raw), latin, hyphen))
+        start = m.start()
+        hyphen = start > 0 and text[start - 1] in "-‐‑–" and bool(tokens)
+        tokens.append(word_token(m.group(0), hyphen))
     return tokens
