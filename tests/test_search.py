@@ -55,6 +55,28 @@ def test_tokenize_joins_initialisms_and_marks_hyphens() -> None:
     assert tokens[-1].latin == ""
 
 
+def test_tokens_carry_their_script_and_lowercase() -> None:
+    tokens = tokenize("Visa ВИЗА Vиза Ελλάδα")
+    assert [t.lower for t in tokens] == ["visa", "виза", "vиза", "ελλάδα"]
+    assert [t.cyrillic for t in tokens] == [False, True, True, False]
+    assert [t.latin for t in tokens] == ["visa", "", "", ""]
+
+
+def test_every_one_word_country_name_is_found_on_its_own(index: QuestionIndex) -> None:
+    """The matcher skips words by their first letters and lengths: no name may be lost."""
+    matcher = index._countries
+    ambiguous = ("казан", "катар")
+    cyrillic = [
+        k
+        for k in matcher.single
+        if len(k) >= 4 and key(k) == k and not k.startswith(ambiguous)  # typeable keys
+    ]
+    latin = [w for w in matcher.single_latin if w not in ("kazan", "qatar")]
+    assert len(cyrillic) > 100 and len(latin) > 100
+    missed = [w for w in cyrillic + latin if not matcher.find(tokenize(w.upper()))]
+    assert missed == []
+
+
 # --- language --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "lang"),

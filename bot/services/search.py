@@ -369,7 +369,6 @@ def _cyrillic_votes(tokens: Sequence[Token]) -> tuple[float, float]:
         if not KK_LETTERS.isdisjoint(low):
             kk += 3.0
             continue
-        plain = fold(low)
         k = tok.key
         in_kk, in_ru = k in KK_WORDS, k in RU_WORDS
         if in_kk and not in_ru:
@@ -377,6 +376,7 @@ def _cyrillic_votes(tokens: Sequence[Token]) -> tuple[float, float]:
         elif in_ru and not in_kk:
             ru += 2.0
         elif not in_kk and not in_ru:
+            plain = fold(low)
             if not _RU_ONLY_LETTERS.isdisjoint(low) or low.endswith(("ция", "ции", "цию")):
                 ru += 1.0
             elif _RU_SUFFIX_RE.search(plain) and len(plain) > 3:
