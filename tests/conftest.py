@@ -11,7 +11,8 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,26 +203,54 @@ async def eventually(running_bot: RunningBot, query: Any, timeout: float = 5.0) 
         await engine.dispose()
 
 
-@pytest_asyncio.fixture
-async def running_bot(db_url: str) -> AsyncIterator[RunningBot]:
-    """The real bot, long polling the local Bot API server over HTTP, on each backend."""
+@dataclass
+class Started:
+    """What :func:`start_bot` started: stop order and clean-up are its business."""
+
+    server: LocalBotAPI
+    settings: Settings
+    app: Any
+    dp: Any
+    bot: Any
+
+
+@asynccontextmanager
+async def start_bot(
+    db_url: str,
+    server: LocalBotAPI,
+    *,
+    dispatcher: dict[str, Any] | None = None,
+    setup: Callable[[Any], Any] | None = None,
+    **extra: Any,
+) -> AsyncIterator[Started]:
+    """The real bot long-polling ``server`` (already started) over HTTP, until the block ends.
+
+    ``extra`` are settings, ``dispatcher`` keyword arguments for the dispatcher factory,
+    ``setup(dp)`` runs before polling starts (to put test doubles into the dispatcher).
+    """
     from bot.factory import App, create_bot
 
     await seed_content(db_url)
-    server = LocalBotAPI()
-    await server.start()
     token = server.register_bot(username="embassy_bot", first_name="Embassy")
-    settings = make_settings(db_url, api_url=server.base_url)
+    settings = make_settings(db_url, api_url=server.base_url, **extra)
     app = await App.create(settings)
     bot = create_bot(settings, token=token)
-    dp = app.dispatcher()
+    dp = app.dispatcher(**(dispatcher or {}))
+    if setup is not None:
+        setup(dp)
     polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
     try:
         await server.wait_for_calls("getUpdates", timeout=10)
-        yield RunningBot(server, settings, app)
+        yield Started(server, settings, app, dp, bot)
     finally:
         await dp.stop_polling()
         await asyncio.wait_for(polling, 10)
         await bot.session.close()
         await app.close()
-        await server.stop()
+
+
+@pytest_asyncio.fixture
+async def running_bot(db_url: str) -> AsyncIterator[RunningBot]:
+    """The real bot, long polling the local Bot API server over HTTP, on each backend."""
+    async with LocalBotAPI() as server, start_bot(db_url, server) as started:
+        yield RunningBot(server, started.settings, started.app)

@@ -60,6 +60,7 @@ def test_translations_are_not_copies_of_english() -> None:
     en = {m.id: m.string for m in _catalog("en") if m.id}
     for lang in ("kk", "ru"):
         same = [m.id for m in _catalog(lang)
-                if m.id and m.string == en.get(m.id) and re.search(r"[a-z]{4}", str(m.id))
+                if m.id and m.string == en.get(m.id)
+                and re.search(r"[a-z]{4}", PLACEHOLDER.sub("", str(m.id)))
                 and not str(m.id).startswith("/")]
         assert same == [], f"{lang}: left in English: {same[:5]}"

@@ -17,7 +17,7 @@ from bot.localapi import LocalBotAPI
 from bot.localapi.records import Chat, User
 from bot.services.officer import OfficerDesk, check_sla
 from storage.models import OfficerRequest, RequestMessage, utcnow
-from tests.conftest import Conversation, make_settings, seed_content
+from tests.conftest import Conversation, make_settings, seed_content, start_bot
 
 pytestmark = pytest.mark.asyncio
 
@@ -81,29 +81,12 @@ async def _until(check: Any, timeout: float = 5.0) -> Any:
 
 @pytest_asyncio.fixture
 async def desk(db_url: str) -> AsyncIterator[Desk]:
-    from bot.factory import App, create_bot
-
-    await seed_content(db_url)
-    server = LocalBotAPI()
-    await server.start()
-    token = server.register_bot(username="embassy_bot", first_name="Embassy")
-    officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
-                              started=True)
-    group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
-    settings = make_settings(db_url, api_url=server.base_url, operators_chat_id=group.id)
-    app = await App.create(settings)
-    bot = create_bot(settings, token=token)
-    dp = app.dispatcher()
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
-    try:
-        await server.wait_for_calls("getUpdates", timeout=10)
-        yield Desk(server, settings, app, bot, group, officer)
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 10)
-        await bot.session.close()
-        await app.close()
-        await server.stop()
+    async with LocalBotAPI() as server:
+        officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
+                                  started=True)
+        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
+        async with start_bot(db_url, server, operators_chat_id=group.id) as s:
+            yield Desk(server, s.settings, s.app, s.bot, group, officer)
 
 
 async def _open(desk: Desk, citizen: Conversation, case: str, country_button: str,

@@ -3,9 +3,9 @@ administrators; through the dispatcher and end to end against the local Bot API 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest_asyncio
 from aiogram.types import Chat, MessageOriginChannel
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.editorial import ChannelAct, News
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
-from tests.conftest import RunningBot, eventually, make_settings, seed_content
+from tests.conftest import RunningBot, eventually, start_bot
 from tests.editors_kit import (
     ADMIN,
     CITIZEN,
@@ -120,30 +120,18 @@ async def test_channel_where_bot_is_not_admin_is_refused(harness: Harness) -> No
 @pytest_asyncio.fixture
 async def editors_bot(db_url: str) -> AsyncIterator[tuple[RunningBot, FakePublisher]]:
     """The real bot over HTTP with one administrator (the first person) and a fake publisher."""
-    from bot.factory import App, create_bot
     from bot.localapi import LocalBotAPI
 
-    await seed_content(db_url)
-    server = LocalBotAPI()
-    await server.start()
-    token = server.register_bot(username="embassy_bot", first_name="Embassy")
-    admin = server.add_user(first_name="Admin", language_code="en")
-    settings = make_settings(db_url, api_url=server.base_url, admin_ids=(admin.id,))
-    app = await App.create(settings)
-    bot = create_bot(settings, token=token)
-    dp = app.dispatcher()
     publisher = FakePublisher()
-    dp["publisher"] = publisher
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
-    try:
-        await server.wait_for_calls("getUpdates", timeout=10)
-        yield RunningBot(server, settings, app), publisher
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 10)
-        await bot.session.close()
-        await app.close()
-        await server.stop()
+    async with LocalBotAPI() as server:
+        admin = server.add_user(first_name="Admin", language_code="en")
+
+        def use_fake_publisher(dp: Any) -> None:
+            dp["publisher"] = publisher
+
+        async with start_bot(db_url, server, setup=use_fake_publisher,
+                             admin_ids=(admin.id,)) as s:
+            yield RunningBot(server, s.settings, s.app), publisher
 
 
 async def test_e2e_editors_post_approval_and_subscriptions(

@@ -15,7 +15,7 @@ from bot.middlewares import FloodMiddleware
 from bot.services.alert_board import BOARD
 from storage.db import create_engine
 from storage.models import utcnow
-from tests.conftest import Conversation, make_settings, seed_content
+from tests.conftest import Conversation, start_bot
 
 
 @dataclass
@@ -96,30 +96,21 @@ async def rows_mentioning(url: str, value: int) -> dict[str, int]:
 
 
 async def travel_bot(db_url: str, **extra: Any) -> AsyncIterator[TravelBot]:
-    from bot.factory import App, create_bot
-
     BOARD.replace([])
-    await seed_content(db_url)
-    server = LocalBotAPI()
-    await server.start()
-    token = server.register_bot(username="embassy_bot", first_name="Embassy")
-    settings = make_settings(db_url, api_url=server.base_url, **extra)
-    app = await App.create(settings)
-    bot = create_bot(settings, token=token)
-    dp = app.dispatcher(flood=FloodMiddleware(limit=1000))  # long scripted conversations
     clock = Clock()
-    dp["travel_clock"] = clock
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+
+    def use_test_clock(dp: Any) -> None:
+        dp["travel_clock"] = clock
+
     try:
-        await server.wait_for_calls("getUpdates", timeout=10)
-        await dp["travellers"].stop()  # the test sweeps itself, after moving the clock
-        yield TravelBot(server, settings, app, dp, clock)
+        async with LocalBotAPI() as server, start_bot(
+            db_url, server, setup=use_test_clock,
+            dispatcher={"flood": FloodMiddleware(limit=1000)},  # long scripted conversations
+            **extra,
+        ) as s:
+            await s.dp["travellers"].stop()  # the test sweeps itself, after moving the clock
+            yield TravelBot(server, s.settings, s.app, s.dp, clock)
     finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 10)
-        await bot.session.close()
-        await app.close()
-        await server.stop()
         BOARD.replace([])
 
 
