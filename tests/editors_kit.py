@@ -187,6 +187,8 @@ def button(calls: list[Any], label: str) -> str:
 
 
 async def make_harness(db_url: str, **settings: Any) -> Harness:
+    # People in these tests read English; notices to others use DEFAULT_LANGUAGE.
+    settings = {"default_language": "en", **settings}
     app = await App.create(make_settings(db_url, admin_ids=(ADMIN,), **settings))
     session = MembersSession()
     bot = Bot("42:OFFLINE", session=session)

@@ -85,7 +85,9 @@ async def desk(db_url: str) -> AsyncIterator[Desk]:
         officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
                                   started=True)
         group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
-        async with start_bot(db_url, server, operators_chat_id=group.id) as s:
+        # The operators read the desk in DEFAULT_LANGUAGE; English here, like the citizens.
+        async with start_bot(db_url, server, operators_chat_id=group.id,
+                             default_language="en") as s:
             yield Desk(server, s.settings, s.app, s.bot, group, officer)
 
 

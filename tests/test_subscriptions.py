@@ -129,8 +129,10 @@ async def editors_bot(db_url: str) -> AsyncIterator[tuple[RunningBot, FakePublis
         def use_fake_publisher(dp: Any) -> None:
             dp["publisher"] = publisher
 
+        # Notices to other people (reviewers) go out in their stored language or
+        # DEFAULT_LANGUAGE; English here, like the people in the test.
         async with start_bot(db_url, server, setup=use_fake_publisher,
-                             admin_ids=(admin.id,)) as s:
+                             admin_ids=(admin.id,), default_language="en") as s:
             yield RunningBot(server, s.settings, s.app), publisher
 
 

@@ -106,7 +106,7 @@ async def travel_bot(db_url: str, **extra: Any) -> AsyncIterator[TravelBot]:
         async with LocalBotAPI() as server, start_bot(
             db_url, server, setup=use_test_clock,
             dispatcher={"flood": FloodMiddleware(limit=1000)},  # long scripted conversations
-            **extra,
+            **{"default_language": "en", **extra},
         ) as s:
             await s.dp["travellers"].stop()  # the test sweeps itself, after moving the clock
             yield TravelBot(server, s.settings, s.app, s.dp, clock)
