@@ -22,7 +22,7 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
     text = message.text or ""
     reply = answers.answer(text, fallback=i18n.current_locale)
     if reply.unanswered:
-        await uow.questions.record_unanswered(
+        question_log.add_unanswered(
             message.from_user.id if message.from_user else None,
             reply.lang, text[:STORED_QUESTION_CHARS], reply.analysis.country,
             list(reply.analysis.alternatives),

@@ -90,7 +90,7 @@ class AnswerService:
             # Nothing was understood, so the detected language is a guess too: use the
             # language the person reads the bot in.
             with use_language(fallback):
-                reply.screen = self._unknown()
+                reply.screen = self._cached(("?", fallback), self._unknown)
         return reply
 
     def _reply(self, question: str, a: Analysis) -> Reply:
@@ -102,14 +102,17 @@ class AnswerService:
                 [[Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]],
             ))
         if a.smalltalk and not a.topic and not a.country:
-            return Reply(Kind.SMALLTALK, a, self._smalltalk(a.smalltalk))
+            kind = a.smalltalk
+            return Reply(Kind.SMALLTALK, a, self._cached(
+                ("s", kind, lang), lambda: self._smalltalk(kind)))
         if a.topic and a.topic in self.store.topics and not a.unsure:
             topic, iso = a.topic, a.country
             return Reply(Kind.ANSWER, a, self._cached(
                 ("t", topic, iso or "", lang),
                 lambda: topic_card(self.store, topic, lang, self.tz, iso)))
         if a.topic and a.unsure:
-            return Reply(Kind.UNSURE, a, self._unsure(a))
+            return Reply(Kind.UNSURE, a, self._cached(
+                ("u", a.topic, *a.alternatives, a.country or "", lang), lambda: self._unsure(a)))
         if a.country and a.country in self.store.countries:
             iso = a.country
             return Reply(Kind.COUNTRY, a, self._cached(
@@ -121,7 +124,7 @@ class AnswerService:
             if codes:
                 return Reply(Kind.COUNTRY_CHOICE, a,
                              screens.country_choices(self.store, codes, lang))
-        return Reply(Kind.UNKNOWN, a, self._unknown())
+        return Reply(Kind.UNKNOWN, a, self._cached(("?", lang), self._unknown))
 
     def _smalltalk(self, kind: str) -> Screenful:
         text = {

@@ -1,8 +1,9 @@
 """The question log for statistics, written in batches off the answering path.
 
-Every free-text question is logged (language, kind, topic, country, text). Writing one
-row and committing per question would put a database round trip on every answer, so rows
-are buffered and inserted together every ``FLUSH_EVERY`` seconds (or ``BATCH`` rows).
+Every free-text question is logged (language, kind, topic, country, text), and one the bot
+could not answer is also recorded for the editors. Writing and committing per question
+would put a database round trip on every answer, so rows are buffered and inserted
+together every ``FLUSH_EVERY`` seconds (or ``BATCH`` rows).
 Each row's id is known at once, because feedback buttons under the answer carry it: ids
 are reserved from the table's own sequence in blocks (PostgreSQL, safe across processes)
 or counted on from the highest id (SQLite, the one-process embedded default).
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import QuestionLog, utcnow
+from storage.models import QuestionLog, UnansweredQuestion, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class QuestionLogBuffer:
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self.factory = factory
         self._rows: list[dict[str, Any]] = []
+        self._unanswered: list[dict[str, Any]] = []
         self._ids: list[int] = []
         self._next_sqlite_id: int | None = None
         self._lock = asyncio.Lock()
@@ -70,17 +72,31 @@ class QuestionLogBuffer:
             await self.flush()
         return qid
 
+    def add_unanswered(self, user_id: int | None, lang: str, text_: str, country: str | None,
+                       alternatives: list[str]) -> None:
+        """Queue a question the bot could not answer, for the editors."""
+        self._unanswered.append({
+            "user_id": user_id, "lang": lang, "text": text_, "country": country,
+            "alternatives": ",".join(alternatives)[:200] or None, "handled": False,
+            "created_at": utcnow(),
+        })
+
     async def flush(self) -> int:
-        if not self._rows:
+        if not self._rows and not self._unanswered:
             return 0
         rows, self._rows = self._rows, []
+        unanswered, self._unanswered = self._unanswered, []
         try:
             async with self.factory() as session, session.begin():
-                await session.execute(insert(QuestionLog), rows)
+                if rows:
+                    await session.execute(insert(QuestionLog), rows)
+                if unanswered:
+                    await session.execute(insert(UnansweredQuestion), unanswered)
         except Exception:
             self._rows[:0] = rows  # keep them for the next attempt
+            self._unanswered[:0] = unanswered
             raise
-        return len(rows)
+        return len(rows) + len(unanswered)
 
     async def _loop(self) -> None:
         while True:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 
 ALLOWED_TAGS = frozenset(
@@ -121,6 +122,16 @@ _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
 
 
 def split(markup: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """:func:`split_markup`, remembered: the same cards are sent again and again."""
+    return list(_split_cached(markup, limit))
+
+
+@lru_cache(maxsize=2048)
+def _split_cached(markup: str, limit: int) -> tuple[str, ...]:
+    return tuple(split_markup(markup, limit))
+
+
+def split_markup(markup: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split valid markup into chunks each within ``limit`` after parsing.
 
     Splits at paragraph breaks, then line breaks, then spaces; tags open at a split
