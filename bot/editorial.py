@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from aiogram.fsm.state import State, StatesGroup
 
-from bot.callbacks import CallbackData, News
+from bot.callbacks import CallbackData
 
 
 @dataclass(frozen=True)

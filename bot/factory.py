@@ -19,13 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import LANGUAGES, Settings
 from bot.i18n import LocaleMiddleware, create_i18n, locale
-from bot.middlewares import ChosenLanguageMiddleware, DatabaseMiddleware, FloodMiddleware, LanguageCache
+from bot.middlewares import (
+    ChosenLanguageMiddleware,
+    DatabaseMiddleware,
+    FloodMiddleware,
+    LanguageCache,
+)
 from bot.services.answers import AnswerService
 from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.publishing import start_publisher, stop_publisher
-from bot.services.roles import bootstrap_admins
 from bot.services.question_log import QuestionLogBuffer
 from bot.services.retention import RetentionTask
+from bot.services.roles import bootstrap_admins
 from bot.services.store import ContentStore
 from bot.travel_jobs import start_travellers, stop_travellers
 from handlers import create_root_router

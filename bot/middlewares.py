@@ -104,7 +104,7 @@ class DatabaseMiddleware(BaseMiddleware):
         if self.question_log is not None and not _typed_question(event):
             try:
                 await self.question_log.flush()
-            except Exception:  # noqa: BLE001 - the rows stay queued; answer anyway
+            except Exception:
                 log.warning("question log flush failed", exc_info=True)
         uow = UnitOfWork(self.factory)
         data["uow"] = uow

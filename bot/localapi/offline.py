@@ -34,7 +34,7 @@ class OfflineSession(BaseSession):
         if isinstance(method, GetMe):
             return User(id=bot.id, is_bot=True, first_name="Offline", username="offline_bot")  # type: ignore[return-value]
         returning = getattr(method, "__returning__", None)
-        if returning is Message or (isinstance(returning, type) and issubclass(returning, Message)):
+        if isinstance(returning, type) and issubclass(returning, Message):
             return self._message(bot, method)  # type: ignore[return-value]
         return True  # type: ignore[return-value]
 

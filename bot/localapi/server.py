@@ -863,7 +863,7 @@ class LocalBotAPI:
         self,
         chat: Chat | User | int,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented test-facing signature
+        timeout: float = 5.0,
         *,
         bot: str | None = None,
     ) -> list[JSON]:
@@ -896,7 +896,7 @@ class LocalBotAPI:
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - mirrors wait_for_messages
+        timeout: float = 5.0,
     ) -> list[ApiCall]:
         """Wait (real seconds) until ``method`` was called at least ``count`` times in total."""
         deadline = asyncio.get_running_loop().time() + timeout

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiogram.types import Message
 
 from bot.config import Settings
 from bot.dialogue_callbacks import REASONS, OfficerCb, Vote
 from bot.services.answers import Kind, Reply
+from bot.services.question_log import QuestionLogBuffer
 from bot.services.render import Button, Screenful
 from bot.translation import gettext as _
 from bot.translation import use_language
-from bot.services.question_log import QuestionLogBuffer
-
 
 LOGGED_CHARS = 1000
 

@@ -103,7 +103,7 @@ class QuestionLogBuffer:
             await asyncio.sleep(FLUSH_EVERY)
             try:
                 await self.flush()
-            except Exception:  # noqa: BLE001 - retried on the next tick
+            except Exception:
                 log.exception("question log flush failed")
 
     async def start(self) -> None:

@@ -7,20 +7,18 @@ elsewhere); ``lang`` picks the content language and must match it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.translation import gettext as _
-from bot.translation import ngettext
-
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
-from bot.translation import fmt_date
 from bot.services.alert_board import BOARD
 from bot.services.content import Country, Mission, MissionKind, Topic, VisaRegime
-from bot.travel_callbacks import FollowCountry
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
+from bot.translation import fmt_date, ngettext
+from bot.translation import gettext as _
+from bot.travel_callbacks import FollowCountry
 
 MENU_BUTTON_LIMIT = 4
 

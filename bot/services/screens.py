@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from bot.translation import gettext as _
-
-from bot.callbacks import CountryCard, Nav, Screen, SetLanguage, TopicCard
+from bot.callbacks import CountryCard, Nav, News, Screen, SetLanguage, TopicCard
 from bot.dialogue_callbacks import OfficerCb
-from bot.callbacks import News
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
 from bot.services.store import ContentStore, first_letter
+from bot.translation import gettext as _
 from bot.travel_callbacks import TravelMenu
 
 TOPICS_PER_PAGE = 8
@@ -43,13 +41,15 @@ def _pager(screen: Screen, page: int, pages: int, labels: list[str] | None = Non
     row = []
     if page > 0:
         label = labels[page - 1] if labels else _("‹ Previous")
-        row.append(Button(f"‹ {label}" if labels else label, Nav(screen=screen, page=page - 1).pack()))
+        row.append(Button(f"‹ {label}" if labels else label,
+                          Nav(screen=screen, page=page - 1).pack()))
     if pages > 1:
         row.append(Button(_("{page} of {pages}").format(page=page + 1, pages=pages),
                           Nav(screen=screen, page=page).pack()))
     if page < pages - 1:
         label = labels[page + 1] if labels else _("Next ›")
-        row.append(Button(f"{label} ›" if labels else label, Nav(screen=screen, page=page + 1).pack()))
+        row.append(Button(f"{label} ›" if labels else label,
+                          Nav(screen=screen, page=page + 1).pack()))
     return row
 
 
@@ -60,7 +60,8 @@ def topic_list(store: ContentStore, section: Section, page: int, lang: str) -> S
     shown = topics[page * TOPICS_PER_PAGE:(page + 1) * TOPICS_PER_PAGE]
     screen = Screen.CONSULAR if section == Section.CONSULAR else Screen.ABOUT
     if section == Section.CONSULAR:
-        text = _("<b>Consular services</b>\nChoose a topic, or type your question in your own words.")
+        text = _("<b>Consular services</b>\n"
+                 "Choose a topic, or type your question in your own words.")
     else:
         text = _("<b>About Kazakhstan</b>\nHistory, land, economy, culture and travel.")
     rows = [[Button(t.title.get(lang), TopicCard(slug=t.slug).pack())] for t in shown]
@@ -83,8 +84,8 @@ def country_list(store: ContentStore, page: int, lang: str) -> Screenful:
         first = first_letter(store.country_name(chunk[0], lang)) if chunk else ""
         last = first_letter(store.country_name(chunk[-1], lang)) if chunk else ""
         ranges.append(first if first == last else f"{first}–{last}")
-    text = _("<b>Countries</b> ({letters})\nChoose a country or type its name in any language.").format(
-        letters=ranges[page])
+    text = _("<b>Countries</b> ({letters})\n"
+             "Choose a country or type its name in any language.").format(letters=ranges[page])
     shown = pages[page]
     rows = [
         [Button(f"{flag(iso)} {store.country_name(iso, lang)}", CountryCard(iso=iso).pack())
