@@ -312,6 +312,10 @@ class Publisher:
     async def resume_runs(self) -> None:
         async with self.factory() as session:
             runs = await PublishingRepo(session).runs_with_status("sending")
+        if runs:
+            # A run left "sending" means a process died mid-broadcast moments ago, perhaps:
+            # its last second of sends still counts in Telegram's window.
+            self.limiter.hold(1.0 + self.limiter.safety)
         for run in runs:
             await self.engine.recover(run.id)
             self._launch(run.id)

@@ -72,7 +72,7 @@ class SendLimiter:
     """Priority-ordered pacing of sends, overall and per chat (see the module docstring)."""
 
     def __init__(
-        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.04
+        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.02
     ) -> None:
         if rate <= 0 or time_scale <= 0:
             raise ValueError("rate and time_scale must be positive")
@@ -117,6 +117,11 @@ class SendLimiter:
         self._recent_429.append(now)
         if len(self._recent_429) >= 2 and now - self._recent_429[-2] < 1.0:
             self._hold_until = max(self._hold_until, now + seconds)
+
+    def hold(self, seconds: float) -> None:
+        """Grant no slot for ``seconds`` (e.g. after a restart, while the sends of the
+        process that died may still fill Telegram's current window)."""
+        self._hold_until = max(self._hold_until, self.clock() + seconds)
 
     # ---------------------------------------------------------------- overall slots
 
