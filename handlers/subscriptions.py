@@ -19,9 +19,9 @@ from aiogram.types import CallbackQuery, Message, MessageOriginChannel
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import Nav, Screen
+from bot.callbacks import Nav, News, Screen
 from bot.config import LANGUAGES
-from bot.editorial import ChannelAct, ChannelForm, News
+from bot.editorial import ChannelAct, ChannelForm
 from bot.middlewares import UnitOfWork
 from bot.services import audit
 from bot.services.posts import language_name

@@ -11,7 +11,8 @@ import pytest_asyncio
 from aiogram.types import Chat, MessageOriginChannel
 from sqlalchemy import select
 
-from bot.editorial import ChannelAct, News
+from bot.callbacks import News
+from bot.editorial import ChannelAct
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
 from tests.conftest import RunningBot, eventually, start_bot
 from tests.editors_kit import (
