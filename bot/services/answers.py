@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.callbacks import CountryCard, Nav, Screen, TopicCard
 from bot.services import screens, tghtml
+from bot.services.alert_board import BOARD
 from bot.services.render import Button, Screenful, country_card, flag, topic_card
 from bot.services.search import Analysis
 from bot.services.store import ContentStore
@@ -115,8 +116,11 @@ class AnswerService:
                 ("u", a.topic, *a.alternatives, a.country or "", lang), lambda: self._unsure(a)))
         if a.country and a.country in self.store.countries:
             iso = a.country
+            # The card shows the country's active alert on top: it is part of the key, so a
+            # new or expired alert shows at once.
             return Reply(Kind.COUNTRY, a, self._cached(
-                ("c", iso, lang), lambda: country_card(self.store, iso, lang, self.tz)))
+                ("c", iso, lang, BOARD.banner(iso, lang)),
+                lambda: country_card(self.store, iso, lang, self.tz)))
         if len(question.split()) <= SEARCH_WORDS:
             codes = self.store.index.find_countries(question, limit=6)
             if len(codes) == 1:
