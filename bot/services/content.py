@@ -8,7 +8,7 @@ given in all of :data:`LANGS`. Validation names the file and the field at fault.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -249,47 +249,42 @@ def _read_yaml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     return data
 
 
+def _load_folder(
+    folder: Path, model: type[_Strict], key_field: str, file_key: Callable[[Path], str],
+    problems: list[str],
+) -> dict[str, Any]:
+    """Validate each file of one folder; its key (slug, iso) must match its file name."""
+    items: dict[str, Any] = {}
+    seen: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        try:
+            item = model.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_format_error(path, exc))
+            continue
+        key = getattr(item, key_field)
+        if key in seen:
+            problems.append(f"{path}: {key_field}: {key!r} is used by {seen[key].name} too")
+        elif file_key(path) != key:
+            problems.append(f"{path}: {key_field}: {key!r} differs from the file name")
+        else:
+            items[key] = item
+        seen.setdefault(key, path)
+    return items
+
+
 def load_tree(root: Path) -> ContentBundle:
     """Read and validate every file under ``root``; raise :class:`ContentErrors`."""
     problems: list[str] = []
     if not root.is_dir():
         raise ContentErrors([f"{root}: not a directory"])
-    topics: dict[str, Topic] = {}
-    countries: dict[str, Country] = {}
-    seen: dict[str, Path] = {}
-    for path in sorted((root / "topics").glob("*.y*ml")):
-        data = _read_yaml(path, problems)
-        if data is None:
-            continue
-        try:
-            topic = Topic.model_validate(data)
-        except ValidationError as exc:
-            problems.extend(_format_error(path, exc))
-            continue
-        if topic.slug in seen:
-            problems.append(f"{path}: slug: {topic.slug!r} is used by {seen[topic.slug].name} too")
-        elif path.stem != topic.slug:
-            problems.append(f"{path}: slug: {topic.slug!r} differs from the file name")
-        else:
-            topics[topic.slug] = topic
-        seen.setdefault(topic.slug, path)
-    for path in sorted((root / "countries").glob("*.y*ml")):
-        data = _read_yaml(path, problems)
-        if data is None:
-            continue
-        try:
-            country = Country.model_validate(data)
-        except ValidationError as exc:
-            problems.extend(_format_error(path, exc))
-            continue
-        if country.iso in seen:
-            other = seen[country.iso].name
-            problems.append(f"{path}: iso: {country.iso} is described by {other} too")
-        elif path.stem.upper() != country.iso:
-            problems.append(f"{path}: iso: {country.iso} differs from the file name")
-        else:
-            countries[country.iso] = country
-        seen.setdefault(country.iso, path)
+    topics: dict[str, Topic] = _load_folder(
+        root / "topics", Topic, "slug", lambda p: p.stem, problems)
+    countries: dict[str, Country] = _load_folder(
+        root / "countries", Country, "iso", lambda p: p.stem.upper(), problems)
     for slug, topic in topics.items():
         for rel in topic.related:
             if rel not in topics:
