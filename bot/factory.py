@@ -100,6 +100,13 @@ def create_dispatcher(
 def command_list() -> list[BotCommand]:
     return [
         BotCommand(command="menu", description=_("Main menu")),
+        BotCommand(command="trip", description=_("Register a trip")),
+        BotCommand(command="mytrips", description=_("My trips")),
+        BotCommand(command="alerts", description=_("Countries whose alerts I follow")),
+        BotCommand(command="officer", description=_("Ask a consular officer")),
+        BotCommand(command="subscribe", description=_("Subscribe to the ministry's news")),
+        BotCommand(command="my_data", description=_("What the bot holds about me")),
+        BotCommand(command="forget_me", description=_("Erase everything about me")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="help", description=_("How to use the bot")),
         BotCommand(command="cancel", description=_("Stop the current action")),
