@@ -195,15 +195,22 @@ async def group_alerts(message: Message, uow: UnitOfWork, store: ContentStore,
         await send(message, settings_screen(group, store, group_lang(group, "kk")))
 
 
+async def _admin_pressed(query: CallbackQuery, bot: Bot, chat_id: int) -> bool:
+    """Whether the person who pressed is the group's administrator now; if not, say so."""
+    if await is_admin(bot, chat_id, query.from_user.id):
+        return True
+    await query.answer(_("Only the group's administrators can change my settings."),
+                       show_alert=True)
+    return False
+
+
 async def setting_pressed(query: CallbackQuery, callback_data: GroupSetting, uow: UnitOfWork,
                           bot: Bot, store: ContentStore, i18n: I18n) -> None:
     message = query.message
     if message is None:
         await query.answer()
         return
-    if not await is_admin(bot, message.chat.id, query.from_user.id):
-        await query.answer(_("Only the group's administrators can change my settings."),
-                           show_alert=True)
+    if not await _admin_pressed(query, bot, message.chat.id):
         return
     repo = GroupRepo(uow.session)
     group = await repo.get(message.chat.id)
@@ -235,9 +242,7 @@ async def follow_pressed(query: CallbackQuery, callback_data: FollowCountry, uow
     if message is None or iso not in store.countries:
         await query.answer()
         return
-    if not await is_admin(bot, message.chat.id, query.from_user.id):
-        await query.answer(_("Only the group's administrators can change my settings."),
-                           show_alert=True)
+    if not await _admin_pressed(query, bot, message.chat.id):
         return
     repo = GroupRepo(uow.session)
     group = await repo.get(message.chat.id)

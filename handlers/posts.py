@@ -482,14 +482,23 @@ async def send_now(query: CallbackQuery, state: FSMContext, i18n: I18n,
         await _to_confirm(query.message, state, draft, i18n, settings)
 
 
-async def got_when(message: Message, state: FSMContext, i18n: I18n, settings: Settings) -> None:
+async def _typed_when(message: Message, settings: Settings, hint: str) -> svc.When | None:
+    """The time an editor typed, or None after telling them what is wrong (``hint`` when
+    the message is not text at all)."""
     if not message.text or message.text.startswith("/"):
-        await message.answer(_("Type the date and time as text, or press Now."))
-        return
+        await message.answer(hint)
+        return None
     try:
-        when = svc.parse_when(message.text, settings.tz, _now())
+        return svc.parse_when(message.text, settings.tz, _now())
     except WhenError as exc:
         await message.answer(str(exc))
+        return None
+
+
+async def got_when(message: Message, state: FSMContext, i18n: I18n, settings: Settings) -> None:
+    when = await _typed_when(message, settings,
+                             _("Type the date and time as text, or press Now."))
+    if when is None:
         return
     draft = (await state.get_data())["draft"]
     draft["send_at"] = when.send_at.isoformat() if when.send_at else None
@@ -861,13 +870,8 @@ async def ask_new_time(query: CallbackQuery, callback_data: PostAct, state: FSMC
 
 async def got_new_time(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
                        i18n: I18n, settings: Settings, publisher: Publisher) -> None:
-    if not message.text or message.text.startswith("/"):
-        await message.answer(_("Type the date and time as text, or /cancel."))
-        return
-    try:
-        when = svc.parse_when(message.text, settings.tz, _now())
-    except WhenError as exc:
-        await message.answer(str(exc))
+    when = await _typed_when(message, settings, _("Type the date and time as text, or /cancel."))
+    if when is None:
         return
     post_id = (await state.get_data())["post_id"]
     repo = PostRepo(uow.session)
