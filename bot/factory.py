@@ -24,6 +24,7 @@ from bot.middlewares import (
     DatabaseMiddleware,
     FloodMiddleware,
     LanguageCache,
+    PerPersonOrderMiddleware,
 )
 from bot.services.answers import AnswerService
 from bot.services.dialogue_jobs import DialogueJobs
@@ -75,6 +76,7 @@ def create_dispatcher(
         session_factory=session_factory,
         i18n=i18n,
     )
+    dp.update.outer_middleware(PerPersonOrderMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
     dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"]))
     LocaleMiddleware(i18n).setup(dp)
