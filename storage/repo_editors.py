@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role, User, utcnow
+from storage.repo_publishing import PostDTO, post_dto
 
 ADMIN = "admin"
 EDITOR = "editor"
@@ -39,24 +40,6 @@ class AuditDTO:
 
 
 @dataclass(frozen=True)
-class PostDTO:
-    id: int
-    author_id: int
-    status: str
-    texts: dict[str, str]
-    media: dict[str, Any] | None
-    buttons: dict[str, Any] | None
-    targets: dict[str, Any]
-    fallbacks: dict[str, str] | None
-    send_at: datetime | None
-    repeat: dict[str, Any] | None
-    approved_by: int | None
-    rejection_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
 class ChatDTO:
     chat_id: int
     kind: str
@@ -75,15 +58,6 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
-
-
-def _post(row: Post) -> PostDTO:
-    return PostDTO(
-        row.id, row.author_id, row.status, dict(row.texts or {}), row.media, row.buttons,
-        dict(row.targets or {}), row.fallbacks, aware(row.send_at), row.repeat,
-        row.approved_by, row.rejection_reason, aware(row.created_at),  # type: ignore[arg-type]
-        aware(row.updated_at),  # type: ignore[arg-type]
-    )
 
 
 def _chat(row: ChatRow) -> ChatDTO:
@@ -154,11 +128,11 @@ class PostRepo:
         row = Post(author_id=author_id, **fields)
         self.session.add(row)
         await self.session.flush()
-        return _post(row)
+        return post_dto(row)
 
     async def get(self, post_id: int) -> PostDTO | None:
         row = await self.session.get(Post, post_id, populate_existing=True)
-        return _post(row) if row and row.kind == "post" else None
+        return post_dto(row) if row and row.kind == "post" else None
 
     async def update(self, post_id: int, **fields: Any) -> PostDTO | None:
         row = await self.session.get(Post, post_id)
@@ -168,7 +142,7 @@ class PostRepo:
             setattr(row, name, value)
         row.updated_at = utcnow()
         await self.session.flush()
-        return _post(row)
+        return post_dto(row)
 
     async def set_status(self, post_id: int, expected: tuple[str, ...], status: str,
                          **fields: Any) -> PostDTO | None:
@@ -184,7 +158,7 @@ class PostRepo:
             setattr(row, name, value)
         row.updated_at = utcnow()
         await self.session.flush()
-        return _post(row)
+        return post_dto(row)
 
     async def page(self, statuses: tuple[str, ...], offset: int, limit: int
                    ) -> tuple[list[PostDTO], int]:
@@ -193,7 +167,7 @@ class PostRepo:
         rows = await self.session.scalars(
             select(Post).where(*where).order_by(Post.id.desc()).offset(offset).limit(limit)
         )
-        return [_post(r) for r in rows], int(total or 0)
+        return [post_dto(r) for r in rows], int(total or 0)
 
 
 class SubscriptionRepo:

@@ -43,6 +43,10 @@ class PostDTO:
     fallbacks: dict[str, Any]
     send_at: datetime | None
     repeat: dict[str, Any] | None
+    approved_by: int | None
+    rejection_reason: str | None
+    created_at: datetime
+    updated_at: datetime
 
     def text_for(self, lang: str) -> tuple[str, str] | None:
         """The (language, text) a recipient of ``lang`` gets, or None to skip them."""
@@ -100,11 +104,13 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _post(row: Post) -> PostDTO:
+def post_dto(row: Post) -> PostDTO:
+    """The one plain view of a post row, for the editors' screens and the publisher alike."""
     return PostDTO(
         row.id, row.kind, row.priority, row.author_id, row.status, dict(row.texts or {}),
         row.media, row.buttons, dict(row.targets or {}), dict(row.fallbacks or {}),
-        _aware(row.send_at), row.repeat,
+        row.send_at, row.repeat, row.approved_by, row.rejection_reason, row.created_at,
+        row.updated_at,
     )
 
 
@@ -124,11 +130,11 @@ class PublishingRepo:
 
     async def post(self, post_id: int) -> PostDTO | None:
         row = await self.session.get(Post, post_id)
-        return _post(row) if row else None
+        return post_dto(row) if row else None
 
     async def posts_with_status(self, status: str) -> list[PostDTO]:
         rows = await self.session.scalars(select(Post).where(Post.status == status))
-        return [_post(r) for r in rows]
+        return [post_dto(r) for r in rows]
 
     async def set_post_status(
         self, post_id: int, status: str, *, only_from: str | None = None
