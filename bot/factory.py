@@ -32,6 +32,7 @@ from bot.services.publishing import start_publisher, stop_publisher
 from bot.services.question_log import QuestionLogBuffer
 from bot.services.retention import RetentionTask
 from bot.services.roles import bootstrap_admins
+from bot.services.stats import ChartDrawer
 from bot.services.store import ContentStore
 from bot.travel_jobs import start_travellers, stop_travellers
 from handlers import create_root_router
@@ -75,7 +76,9 @@ def create_dispatcher(
         question_log=QuestionLogBuffer(session_factory),
         session_factory=session_factory,
         i18n=i18n,
+        charts=ChartDrawer(),
     )
+    dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(PerPersonOrderMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
     dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from aiogram import Router
@@ -16,7 +15,7 @@ from bot.dialogue_callbacks import PERIODS, StatsPeriod
 from bot.middlewares import UnitOfWork
 from bot.services import audit
 from bot.services.render import Button, Screenful
-from bot.services.stats import StatsData, all_charts, collect, to_csv
+from bot.services.stats import ChartDrawer, StatsData, collect, to_csv
 from bot.services.store import ContentStore
 from handlers.ui import send
 from storage.models import utcnow
@@ -60,7 +59,8 @@ async def stats(message: Message, command: CommandObject, uow: UnitOfWork,
 
 
 async def period(query: CallbackQuery, callback_data: StatsPeriod, uow: UnitOfWork,
-                 settings: Settings, store: ContentStore, i18n: I18n) -> None:
+                 settings: Settings, store: ContentStore, i18n: I18n,
+                 charts: ChartDrawer) -> None:
     if not await _allowed(uow, settings, query.from_user.id, "stats"):
         await query.answer(_("Statistics are for editors only."), show_alert=True)
         return
@@ -72,9 +72,8 @@ async def period(query: CallbackQuery, callback_data: StatsPeriod, uow: UnitOfWo
     data = await _data(uow, settings, callback_data.days)
     topics = {s: t.title.get(lang) for s, t in store.topics.items()}
     countries = {iso: store.country_name(iso, lang) for iso in store.countries}
-    charts = await asyncio.to_thread(all_charts, data, topics, countries,
-                                     settings.officer_sla_hours)
-    for chart in charts:
+    drawn = await charts.draw(lang, data, topics, countries, settings.officer_sla_hours)
+    for chart in drawn:
         await message.answer_photo(BufferedInputFile(chart.png, filename=f"{chart.key}.png"))
 
 

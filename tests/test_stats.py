@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.services.stats import all_charts, build_digest, collect, digest_week, to_csv
+from bot.services.charts import all_charts
+from bot.services.stats import build_digest, collect, digest_week, to_csv
 from storage.db import create_engine, create_session_factory
 from storage.models import (
     Delivery,
@@ -229,5 +230,32 @@ async def test_digest_groups_a_seeded_week_and_goes_once_per_editor(db_url: str)
         # a second process (or a restart) on the same Monday sends nothing again
         assert await send_digests(bot, factory, settings, store, i18n,
                                   NOW + timedelta(hours=1)) == {}
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Almaty", "Asia/Kolkata"])
+async def test_questions_fall_on_the_local_day_they_were_asked(db_url: str, zone: str) -> None:
+    """The database counts per hour or quarter hour; each count lands on its local day,
+    also in a zone whose offset is not whole hours (Kolkata is UTC+5:30)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    midnight = datetime(2026, 11, 20, tzinfo=tz).astimezone(UTC)
+    moments = {  # local day -> questions asked then
+        "2026-11-19": [midnight - timedelta(minutes=1), midnight - timedelta(hours=23)],
+        "2026-11-20": [midnight, midnight + timedelta(minutes=14), midnight + timedelta(hours=23)],
+    }
+    engine = create_engine(db_url)
+    factory = create_session_factory(engine)
+    try:
+        async with factory() as session, session.begin():
+            session.add_all([QuestionLog(lang="en", kind="answer", created_at=at)
+                             for ats in moments.values() for at in ats])
+        async with factory() as session:
+            data = await collect(session, midnight - timedelta(days=1),
+                                 midnight + timedelta(days=1), tz, 24.0)
+        assert data.days == ["2026-11-19", "2026-11-20"]
+        assert data.questions_by_day == {"en": {d: float(len(a)) for d, a in moments.items()}}
     finally:
         await engine.dispose()

@@ -1,34 +1,31 @@
-"""What editors learn: numbers from the database, drawn as PNG charts or written as CSV,
-and the weekly digest of what people asked that the content does not answer yet.
-
-Every chart function returns the series it drew, so tests compare the picture's numbers
-with the database, not just the existence of a PNG.
+"""What editors learn: numbers counted by the database, written as CSV or drawn by
+:mod:`bot.services.charts`, and the weekly digest of what people asked that the content
+does not answer yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections import Counter, defaultdict
+import multiprocessing
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Integer, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dialogue_callbacks import PERIODS, REASONS  # noqa: F401
 from bot.services.feedback import reason_label
 from bot.services.tghtml import quote
 from bot.translation import gettext as _
+from bot.translation import use_language
 from storage.models import (
     Delivery,
     Feedback,
@@ -40,15 +37,10 @@ from storage.models import (
 
 TOP = 10
 ANSWERED_KINDS = ("answer", "country")
-LANG_COLORS = {"kk": "#00a3c4", "ru": "#d1495b", "en": "#edae49"}
 DIGEST_GROUPS = 8
 DIGEST_EXAMPLES = 3
 
 Series = dict[str, dict[str, float]]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _days(since: datetime, until: datetime, tz: ZoneInfo) -> list[str]:
@@ -92,38 +84,82 @@ def _in(column: Any, data: StatsData) -> Any:
     return column.between(data.since, data.until - timedelta(microseconds=1))
 
 
+def _epoch(session: AsyncSession, column: Any) -> Any:
+    """Whole seconds since 1970 of a UTC datetime column, in the session's SQL dialect."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.extract("epoch", column), BigInteger)
+
+
+class _LocalDays:
+    """Maps the database's time buckets to days in TIMEZONE.
+
+    The database counts per hour (per quarter hour in zones whose offset is not whole
+    hours), so each bucket lies inside one local day; the days' starts are computed once
+    and each bucket is placed by bisection.
+    """
+
+    def __init__(self, days: list[str], tz: ZoneInfo) -> None:
+        starts = [datetime.combine(date.fromisoformat(d), datetime.min.time(), tzinfo=tz)
+                  for d in days]
+        whole_hours = all(int(s.utcoffset().total_seconds()) % 3600 == 0  # type: ignore[union-attr]
+                          for s in starts)
+        self.size = 3600 if whole_hours else 900
+        self.days = days
+        self.starts = [int(s.timestamp()) for s in starts]
+
+    def bucket(self, session: AsyncSession, column: Any) -> Any:
+        return (_epoch(session, column) / self.size).label("bucket")
+
+    def day(self, bucket: int) -> str | None:
+        i = bisect_right(self.starts, bucket * self.size) - 1
+        return self.days[i] if 0 <= i < len(self.days) else None
+
+
 async def _questions(session: AsyncSession, data: StatsData, tz: ZoneInfo) -> None:
-    rows = (await session.execute(
-        select(QuestionLog.id, QuestionLog.created_at, QuestionLog.lang, QuestionLog.kind,
-               QuestionLog.topic, QuestionLog.country)
-        .where(_in(QuestionLog.created_at, data))
-    )).all()
-    escalated = set((await session.scalars(
-        select(OfficerRequest.question_id).where(OfficerRequest.question_id.is_not(None))
-    )).all())
+    """Counted by the database (GROUP BY quarter hour, language, topic, country, kind)."""
+    period = _in(QuestionLog.created_at, data)
+    local = _LocalDays(data.days, tz)
+    bucket = local.bucket(session, QuestionLog.created_at)
     by_day: Series = defaultdict(lambda: dict.fromkeys(data.days, 0.0))
-    topics: Counter[str] = Counter()
-    countries: Counter[str] = Counter()
-    share: Counter[str] = Counter({"answered": 0, "officer": 0, "unanswered": 0, "other": 0})
-    for qid, at, lang, kind, topic, country in rows:
-        day = _aware(at).astimezone(tz).date().isoformat()
-        by_day[lang][day] = by_day[lang].get(day, 0.0) + 1
-        if topic:
-            topics[topic] += 1
-        if country:
-            countries[country] += 1
-        if qid in escalated:
-            share["officer"] += 1
-        elif kind in ANSWERED_KINDS:
-            share["answered"] += 1
-        elif kind == "unknown":
-            share["unanswered"] += 1
-        else:
-            share["other"] += 1
+    for slot, lang, n in (await session.execute(
+        select(bucket, QuestionLog.lang, func.count())
+        .where(period).group_by(bucket, QuestionLog.lang)
+    )).all():
+        day = local.day(int(slot))
+        if day is not None:
+            by_day[lang][day] += n
     data.questions_by_day = {lang: by_day[lang] for lang in sorted(by_day)}
-    data.topics = {k: float(v) for k, v in topics.most_common(TOP)}
-    data.countries = {k: float(v) for k, v in countries.most_common(TOP)}
-    data.self_service = {k: float(v) for k, v in share.items()}
+    data.topics = await _top(session, QuestionLog.topic, period)
+    data.countries = await _top(session, QuestionLog.country, period)
+    escalated = (select(OfficerRequest.question_id)
+                 .where(OfficerRequest.question_id.is_not(None)).distinct().subquery())
+    went_on = escalated.c.question_id.is_not(None).label("went_on")
+    share = {"answered": 0.0, "officer": 0.0, "unanswered": 0.0, "other": 0.0}
+    for officer, kind, n in (await session.execute(
+        select(went_on, QuestionLog.kind, func.count())
+        .outerjoin(escalated, escalated.c.question_id == QuestionLog.id)
+        .where(period).group_by(went_on, QuestionLog.kind)
+    )).all():
+        if officer:
+            share["officer"] += n
+        elif kind in ANSWERED_KINDS:
+            share["answered"] += n
+        elif kind == "unknown":
+            share["unanswered"] += n
+        else:
+            share["other"] += n
+    data.self_service = share
+
+
+async def _top(session: AsyncSession, column: Any, period: Any) -> dict[str, float]:
+    """The ``TOP`` most frequent values of ``column``, most frequent first (ties by name)."""
+    n = func.count().label("n")
+    rows = (await session.execute(
+        select(column, n).where(period, column.is_not(None), column != "")
+        .group_by(column).order_by(n.desc(), column).limit(TOP)
+    )).all()
+    return {value: float(count) for value, count in rows}
 
 
 async def _feedback(session: AsyncSession, data: StatsData) -> None:
@@ -141,26 +177,35 @@ async def _feedback(session: AsyncSession, data: StatsData) -> None:
 
 async def _requests(session: AsyncSession, data: StatsData, tz: ZoneInfo,
                     sla_hours: float) -> None:
-    rows = (await session.execute(
-        select(OfficerRequest.created_at, OfficerRequest.first_reply_at, OfficerRequest.rating)
-        .where(_in(OfficerRequest.created_at, data))
-    )).all()
+    period = _in(OfficerRequest.created_at, data)
+    local = _LocalDays(data.days, tz)
+    bucket = local.bucket(session, OfficerRequest.created_at)
     per_day = dict.fromkeys(data.days, 0.0)
+    for slot, n in (await session.execute(
+        select(bucket, func.count()).where(period).group_by(bucket)
+    )).all():
+        day = local.day(int(slot))
+        if day is not None:
+            per_day[day] += n
+    waited = _epoch(session, OfficerRequest.first_reply_at) - _epoch(
+        session, OfficerRequest.created_at)
+    outcome = case(
+        (OfficerRequest.first_reply_at.is_(None), "waiting"),
+        (waited <= int(sla_hours * 3600), "within"),
+        else_="late",
+    ).label("outcome")
     sla = {"within": 0.0, "late": 0.0, "waiting": 0.0}
+    for key, n in (await session.execute(
+        select(outcome, func.count()).where(period).group_by(outcome)
+    )).all():
+        sla[key] += n
     ratings = {str(n): 0.0 for n in range(1, 6)}
-    limit = timedelta(hours=sla_hours)
-    for created, replied, rating in rows:
-        created = _aware(created)
-        day = created.astimezone(tz).date().isoformat()
-        per_day[day] = per_day.get(day, 0.0) + 1
-        if replied is None:
-            sla["waiting"] += 1
-        elif _aware(replied) - created <= limit:
-            sla["within"] += 1
-        else:
-            sla["late"] += 1
-        if rating:
-            ratings[str(rating)] += 1
+    for rating, n in (await session.execute(
+        select(OfficerRequest.rating, func.count())
+        .where(period, OfficerRequest.rating.is_not(None)).group_by(OfficerRequest.rating)
+    )).all():
+        if str(rating) in ratings:
+            ratings[str(rating)] += n
     data.requests_by_day, data.sla, data.ratings = per_day, sla, ratings
 
 
@@ -178,9 +223,6 @@ async def _reach(session: AsyncSession, data: StatsData) -> None:
     data.reach = {k: out[k] for k in sorted(out)}
 
 
-# --- charts ------------------------------------------------------------------------------
-
-
 @dataclass
 class Chart:
     key: str
@@ -188,162 +230,39 @@ class Chart:
     series: Series
 
 
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+def _draw(lang: str, data: StatsData, topic_names: dict[str, str],
+          country_names: dict[str, str], sla_hours: float) -> list[Chart]:
+    """Runs in the drawing process: matplotlib is imported there, on the first /stats."""
+    from bot.services.charts import all_charts
+
+    with use_language(lang):
+        return all_charts(data, topic_names, country_names, sla_hours)
 
 
-def _counts(*axes: Any, axis: str = "y") -> None:
-    """Counts are whole numbers: no 0.5 ticks."""
-    for ax in axes:
-        (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
+class ChartDrawer:
+    """Draws the /stats charts in one worker process, started on the first /stats.
 
+    A thread is not enough: matplotlib holds the interpreter lock for long stretches (the
+    first drawing stalled the event loop for 270 ms, later ones 20–35 ms), and every other
+    update would wait behind it.
+    """
 
-def _short_days(days: list[str]) -> list[str]:
-    return [d[5:] for d in days]
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
 
+    async def draw(self, lang: str, data: StatsData, topic_names: dict[str, str],
+                   country_names: dict[str, str], sla_hours: float) -> list[Chart]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _draw, lang, data, topic_names,
+                                          country_names, sla_hours)
 
-def _empty(ax: Any) -> None:
-    ax.text(0.5, 0.5, _("No data for this period"), ha="center", va="center",
-            transform=ax.transAxes, color="grey")
-
-
-def _period(data: StatsData) -> str:
-    return f"{data.days[0]} – {data.days[-1]}" if data.days else ""
-
-
-def chart_questions(data: StatsData) -> Chart:
-    fig = Figure(figsize=(8, 4))
-    ax = fig.subplots()
-    x = range(len(data.days))
-    bottom = [0.0] * len(data.days)
-    for lang, per_day in data.questions_by_day.items():
-        values = [per_day.get(d, 0.0) for d in data.days]
-        ax.bar(x, values, bottom=bottom, label=lang, color=LANG_COLORS.get(lang))
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    if not data.questions_by_day:
-        _empty(ax)
-    ax.set_title(_("Questions per day by language") + f"\n{_period(data)}")
-    step = max(1, len(data.days) // 10)
-    ax.set_xticks(list(x)[::step], _short_days(data.days)[::step], rotation=45)
-    if data.questions_by_day:
-        ax.legend()
-    _counts(ax)
-    return Chart("questions", _png(fig), {k: dict(v) for k, v in data.questions_by_day.items()})
-
-
-def _barh(ax: Any, values: dict[str, float], title: str, color: str) -> None:
-    labels = list(values)[::-1]
-    ax.barh(labels, [values[k] for k in labels], color=color)
-    ax.set_title(title)
-    if not values:
-        _empty(ax)
-
-
-def chart_topics(data: StatsData, topic_names: dict[str, str],
-                 country_names: dict[str, str]) -> Chart:
-    fig = Figure(figsize=(10, 5))
-    left, right = fig.subplots(1, 2)
-    _counts(left, right, axis="x")
-    _barh(left, {topic_names.get(k, k): v for k, v in data.topics.items()},
-          _("Most asked topics"), "#2e86ab")
-    _barh(right, {country_names.get(k, k): v for k, v in data.countries.items()},
-          _("Most asked countries"), "#6a994e")
-    fig.suptitle(_period(data))
-    return Chart("topics", _png(fig), {"topics": dict(data.topics),
-                                       "countries": dict(data.countries)})
-
-
-def chart_self_service(data: StatsData) -> Chart:
-    fig = Figure(figsize=(6, 5))
-    ax = fig.subplots()
-    labels = {
-        "answered": _("Answered by the bot"),
-        "officer": _("Went on to an officer"),
-        "unanswered": _("Not answered"),
-        "other": _("Small talk, unclear"),
-    }
-    shown = {k: v for k, v in data.self_service.items() if v}
-    if shown:
-        ax.pie(list(shown.values()), labels=[labels[k] for k in shown], autopct="%1.0f%%",
-               colors=[{"answered": "#6a994e", "officer": "#edae49", "unanswered": "#d1495b",
-                        "other": "#bbbbbb"}[k] for k in shown])
-    else:
-        _empty(ax)
-    ax.set_title(_("Questions answered without an officer") + f"\n{_period(data)}")
-    return Chart("self_service", _png(fig), {"share": dict(data.self_service)})
-
-
-def chart_feedback(data: StatsData, topic_names: dict[str, str]) -> Chart:
-    fig = Figure(figsize=(8, 5))
-    ax = fig.subplots()
-    labels = [topic_names.get(k, k) for k in data.feedback][::-1]
-    ups = [v["up"] for v in data.feedback.values()][::-1]
-    downs = [v["down"] for v in data.feedback.values()][::-1]
-    ax.barh(labels, ups, color="#6a994e", label=_("helpful"))
-    ax.barh(labels, downs, left=ups, color="#d1495b", label=_("not helpful"))
-    if data.feedback:
-        ax.legend()
-    else:
-        _empty(ax)
-    ax.set_title(_("Feedback on answers by topic") + f"\n{_period(data)}")
-    _counts(ax, axis="x")
-    return Chart("feedback", _png(fig), {k: dict(v) for k, v in data.feedback.items()})
-
-
-def chart_requests(data: StatsData, sla_hours: float) -> Chart:
-    fig = Figure(figsize=(12, 4))
-    opened, sla, ratings = fig.subplots(1, 3)
-    x = range(len(data.days))
-    opened.bar(x, [data.requests_by_day.get(d, 0.0) for d in data.days], color="#2e86ab")
-    step = max(1, len(data.days) // 6)
-    opened.set_xticks(list(x)[::step], _short_days(data.days)[::step], rotation=45)
-    opened.set_title(_("Requests opened per day"))
-    sla_labels = {"within": _("within {hours} h").format(hours=f"{sla_hours:g}"),
-                  "late": _("later"), "waiting": _("no answer yet")}
-    sla.bar([sla_labels[k] for k in data.sla], list(data.sla.values()),
-            color=["#6a994e", "#edae49", "#d1495b"])
-    sla.set_title(_("First answer"))
-    ratings.bar(list(data.ratings), list(data.ratings.values()), color="#edae49")
-    ratings.set_title(_("Ratings (1–5)"))
-    _counts(opened, sla, ratings)
-    fig.suptitle(_period(data))
-    return Chart("requests", _png(fig), {"opened": dict(data.requests_by_day),
-                                         "sla": dict(data.sla), "ratings": dict(data.ratings)})
-
-
-def chart_reach(data: StatsData) -> Chart:
-    fig = Figure(figsize=(8, 4))
-    ax = fig.subplots()
-    kinds = list(data.reach)
-    width = 0.27
-    for i, (state, color) in enumerate((("sent", "#6a994e"), ("blocked", "#d1495b"),
-                                        ("failed", "#bbbbbb"))):
-        label = {"sent": _("delivered"), "blocked": _("blocked the bot"),
-                 "failed": _("failed")}[state]
-        ax.bar([k + (i - 1) * width for k in range(len(kinds))],
-               [data.reach[k][state] for k in kinds], width, label=label, color=color)
-    if kinds:
-        ax.set_xticks(range(len(kinds)), kinds)
-        ax.legend()
-    else:
-        _empty(ax)
-    ax.set_title(_("Reach of posts and alerts") + f"\n{_period(data)}")
-    _counts(ax)
-    return Chart("reach", _png(fig), {k: dict(v) for k, v in data.reach.items()})
-
-
-def all_charts(data: StatsData, topic_names: dict[str, str], country_names: dict[str, str],
-               sla_hours: float) -> list[Chart]:
-    return [
-        chart_questions(data),
-        chart_topics(data, topic_names, country_names),
-        chart_self_service(data),
-        chart_feedback(data, topic_names),
-        chart_requests(data, sla_hours),
-        chart_reach(data),
-    ]
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 def to_csv(data: StatsData) -> dict[str, bytes]:
