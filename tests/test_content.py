@@ -3,6 +3,7 @@ the file and field named; import is idempotent and reports changes; export round
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -157,3 +158,35 @@ async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: P
         assert "kandas" in store.topics and "HU" not in store.countries
     finally:
         await engine.dispose()
+
+
+# One term for one thing in the texts a person reads (keywords and aliases are search
+# vocabulary and may hold the other spellings on purpose).
+TERMS = {
+    "kk": [(r"\bХБА\b|\bХІМ\b", "the ministry is СІМ"),
+           (r"\bАХАЖ\b", "the civil registry is АХАТ"),
+           (r"[Аа]удармасыз|[Аа]ударма мен заңгер", "an interpreter is аудармашы")],
+    "en": [(r"\b(Spec)?CON\b", "write out Public Service Centre")],
+}
+
+
+def _texts(node: Any, lang: str) -> list[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get(lang), str) and set(node) <= set(LANGS):
+            return [node[lang]]
+        return [t for key, value in node.items() if key not in ("keywords", "aliases")
+                for t in _texts(value, lang)]
+    if isinstance(node, list):
+        return [t for value in node for t in _texts(value, lang)]
+    return []
+
+
+@pytest.mark.parametrize("lang", sorted(TERMS))
+def test_content_uses_one_term_for_one_thing(lang: str) -> None:
+    problems = []
+    for path in sorted(CONTENT.glob("*/*.yaml")):
+        for text in _texts(yaml.safe_load(path.read_text(encoding="utf-8")), lang):
+            for pattern, rule in TERMS[lang]:
+                problems += [f"{path.name}: {m.group(0)!r} ({rule})"
+                             for m in re.finditer(pattern, text)]
+    assert problems == []

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.i18n import create_i18n, locale
+from bot.services.content import VisaRegime
+from bot.services.render import visa_label
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -64,3 +68,20 @@ def test_translations_are_not_copies_of_english() -> None:
                 and re.search(r"[a-z]{4}", PLACEHOLDER.sub("", str(m.id)))
                 and not str(m.id).startswith("/")]
         assert same == [], f"{lang}: left in English: {same[:5]}"
+
+
+@pytest.mark.parametrize(("lang", "word"), [("kk", "виза"), ("ru", "виза"), ("en", "visa")])
+def test_visa_line_does_not_repeat_its_label(lang: str, word: str) -> None:
+    """The card shows "🛂 Visa: {regime}": the regime must not say "visa" again."""
+    with locale(create_i18n("en"), lang):
+        labels = [visa_label(regime) for regime in VisaRegime]
+    repeated = [label for label in labels if word in label.split("(")[0].lower()]
+    assert repeated == []
+
+
+def test_kazakh_counters_are_not_calques_of_english_of() -> None:
+    """"step 1 of 7" is "1-қадам (барлығы 7)" in Kazakh, not the calque "1-қадам (7-ден)"."""
+    calque = re.compile(r"\(\s*\S+-(ден|тен|нан|дан|тан|нен)\s*\)")
+    bad = [m.string for m in _catalog("kk")
+           if m.id and isinstance(m.string, str) and calque.search(m.string)]
+    assert bad == []

@@ -95,7 +95,7 @@ def chart_self_service(data: StatsData) -> Chart:
     ax = fig.subplots()
     labels = {
         "answered": _("Answered by the bot"),
-        "officer": _("Went on to an officer"),
+        "officer": _("Passed to an officer"),
         "unanswered": _("Not answered"),
         "other": _("Small talk, unclear"),
     }

@@ -69,10 +69,10 @@ def _updated_line(moment: datetime | None, lang: str, tz: ZoneInfo) -> str:
 
 def visa_label(regime: VisaRegime) -> str:
     return {
-        VisaRegime.VISA_FREE: _("no visa needed"),
-        VisaRegime.VISA_ON_ARRIVAL: _("visa on arrival"),
-        VisaRegime.E_VISA: _("electronic visa"),
-        VisaRegime.VISA_REQUIRED: _("visa required"),
+        VisaRegime.VISA_FREE: _("not required"),
+        VisaRegime.VISA_ON_ARRIVAL: _("issued on arrival"),
+        VisaRegime.E_VISA: _("apply online (e-visa)"),
+        VisaRegime.VISA_REQUIRED: _("required"),
     }[regime]
 
 
