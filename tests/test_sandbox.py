@@ -125,7 +125,8 @@ async def test_stats_charts_are_saved_as_files(tmp_path: Path) -> None:
         term.type("/stats")
         periods = await term.expect("90 days")
         term.type(term.button(periods, "7 days"))
-        photo = await term.expect("file saved: ")
+        # The first charts start the drawing process (a fresh interpreter and matplotlib).
+        photo = await term.expect("file saved: ", within=90.0)
         assert "[photo]" in photo
         path = Path(photo.rsplit("file saved: ", 1)[1].strip())
         assert path.parent == tmp_path / "files"
