@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,15 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
         ("countries/de.yaml", lambda d: d["emergency"].update(police="call me"),
          "police: 'call me' is not a phone number"),
         ("countries/de.yaml", lambda d: d["advisory"].update(level=7), "advisory.level:"),
+        ("topics/lost-passport.yaml", lambda d: d.pop("reviewed"),
+         "reviewed: required field is missing"),
+        ("countries/de.yaml", lambda d: d.pop("reviewed"), "reviewed: required field is missing"),
+        ("topics/kandas.yaml", lambda d: d.update(reviewed=date.today() + timedelta(days=2)),
+         f"reviewed: {(date.today() + timedelta(days=2)).isoformat()} is in the future"),
+        ("countries/de.yaml", lambda d: d.update(reviewed="next week"),
+         "reviewed: 'next week' is not a date like 2026-11-20"),
+        ("countries/de.yaml", lambda d: d.update(reviewed="2026-02-30"),
+         "reviewed: '2026-02-30' is not a date like 2026-11-20"),
     ],
 )
 def test_invalid_files_name_the_file_and_field(
@@ -154,8 +164,34 @@ async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: P
         assert written == len(bundle.topics) + len(bundle.countries) - 1
         reread = load_tree(out)
         assert reread.topics["kandas"].summary.en == "Changed."
+        # the review date goes out as an editor writes it and comes back the same
+        assert reread.topics["kandas"].reviewed == bundle.topics["kandas"].reviewed
+        assert reread.countries["DE"].reviewed == bundle.countries["DE"].reviewed
+        exported = (out / "topics" / "kandas.yaml").read_text(encoding="utf-8")
+        assert f"\nreviewed: {bundle.topics['kandas'].reviewed.isoformat()}\n" in exported
         store = await ContentStore.load(factory)
         assert "kandas" in store.topics and "HU" not in store.countries
+        assert store.topics["kandas"].reviewed == bundle.topics["kandas"].reviewed
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_content_imported_before_review_dates_asks_for_an_import(db_url: str) -> None:
+    """A database filled by an older version (no review dates) stops start-up with one line
+    saying what to run, not with a validation traceback."""
+    from bot.services.store import ContentOutdated
+
+    engine = create_engine(db_url)
+    factory = create_session_factory(engine)
+    try:
+        await import_content(factory, CONTENT)
+        async with factory() as session, session.begin():
+            row = await session.get(TopicRow, "kandas")
+            assert row is not None
+            row.data = {k: v for k, v in row.data.items() if k != "reviewed"}
+        with pytest.raises(ContentOutdated, match=r"run `python bot\.py content import`"):
+            await ContentStore.load(factory)
     finally:
         await engine.dispose()
 

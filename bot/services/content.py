@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +37,28 @@ NOTE_LIMIT = 600
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# The last time zone to reach a date (UTC+14): a date written anywhere today is not refused.
+_EARLIEST_TOMORROW = timedelta(hours=14)
+
+
+def _reviewed_date(v: object) -> date:
+    """When the ministry last checked a file's facts: a date (2026-11-20), not in the future.
+    YAML reads such a date as a date; the store keeps it as its ISO text."""
+    day: date | None = None
+    if isinstance(v, date) and not isinstance(v, datetime):
+        day = v
+    elif isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        try:
+            day = date.fromisoformat(v.strip())
+        except ValueError:
+            day = None
+    if day is None:
+        raise ValueError(f"{v!r} is not a date like 2026-11-20")
+    if day > (datetime.now(UTC) + _EARLIEST_TOMORROW).date():
+        raise ValueError(f"{day.isoformat()} is in the future")
+    return day
 
 
 def _check_html(value: str, limit: int) -> str:
@@ -117,6 +140,9 @@ class Topic(_Strict):
     related: list[str] = Field(default_factory=list)
     source: Source
     verified: bool = True
+    reviewed: date
+
+    _reviewed = field_validator("reviewed", mode="before")(_reviewed_date)
 
     @field_validator("slug")
     @classmethod
@@ -197,6 +223,9 @@ class Country(_Strict):
     emergency: Emergency
     missions: list[Mission] = Field(min_length=1)
     source: Source
+    reviewed: date
+
+    _reviewed = field_validator("reviewed", mode="before")(_reviewed_date)
 
     @field_validator("iso")
     @classmethod

@@ -7,7 +7,7 @@ elsewhere); ``lang`` picks the content language and must match it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,9 +51,15 @@ def unverified_mark() -> str:
     return "⚠️"
 
 
-def _source_line(url: str) -> str:
+def _source_line(*urls: str) -> str:
+    """The one "not verified" line of a card, however many of its parts are unverified, with
+    a link to each of their official sources."""
+    links = ", ".join(
+        f'<a href="{quote(url)}">{quote(url.removeprefix("https://"))}</a>'
+        for url in dict.fromkeys(urls)
+    )
     return _("⚠️ Not verified: this may have changed. Check the official source: {link}").format(
-        link=f'<a href="{quote(url)}">{quote(url.removeprefix("https://"))}</a>'
+        link=links
     )
 
 
@@ -61,10 +67,11 @@ def _sample_line() -> str:
     return "<i>" + _("Sample content, pending the ministry's review.") + "</i>"
 
 
-def _updated_line(moment: datetime | None, lang: str, tz: ZoneInfo) -> str:
-    if moment is None:
-        return ""
-    return "<i>" + _("Updated {date}").format(date=fmt_date(moment, lang, tz)) + "</i>"
+def _reviewed_line(day: date, lang: str, tz: ZoneInfo) -> str:
+    """When the file's facts were last checked (its ``reviewed`` field), not when it was
+    imported. The one place a card's date is formatted."""
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=tz)  # the same day in any zone
+    return "<i>" + _("Updated {date}").format(date=fmt_date(noon, lang, tz)) + "</i>"
 
 
 def visa_label(regime: VisaRegime) -> str:
@@ -168,8 +175,7 @@ def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo) -> Scre
         footer.append(_source_line(country.source.url))
     if country.sample:
         footer.append(_sample_line())
-    if updated := _updated_line(store.updated.get(f"c:{iso}"), lang, tz):
-        footer.append(updated)
+    footer.append(_reviewed_line(country.reviewed, lang, tz))
     html = "\n\n".join(parts) + ("\n\n" + "\n".join(footer) if footer else "")
     buttons = [
         [
@@ -226,15 +232,17 @@ def topic_card(
     topic = store.topics[slug]
     parts = [f"<b>{topic.title.get(lang)}</b>", topic.body.get(lang)]
     unverified_sources = [] if topic.verified else [topic.source.url]
+    reviewed = topic.reviewed
     if iso and iso in store.countries and topic.section == "consular":
+        country = store.countries[iso]
         parts.append(country_specifics(store, topic, iso, lang))
-        if not _country_verified(store.countries[iso]):
-            unverified_sources.append(store.countries[iso].source.url)
-    footer = [_source_line(url) for url in dict.fromkeys(unverified_sources)]
+        if not _country_verified(country):
+            unverified_sources.append(country.source.url)
+        reviewed = min(reviewed, country.reviewed)  # as fresh as its least recently checked part
+    footer = [_source_line(*unverified_sources)] if unverified_sources else []
     if topic.sample:
         footer.append(_sample_line())
-    if updated := _updated_line(store.updated.get(f"t:{slug}"), lang, tz):
-        footer.append(updated)
+    footer.append(_reviewed_line(reviewed, lang, tz))
     html = "\n\n".join(parts) + ("\n\n" + "\n".join(footer) if footer else "")
     related = [r for r in topic.related if r in store.topics][:MENU_BUTTON_LIMIT]
     rows = [

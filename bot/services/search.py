@@ -37,6 +37,7 @@ from bot.services.textnorm import (
     latin_to_cyrillic,
     plain_latin,
     tokenize,
+    without_kk_schwa,
 )
 
 # --- topic scoring -----------------------------------------------------------------------
@@ -48,6 +49,11 @@ OTHER_FIELDS_SHARE = 0.2  # fields beyond a word's strongest one add this share 
 PHRASE_BONUS = 1.5  # a whole keyword phrase present: this times the phrase's idf sum
 STOPWORD_PHRASE_IDF = 0.1  # what a function word adds to a matched phrase's weight
 OTHER_SCRIPT_FACTOR = 0.6  # a Latin word matched through its transliteration, or vice versa
+# A keyword phrase that names a country ("US visa", «Кореяда жұмыс») stands for the same
+# phrase with any country: the name is a slot, filled by any country the question names, and
+# worth this much of the phrase's weight. The name itself is no evidence for the topic.
+COUNTRY_SLOT = "@country"
+COUNTRY_SLOT_WEIGHT = 0.5
 
 PREFIX_CYRILLIC = 6  # letters of a (folded) Kazakh or Russian word that make its term
 PREFIX_LATIN = 6  # ... of an English word, after its plural or -ed/-ing ending is cut
@@ -95,7 +101,9 @@ _KK_CASES = _words("""
 га ге ка ке на не а е ни ди ти нин дин тин да де та те нда нде дан ден тан тен нан нен мен бен
 пен даги деги таги теги дагилар лик ликтер ликтар ша ше сина сине синда синан
 дамин демин тамин темин дамиз демиз тамиз темиз дасин десин ндамин ндемин дик тик ндик
-""")  # the last row: "I am / we are in ..." (Түркиядамын, Кореядамыз) and -лық demonyms
+ина ине инда инде инан инен синде синен
+""")  # "I am / we are in ..." (Түркиядамын, Кореядамыз), -лық demonyms, and the
+# possessive before a case (Әмірлігіне, Кореясында)
 COUNTRY_SUFFIXES = _RU_ENDINGS | _RU_ADJ | _RU_ADJ_AFTER_NAME | _KK_CASES | {""}
 _LONGEST_SUFFIX = max(map(len, COUNTRY_SUFFIXES))
 
@@ -572,16 +580,16 @@ class _CountryMatcher:
         guarded: set[str] = set()
         for iso, country in countries.items():
             for lang, text, strength, official in _country_names(iso, country):
-                self._add(iso, text, strength, official, guarded)
+                for spelling in dict.fromkeys((text, without_kk_schwa(text))):
+                    self._add(iso, spelling, strength, official, guarded)
                 self.name_langs.setdefault(_surface(text), set()).add(lang)
         self.guarded_latin = frozenset(guarded)
         self._index_keys()
         return self
 
     def _index_keys(self) -> None:
-        multi = [k for k in self.multi if len(k) >= MIN_STEM]
-        self.multi_heads = _heads(multi, MIN_STEM)
-        self.multi_lengths = tuple(sorted({len(k) for k in multi}, reverse=True))
+        self.multi_heads = frozenset(k[:MIN_STEM] for k in self.multi)
+        self.multi_lengths = tuple(sorted({len(k) for k in self.multi}, reverse=True))
         self.single_heads = _heads(self.single, MIN_COUNTRY_STEM)
         self.single_longest = max(map(len, self.single), default=0)
         self.latin_heads = _heads([*self.single_latin, *self.single_latin_stems], MIN_COUNTRY_STEM)
@@ -634,7 +642,8 @@ class _CountryMatcher:
                 end = i + len(name.words)
                 if (
                     end <= len(tokens)
-                    and all(_word_matches(tokens[i + j], w) for j, w in enumerate(name.words))
+                    and all(_word_matches(tokens[i + j], w) for j, w in enumerate(name.words[:-1]))
+                    and self._last_word_matches(tokens, end - 1, name)
                     and not taken.intersection(range(i, end))
                 ):
                     found.append(Mention(i, end - 1, name.iso, name.strength))
@@ -650,11 +659,19 @@ class _CountryMatcher:
         found.sort()
         return found
 
+    def _last_word_matches(self, tokens: Sequence[Token], i: int, name: _Name) -> bool:
+        """The last word of a multi-word name, or another form of it that names the same
+        country on its own: «Біріккен Араб Әмірлігі» for «... Әмірліктері» (alias Әмірлік)."""
+        if _word_matches(tokens[i], name.words[-1]):
+            return True
+        hit = self._single(tokens, i)
+        return hit is not None and hit[0] == name.iso
+
     def _multi_candidates(self, tok: Token) -> list[_Name]:
         """Multi-word names whose first word the token may be, longest names first."""
         out: list[_Name] = []
         for form in (tok.key, tok.latin):
-            if form[:MIN_STEM] not in self.multi_heads:
+            if not form or form[:MIN_STEM] not in self.multi_heads:
                 continue
             for end in self.multi_lengths:
                 if end <= len(form):
@@ -819,7 +836,12 @@ def _stem_variants(k: str) -> set[str]:
     m = re.search(r"([^аеиоу])[ео]([^аеиоу])$", k)
     if m and len(k) - 1 >= MIN_COUNTRY_STEM:
         out.add(k[: m.start()] + m.group(1) + m.group(2))
+    if k[-1] in _KK_VOICED:  # Kazakh voices a final к/қ/п before a vowel: Әмірлік → Әмірлігі
+        out.add(k[:-1] + _KK_VOICED[k[-1]])
     return {v for v in out if len(v) >= MIN_COUNTRY_STEM or v == k}
+
+
+_KK_VOICED = {"к": "г", "п": "б"}  # in key form, where қ and ғ are к and г
 
 
 def _word_stem(k: str) -> str:
@@ -992,13 +1014,18 @@ class _Builder:
         elements: list[int | str] = []
         for j, tok in enumerate(tokens):
             if j in named:
+                elements.append(COUNTRY_SLOT)
                 continue
             if _is_stop(tok):
                 elements.append(_stop_element(tok))
             else:
                 elements.extend(self._word(tok.raw, lang == "en")[:1])
             self._see(tok.raw, lang)
-        result = tuple(dict.fromkeys(elements)), any(_names_home(t) for t in tokens)
+        # "visa for Kazakhstan citizens" is about where they go, not about Kazakhstan
+        home = any(
+            _names_home(t) and not _is_citizenship(tokens, j, j) for j, t in enumerate(tokens)
+        )
+        result = tuple(dict.fromkeys(elements)), home
         if len(self._keywords) < BUILD_CACHE_LIMIT:
             self._keywords[(phrase, lang)] = result
         return result
@@ -1176,7 +1203,7 @@ class QuestionIndex:
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         offscope = _out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
-        ranked = self._rank(content, lang, _place_focus(tokens, mentions))
+        ranked = self._rank(content, lang, _place_focus(tokens, mentions), bool(mentions))
         topic, confidence, alternatives = _decide(
             ranked, OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
         )
@@ -1225,8 +1252,12 @@ class QuestionIndex:
             return second, OTHER_SCRIPT_FACTOR
         return None
 
-    def _rank(self, tokens: Sequence[Token], lang: str, focus: str) -> list[tuple[float, int]]:
+    def _rank(
+        self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False
+    ) -> list[tuple[float, int]]:
         terms, present = self._query_terms(tokens, lang)
+        if country:
+            present.add(COUNTRY_SLOT)
         scores: dict[int, float] = {}
         get = scores.get
         for tid, qw in terms.items():
@@ -1274,7 +1305,9 @@ class QuestionIndex:
         return bonus
 
     def _element_weight(self, element: int | str) -> float:
-        return self._idf[element] if isinstance(element, int) else STOPWORD_PHRASE_IDF
+        if isinstance(element, int):
+            return self._idf[element]
+        return COUNTRY_SLOT_WEIGHT if element == COUNTRY_SLOT else STOPWORD_PHRASE_IDF
 
 
 _NO_SETS = array("I")
@@ -1289,8 +1322,23 @@ def _best(scores: dict[int, float]) -> list[tuple[float, int]]:
     return heapq.nlargest(ALTERNATIVES + 1, pairs)
 
 
+# Kazakh question particles, often written glued to the word before: «керекпе», «боладыма».
+_QUESTION_PARTICLES = ("ма", "ме", "ба", "бе", "па", "пе")
+_GLUED_STEM = 3  # shortest function word a particle is taken off
+
+
 def _is_stop(tok: Token) -> bool:
-    return tok.key in STOP_KEYS or tok.latin in STOP_KEYS or tok.lower in STOP_KEYS
+    k = tok.key
+    return (
+        k in STOP_KEYS
+        or tok.latin in STOP_KEYS
+        or tok.lower in STOP_KEYS
+        or (
+            k.endswith(_QUESTION_PARTICLES)
+            and len(k) - 2 >= _GLUED_STEM
+            and k[:-2] in STOP_KEYS
+        )
+    )
 
 
 def _stop_element(tok: Token) -> str:

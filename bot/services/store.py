@@ -10,13 +10,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import StartupError
 from bot.services.content import LANGS, Country, Section, Topic, dump_yaml, load_tree
 from bot.services.search import QuestionIndex
 from storage.repositories import ContentRepo
@@ -85,6 +87,19 @@ async def import_content(
     return report
 
 
+class ContentOutdated(StartupError):
+    """The database holds content written under an older schema."""
+
+
+def _file_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document as its file is written: the review date as a YAML date, the way an
+    editor types it (``reviewed: 2026-11-20``), not as a quoted string."""
+    out = dict(data)
+    if isinstance(out.get("reviewed"), str):
+        out["reviewed"] = date.fromisoformat(out["reviewed"])
+    return out
+
+
 async def export_content(session_factory: async_sessionmaker[AsyncSession], root: Path) -> int:
     async with session_factory() as session:
         repo = ContentRepo(session)
@@ -92,10 +107,11 @@ async def export_content(session_factory: async_sessionmaker[AsyncSession], root
     (root / "topics").mkdir(parents=True, exist_ok=True)
     (root / "countries").mkdir(parents=True, exist_ok=True)
     for rec in topics:
-        (root / "topics" / f"{rec.key}.yaml").write_text(dump_yaml(rec.data), encoding="utf-8")
+        (root / "topics" / f"{rec.key}.yaml").write_text(
+            dump_yaml(_file_form(rec.data)), encoding="utf-8")
     for rec in countries:
         path = root / "countries" / f"{rec.key.lower()}.yaml"
-        path.write_text(dump_yaml(rec.data), encoding="utf-8")
+        path.write_text(dump_yaml(_file_form(rec.data)), encoding="utf-8")
     return len(topics) + len(countries)
 
 
@@ -122,13 +138,11 @@ class ContentStore:
         self,
         topics: Mapping[str, Topic],
         countries: Mapping[str, Country],
-        updated: Mapping[str, datetime] | None = None,
     ) -> None:
         self.topics: dict[str, Topic] = dict(
             sorted(topics.items(), key=lambda kv: (kv[1].order, kv[0]))
         )
         self.countries: dict[str, Country] = dict(countries)
-        self.updated: dict[str, datetime] = dict(updated or {})
         self.index = QuestionIndex.build(self.topics, self.countries)
         self._names = {
             lang: {iso: Locale(lang).territories.get(iso, iso) for iso in self.countries}
@@ -140,13 +154,16 @@ class ContentStore:
         async with session_factory() as session:
             repo = ContentRepo(session)
             topics, countries = await repo.topics(), await repo.countries()
-        updated = {f"t:{r.key}": r.updated_at for r in topics}
-        updated |= {f"c:{r.key}": r.updated_at for r in countries}
-        return cls(
-            {r.key: Topic.model_validate(r.data) for r in topics},
-            {r.key: Country.model_validate(r.data) for r in countries},
-            updated,
-        )
+        try:
+            return cls(
+                {r.key: Topic.model_validate(r.data) for r in topics},
+                {r.key: Country.model_validate(r.data) for r in countries},
+            )
+        except ValidationError as exc:
+            raise ContentOutdated(
+                f"the content in the database does not fit this version ({exc.errors()[0]['loc']}"
+                f"): run `python bot.py content import`"
+            ) from exc
 
     @classmethod
     def from_files(cls, root: Path) -> ContentStore:

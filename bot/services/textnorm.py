@@ -68,6 +68,16 @@ def fold(word: str) -> str:
     return word.lower().translate(_KK_FOLD)
 
 
+_SCHWA_AS_E = str.maketrans("әӘ", "эЭ")
+
+
+def without_kk_schwa(text: str) -> str:
+    """Kazakh typed on a Russian keyboard: ә written as э («Әмірлік» as «Эмирлик»). The other
+    Kazakh letters fold into the letters typed for them (ө → о, і → и); ә folds to а, which
+    people type too, so the э spelling is the one a key misses."""
+    return text.translate(_SCHWA_AS_E)
+
+
 @lru_cache(maxsize=65536)
 def latin_to_cyrillic(word: str) -> str:
     """Transliterate a Kazakh/Russian word written in Latin letters (any common scheme)."""
@@ -93,7 +103,9 @@ def key(word: str) -> str:
     w = word.lower()
     if is_latin(w):
         w = w.translate(_HOMOGLYPHS) if is_cyrillic(w) else latin_to_cyrillic(w)
-    w = w.translate(_KK_FOLD).translate(_KEY_FOLD)
+    # A soft sign before a vowel makes it iotated, as я and ю are: Анталья, Анталье and
+    # Антальи share "антали" as я, ю and е all do after it.
+    w = w.translate(_KK_FOLD).replace("ье", "ие").translate(_KEY_FOLD)
     w = "".join(ch for ch in w if "а" <= ch <= "я")
     return _DOUBLES.sub(r"\1", w)
 
