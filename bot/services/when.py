@@ -158,6 +158,8 @@ class _Token:
     kind: str
     text: str  # as typed, for refusals
     value: str  # normalized
+    start: int = 0
+    end: int = 0
     used: bool = False
 
 
@@ -179,7 +181,7 @@ def _tokens(original: str) -> list[_Token]:
     out = []
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "word"
-        out.append(_Token(kind, original[m.start():m.end()], m.group()))
+        out.append(_Token(kind, original[m.start():m.end()], m.group(), m.start(), m.end()))
     return out
 
 
@@ -248,8 +250,13 @@ def _scan(text: str, today: date) -> tuple[list[_Date], list[_Token]]:
             if len(digits) > 2:
                 raise Unreadable(Problem.UNREADABLE, tok.text)
             nxt = i + 1 if i + 1 < len(tokens) else None
-            if nxt is not None and tokens[nxt].value == "of" and nxt + 1 < len(tokens):
-                nxt += 1  # the 25th of December
+            if nxt is not None and nxt + 1 < len(tokens) and (
+                    tokens[nxt].value == "of" or (  # the 25th of December
+                        tokens[nxt].value == "-" and tok.end == tokens[nxt].start
+                        and tokens[nxt].end == tokens[nxt + 1].start  # 25-желтоқсан
+                        and not (i > 0 and month_of(tokens[i - 1].value)))  # not Dec 25-Jan 3
+                    ) and month_of(tokens[nxt + 1].value) is not None:
+                nxt += 1
             prev = i - 1 if i > 0 else None
             if nxt is not None and tokens[nxt].kind == "word" and \
                     (month := month_of(tokens[nxt].value)) is not None:
