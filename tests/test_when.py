@@ -3,7 +3,7 @@ way dates and times are shown."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -166,3 +166,15 @@ def test_one_display_style(lang: str, day: str, moment: str, clock: str) -> None
     assert fmt_date(date(2026, 12, 2), lang, ALMATY) == day
     assert fmt_datetime(at, lang, ALMATY) == moment
     assert fmt_time(at, lang, ALMATY) == clock
+
+
+def test_the_weekly_digest_and_the_charts_show_dates_in_the_same_style(i18n: I18n) -> None:
+    from bot.services.stats import Digest, StatsData, _period, render_digest
+
+    since = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)  # Monday 23 November, 00:00 in Almaty
+    digest = Digest(since, since + timedelta(days=7), [], [])
+    data = StatsData(since, since + timedelta(days=7), ["2026-11-23", "2026-11-29"])
+    with locale(i18n, "kk"):
+        assert "2026 жылғы 23 қараша – 2026 жылғы 29 қараша" in render_digest(
+            digest, {}, {}, ALMATY)
+        assert _period(data) == "2026 жылғы 23 қараша – 2026 жылғы 29 қараша"

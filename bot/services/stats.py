@@ -211,7 +211,12 @@ def _empty(ax: Any) -> None:
 
 
 def _period(data: StatsData) -> str:
-    return f"{data.days[0]} – {data.days[-1]}" if data.days else ""
+    if not data.days:
+        return ""
+    lang = current_language() or "en"
+    first, last = (fmt_date(date.fromisoformat(day), lang, ZoneInfo("UTC"))
+                   for day in (data.days[0], data.days[-1]))
+    return f"{first} – {last}"
 
 
 def chart_questions(data: StatsData) -> Chart:
