@@ -56,6 +56,8 @@ def i18n() -> I18n:
     ("Dec 25-30", [DEC25, date(2026, 12, 30)]),
     ("Jan 3 to Jan 9", [date(2027, 1, 3), date(2027, 1, 9)]),
     ("28–3 января", [date(2026, 12, 28), date(2027, 1, 3)]),
+    ("Dec 28, 2026 - 3", [date(2026, 12, 28), date(2027, 1, 3)]),
+    ("10.12–15", [date(2026, 12, 10), date(2026, 12, 15)]),
     ("с завтра по 30 декабря", [date(2026, 11, 26), date(2026, 12, 30)]),
     # relative words and weekdays
     ("today", [TODAY]), ("сегодня", [TODAY]), ("бүгін", [TODAY]),
@@ -78,6 +80,7 @@ def test_dates(text: str, expected: list[date]) -> None:
     ("25 foo", Problem.UNREADABLE), ("25", Problem.UNREADABLE), ("2026", Problem.UNREADABLE),
     ("25 dicember", Problem.UNREADABLE), ("123 декабря", Problem.UNREADABLE),
     ("25.12 10:00", Problem.UNREADABLE),  # a trip has no time of day
+    ("25 декабря 10", Problem.UNREADABLE), ("25 30 декабря", Problem.UNREADABLE),
     ("next week", Problem.NONE_FOUND), ("", Problem.NONE_FOUND), ("декабрь", Problem.NONE_FOUND),
     ("1.12, 5.12 and 9.12", Problem.TOO_MANY),
 ])

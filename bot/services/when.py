@@ -173,6 +173,10 @@ class _Date:
     clock: tuple[int, int] | None = None  # a dotted "9.30" that may be a time instead
     exact: date | None = None  # today/tomorrow/a weekday: already a day
     weekday: bool = False
+    last: int = -1  # index of the last token (its year included)
+
+    def __post_init__(self) -> None:
+        self.last = max(self.last, self.at)
 
 
 def _tokens(original: str) -> list[_Token]:
@@ -262,12 +266,12 @@ def _scan(text: str, today: date) -> tuple[list[_Date], list[_Token]]:
                     (month := month_of(tokens[nxt].value)) is not None:
                 tokens[nxt].used = True
                 dates.append(_Date(int(digits), month, None,
-                                   f"{tok.text} {tokens[nxt].text}", i))
+                                   f"{tok.text} {tokens[nxt].text}", i, last=nxt))
             elif prev is not None and tokens[prev].kind == "word" and not tokens[prev].used \
                     and (month := month_of(tokens[prev].value)) is not None:
                 tokens[prev].used = True
                 dates.append(_Date(int(digits), month, None,
-                                   f"{tokens[prev].text} {tok.text}", prev))
+                                   f"{tokens[prev].text} {tok.text}", prev, last=i))
             else:
                 lone.append(i)
         elif tok.kind == "word":
@@ -306,6 +310,9 @@ def _attach_years(tokens: list[_Token], dates: list[_Date], years: list[int]) ->
                        and _ends_before(tokens, d, i)), None)
         if before is not None:
             before.year = year
+            before.last = i
+            if i + 1 < len(tokens) and tokens[i + 1].value.rstrip(".") in _YEAR_WORDS:
+                before.last = i + 1
             continue
         after = _significant(tokens, i, 1)
         if after is not None and tokens[after].kind == "word" and \
@@ -335,6 +342,9 @@ def _attach_lone_days(tokens: list[_Token], dates: list[_Date], lone: list[int])
         day = _int_value(tokens[i])
         after = _significant(tokens, i, 1)
         before = _significant(tokens, i, -1)
+        # only across a connector ("25 30 декабря", "25 декабря 10" stay unreadable)
+        after = after if after is not None and after > i + 1 else None
+        before = before if before is not None and before < i - 1 else None
         partner = next((d for d in dates if d.exact is None and after is not None
                         and d.at == after), None)
         if partner is not None:
@@ -345,11 +355,13 @@ def _attach_lone_days(tokens: list[_Token], dates: list[_Date], lone: list[int])
             dates.append(_Date(day, month, year, f"{tokens[i].text} {partner.piece}", i))
             continue
         partner = next((d for d in dates if d.exact is None and before is not None
-                        and before in (d.at, d.at + 1) and d.clock is None), None)
+                        and d.last == before), None)
         if partner is None:
             raise Unreadable(Problem.UNREADABLE, tokens[i].text)
-        month = partner.month + (1 if day < partner.day else 0)
-        dates.append(_Date(day, 1 if month == 13 else month, partner.year, tokens[i].text, i))
+        month, year = partner.month, partner.year
+        if day < partner.day:  # Dec 25-3: the end is in the month after
+            month, year = (1, year + 1 if year else None) if month == 12 else (month + 1, year)
+        dates.append(_Date(day, month, year, tokens[i].text, i))
 
 
 def _valid(item: _Date) -> bool:
