@@ -92,7 +92,7 @@ _MONTHS: list[tuple[re.Pattern[str], int]] = [
 
 TODAY_WORDS = {"today", "сегодня", "бугин", "bugin"}
 TOMORROW_WORDS = {"tomorrow", "tmrw", "завтра", "ертен", "erten", "zavtra"}
-AFTER_TOMORROW_WORDS = {"послезавтра", "бурсигуни", "burs", "bursigunі", "bursiguni"}
+AFTER_TOMORROW_WORDS = {"послезавтра", "бурсигуни", "bursiguni"}
 
 WEEKDAYS: dict[str, int] = {
     "mon": 0, "monday": 0, "mondays": 0, "tue": 1, "tues": 1, "tuesday": 1, "tuesdays": 1,
