@@ -23,6 +23,7 @@ from bot.translation import (  # noqa: F401  (re-exported for handlers)
     fmt_date,
     fmt_datetime,
     fmt_number,
+    fmt_time,
     use_language,
 )
 

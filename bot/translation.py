@@ -12,12 +12,12 @@ import gettext as _gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES
@@ -82,12 +82,28 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def fmt_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
-    return format_date(moment.astimezone(tz), format="long", locale=lang)
+# One display style for dates and times: the month's full name, the day without a leading
+# zero, the time as HH:MM with no seconds. Babel's Kazakh "2026 ж. 2 желтоқсан" reads as an
+# abbreviation; a Kazakh writes "2026 жылғы 2 желтоқсан".
+_DATE_PATTERNS = {"kk": "y 'жылғы' d MMMM", "ru": "d MMMM y 'г'.", "en": "d MMMM y"}
+_TIME_PATTERN = "HH:mm"
+
+
+def fmt_date(moment: datetime | date, lang: str, tz: ZoneInfo) -> str:
+    """A day as a person reads it: "2026 жылғы 25 желтоқсан", "25 декабря 2026 г.",
+    "25 December 2026" (a datetime is first moved into ``tz``)."""
+    day = moment.astimezone(tz).date() if isinstance(moment, datetime) else moment
+    return format_date(day, _DATE_PATTERNS.get(lang, _DATE_PATTERNS["en"]), locale=lang)
+
+
+def fmt_time(moment: datetime, lang: str, tz: ZoneInfo) -> str:
+    return format_time(moment.astimezone(tz), _TIME_PATTERN, tzinfo=tz, locale=lang)
 
 
 def fmt_datetime(moment: datetime, lang: str, tz: ZoneInfo) -> str:
-    return format_datetime(moment.astimezone(tz), format="medium", tzinfo=tz, locale=lang)
+    """"2026 жылғы 25 желтоқсан, 10:00", "25 декабря 2026 г., 10:00",
+    "25 December 2026, 10:00": the time in ``tz``, without seconds."""
+    return f"{fmt_date(moment, lang, tz)}, {fmt_time(moment, lang, tz)}"
 
 
 def fmt_number(value: float | int, lang: str) -> str:

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import SetLanguage
 from bot.config import Settings
+from bot.i18n import locale
 from bot.middlewares import LanguageCache, UnitOfWork
 from bot.services import screens
 from bot.services.render import Button, Screenful, country_card, topic_card
@@ -80,7 +81,8 @@ async def set_language(query: CallbackQuery, callback_data: SetLanguage, uow: Un
     code = callback_data.code
     await uow.users.set_language(query.from_user.id, code)
     lang_cache.put(query.from_user.id, code)
-    with i18n.use_locale(code):
+    # Both gettexts: aiogram's (this handler) and bot.translation's (the screens).
+    with locale(i18n, code):
         await query.answer(_("Language changed."))
         await show(query, screens.main_menu(_("I will now speak English with you.")))
 

@@ -26,7 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import Nav, Screen
 from bot.config import Settings
 from bot.middlewares import UnitOfWork
-from bot.services import screens
+from bot.services import screens, when
 from bot.services import trips as svc
 from bot.services.render import Button, Screenful, country_card, flag
 from bot.services.store import ContentStore
@@ -142,12 +142,8 @@ async def _ask_dates(message: Message, state: FSMContext, store: ContentStore, i
             flag=flag(iso), country=quote(store.country_name(iso, lang))))
 
 
-def _problem_text(problem: svc.TripProblem | svc.DateProblem, trips: list[str]) -> str:
+def _problem_text(problem: svc.TripProblem, trips: list[str]) -> str:
     texts = {
-        svc.DateProblem.NONE_FOUND: _(
-            "I could not find a date there. Please write it like 25.12, 25 December or "
-            "2026-12-25."),
-        svc.DateProblem.INVALID: _("That date does not exist. Please check the day and month."),
         svc.TripProblem.STARTS_IN_PAST: _(
             "That date has already passed. Please give the dates of a coming trip."),
         svc.TripProblem.ENDS_BEFORE_START: _(
@@ -182,9 +178,10 @@ async def _check(message: Message, uow: UnitOfWork, store: ContentStore, lang: s
 async def dates_typed(message: Message, state: FSMContext, uow: UnitOfWork,
                       store: ContentStore, settings: Settings, i18n: I18n) -> None:
     lang = i18n.current_locale
-    parsed = svc.parse_dates(message.text or "", _today(settings))
-    if isinstance(parsed, svc.DateProblem):
-        await message.answer(_problem_text(parsed, []))
+    try:
+        parsed = when.parse_dates(message.text or "", _today(settings), limit=2)
+    except when.Unreadable as exc:
+        await message.answer(when.refusal(exc, "date"))
         return
     if len(parsed) == 1:
         problem = svc.check_dates(parsed[0], parsed[0], _today(settings))
@@ -202,9 +199,10 @@ async def return_typed(message: Message, state: FSMContext, uow: UnitOfWork,
                        store: ContentStore, settings: Settings, i18n: I18n) -> None:
     data = await state.get_data()
     start = date.fromisoformat(data["start"])
-    parsed = svc.parse_date(message.text or "", _today(settings), after=start)
-    if isinstance(parsed, svc.DateProblem):
-        await message.answer(_problem_text(parsed, []))
+    try:
+        parsed = when.parse_date(message.text or "", _today(settings), after=start)
+    except when.Unreadable as exc:
+        await message.answer(when.refusal(exc, "date"))
         return
     await _dates_chosen(message, state, uow, store, settings, i18n.current_locale, start, parsed)
 
@@ -376,9 +374,10 @@ async def new_dates_typed(message: Message, state: FSMContext, uow: UnitOfWork,
                           store: ContentStore, settings: Settings, i18n: I18n) -> None:
     lang = i18n.current_locale
     trip_id = int((await state.get_data()).get("trip_id", 0))
-    parsed = svc.parse_dates(message.text or "", _today(settings))
-    if isinstance(parsed, svc.DateProblem):
-        await message.answer(_problem_text(parsed, []))
+    try:
+        parsed = when.parse_dates(message.text or "", _today(settings), limit=2)
+    except when.Unreadable as exc:
+        await message.answer(when.refusal(exc, "date"))
         return
     if len(parsed) < 2:
         await message.answer(_("Please send both dates: when you leave and when you return."))

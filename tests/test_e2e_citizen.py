@@ -92,3 +92,25 @@ async def test_commands_are_set_per_language(running_bot: RunningBot) -> None:
     assert en["menu"] == "Main menu"
     assert ru["menu"] == "Главное меню"
     assert kk["menu"] != en["menu"]
+
+
+@pytest.mark.parametrize(("start", "press", "said", "menu_button", "old_button"), [
+    ("ru", "English", "I will now speak English", "🛂 Consular services", "Консульские услуги"),
+    ("en", "Қазақша", "қазақша сөйлесемін", "🛂 Консулдық қызметтер", "Consular services"),
+    ("kk", "Русский", "по-русски", "🛂 Консульские услуги", "Консулдық қызметтер"),
+])
+async def test_language_choice_changes_the_whole_reply_and_what_follows(
+        running_bot: RunningBot, start: str, press: str, said: str, menu_button: str,
+        old_button: str) -> None:
+    person = running_bot.person("Dana", start)
+    [chooser] = await person.say("/language")
+    switched = await person.press(press, chooser)
+    assert said in switched["text"]
+    labels = person.buttons(switched)
+    assert menu_button in labels  # the menu under the confirmation is in the new language
+    assert not any(old_button in label for label in labels)
+    [menu] = await person.say("/menu")
+    assert menu_button in person.buttons(menu)
+    [helped] = await person.say("/help")
+    assert helped["text"] != "" and not any(old_button in b for b in person.buttons(helped))
+    assert running_bot.failed_calls() == []

@@ -8,7 +8,9 @@ process (:class:`bot.services.stats.ChartDrawer`), never on the event loop.
 from __future__ import annotations
 
 import io
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -18,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.services.stats import Chart, StatsData
+from bot.translation import current_language, fmt_date
 from bot.translation import gettext as _
 
 LANG_COLORS = {"kk": "#00a3c4", "ru": "#d1495b", "en": "#edae49"}
@@ -45,7 +48,12 @@ def _empty(ax: Any) -> None:
 
 
 def _period(data: StatsData) -> str:
-    return f"{data.days[0]} – {data.days[-1]}" if data.days else ""
+    if not data.days:
+        return ""
+    lang = current_language() or "en"
+    first, last = (fmt_date(date.fromisoformat(day), lang, ZoneInfo("UTC"))
+                   for day in (data.days[0], data.days[-1]))
+    return f"{first} – {last}"
 
 
 def chart_questions(data: StatsData) -> Chart:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import LANGUAGES
 from bot.i18n import fmt_number
-from bot.services import tghtml
+from bot.services import tghtml, when
 
 BUTTON_LABEL_LIMIT = 64
 MAX_BUTTONS = 8
@@ -164,30 +164,10 @@ def validate(post: dict[str, Any], now: datetime) -> list[str]:
 
 # --- when ----------------------------------------------------------------------------
 
-WEEKDAYS: dict[str, int] = {
-    "mon": 0, "monday": 0, "mondays": 0, "tue": 1, "tues": 1, "tuesday": 1, "tuesdays": 1,
-    "wed": 2, "wednesday": 2, "wednesdays": 2, "thu": 3, "thur": 3, "thurs": 3, "thursday": 3,
-    "thursdays": 3, "fri": 4, "friday": 4, "fridays": 4, "sat": 5, "saturday": 5,
-    "saturdays": 5, "sun": 6, "sunday": 6, "sundays": 6,
-    "пн": 0, "вт": 1, "ср": 2, "чт": 3, "пт": 4, "сб": 5, "вс": 6,
-    "дүйсенбі": 0, "сейсенбі": 1, "сәрсенбі": 2, "бейсенбі": 3, "жұма": 4, "сенбі": 5,
-    "жексенбі": 6,
-}
-RU_STEMS = (("понедельн", 0), ("вторн", 1), ("сред", 2), ("четверг", 3), ("пятниц", 4),
-            ("суббот", 5), ("воскресен", 6))
 REPEAT_WORDS = {"every", "each", "weekly", "сайын", "апта", "каждый", "каждую", "каждое",
                 "каждые", "по", "еженедельно"}
 DAILY_WORDS = {"day", "daily", "күн", "день", "ежедневно"}
-TODAY = {"today", "сегодня", "бүгін"}
-TOMORROW = {"tomorrow", "завтра", "ертең"}
 NOW = {"now", "сейчас", "қазір"}
-_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b")
-_COLON_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
-_FULL_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
-_DATE_FORMS = (
-    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
-    re.compile(r"\b(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>\d{2,4}))?\b"),
-)
 
 
 @dataclass(frozen=True)
@@ -198,15 +178,6 @@ class When:
 
 class WhenError(ValueError):
     """The text is not a time we understand; the message says what to type."""
-
-
-def _weekday(word: str) -> int | None:
-    if word in WEEKDAYS:
-        return WEEKDAYS[word]
-    for stem, day in RU_STEMS:
-        if word.startswith(stem):
-            return day
-    return None
 
 
 def next_occurrence(repeat: dict[str, Any], tz: ZoneInfo, now: datetime) -> datetime:
@@ -221,62 +192,21 @@ def next_occurrence(repeat: dict[str, Any], tz: ZoneInfo, now: datetime) -> date
 
 
 def parse_when(text: str, tz: ZoneInfo, now: datetime) -> When:
-    """"now", a date and time in ``tz`` in common forms, or a weekly rule."""
+    """"now", a date and time in ``tz`` (read by :mod:`bot.services.when`), or a weekly
+    rule such as "every Monday 10:00"."""
     lowered = text.strip().lower()
     words = re.findall(r"[^\W\d_]+", lowered)
-    if set(words) & NOW and not _find_time(lowered):
-        return When(None)
-    clock = _find_time(lowered)
-    days = sorted({d for w in words if (d := _weekday(w)) is not None})
-    repeating = bool(set(words) & REPEAT_WORDS) or any(w.startswith("кажд") for w in words)
-    if repeating and (days or set(words) & DAILY_WORDS):
-        if clock is None:
-            raise WhenError(_("Add the time of day, for example “every Monday 10:00”."))
-        rule = {"weekdays": days or list(range(7)),
-                "time": f"{int(clock.group(1)):02d}:{clock.group(2)}"}
-        return When(next_occurrence(rule, tz, now), rule)
-    if clock is None:
-        raise WhenError(_("I did not understand the time. Type, for example, “25.12.2026 10:00”, "
-                          "“tomorrow 9:30” or “every Monday 10:00”."))
-    wanted = time(int(clock.group(1)), int(clock.group(2)))
-    local_now = now.astimezone(tz)
-    day = _date_in(lowered[:clock.start()] + " " + lowered[clock.end():], words, local_now.date())
-    moment = datetime.combine(day, wanted, tz)
-    if day == local_now.date() and moment <= now and not set(words) & TODAY and \
-            not _has_date(lowered):
-        moment += timedelta(days=1)
-    if moment < now - timedelta(minutes=1):
-        raise WhenError(_("That time has already passed. Choose a later one."))
-    return When(moment.astimezone(ZoneInfo("UTC")))
-
-
-def _find_time(text: str) -> re.Match[str] | None:
-    """A time of day: "10:00" first; "9.30" only where it is not part of a date."""
-    found = _COLON_TIME.search(text)
-    if found:
-        return found
-    masked = _FULL_DATE.sub(lambda m: " " * len(m.group()), text)
-    return _TIME.search(masked)
-
-
-def _has_date(text: str) -> bool:
-    return any(form.search(_TIME.sub(" ", text)) for form in _DATE_FORMS)
-
-
-def _date_in(text: str, words: list[str], today: date) -> date:
-    if set(words) & TOMORROW:
-        return today + timedelta(days=1)
-    for form in _DATE_FORMS:
-        found = form.search(text)
-        if found:
-            year = found.group("y")
-            y = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
-            try:
-                result = date(y, int(found.group("m")), int(found.group("d")))
-            except ValueError as exc:
-                raise WhenError(_("There is no such date. Type it as day.month.year, "
-                                  "for example “25.12.2026 10:00”.")) from exc
-            if year is None and result < today:
-                result = result.replace(year=today.year + 1)
-            return result
-    return today
+    try:
+        clock = when.parse_time(lowered)
+        if set(words) & NOW and clock is None:
+            return When(None)
+        days = sorted({d for w in words if (d := when.weekday_of(w)) is not None})
+        repeating = bool(set(words) & REPEAT_WORDS) or any(w.startswith("кажд") for w in words)
+        if repeating and (days or set(words) & DAILY_WORDS):
+            if clock is None:
+                raise WhenError(_("Add the time of day, for example “every Monday 10:00”."))
+            rule = {"weekdays": days or list(range(7)), "time": f"{clock[0]:02d}:{clock[1]:02d}"}
+            return When(next_occurrence(rule, tz, now), rule)
+        return When(when.parse_moment(text, tz, now))
+    except when.Unreadable as exc:
+        raise WhenError(when.refusal(exc, "moment")) from exc

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dialogue_callbacks import PERIODS, REASONS  # noqa: F401
 from bot.services.feedback import reason_label
 from bot.services.tghtml import quote
+from bot.translation import current_language, fmt_date, use_language
 from bot.translation import gettext as _
-from bot.translation import use_language
 from storage.models import (
     Delivery,
     Feedback,
@@ -369,8 +369,9 @@ def digest_week(now: datetime, tz: ZoneInfo) -> tuple[str, datetime, datetime]:
 def render_digest(digest: Digest, topic_names: dict[str, str],
                   country_names: dict[str, str], tz: ZoneInfo) -> str:
     """HTML in the current locale (the editor's language)."""
-    first = digest.since.astimezone(tz).date().isoformat()
-    last = (digest.until.astimezone(tz) - timedelta(days=1)).date().isoformat()
+    lang = current_language() or "en"
+    first = fmt_date(digest.since, lang, tz)
+    last = fmt_date(digest.until - timedelta(days=1), lang, tz)
     lines = [_("<b>Weekly digest</b>, {first} – {last}").format(first=first, last=last)]
     if digest.empty:
         lines.append(_("Every question this week had an answer, and nobody pressed 👎."))

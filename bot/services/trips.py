@@ -1,4 +1,4 @@
-"""Trips: dates typed in Kazakh, Russian or English, checks, reminders and retention.
+"""Trips: checks of the dates (read by :mod:`bot.services.when`), reminders and retention.
 
 Everything that depends on the time takes ``now`` so that tests move the clock instead
 of sleeping. Days are counted in the ministry's time zone (``TIMEZONE``).
@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -33,138 +31,8 @@ from storage.repositories import UserRepo
 log = logging.getLogger(__name__)
 
 MAX_TRIP_DAYS = 366
-RECENT_PAST_DAYS = 60
 MAX_AHEAD_DAYS = 2 * 366
 SWEEP_EVERY = timedelta(minutes=10)
-
-# The first three letters of a month's name (four where three are ambiguous).
-MONTHS: dict[str, int] = {
-    # English
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-    # Russian
-    "янв": 1, "фев": 2, "мар": 3, "апр": 4, "май": 5, "мая": 5, "мае": 5, "июн": 6,
-    "июл": 7, "авг": 8, "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
-    # Kazakh
-    "қаң": 1, "ақп": 2, "нау": 3, "сәу": 4, "мам": 5, "мау": 6, "шіл": 7, "там": 8,
-    "қыр": 9, "қаз": 10, "қар": 11, "жел": 12,
-}
-
-_WORD = r"[^\W\d_]{3,}"
-_ORD = r"(?:-?(?:го|е|ші|шы|st|nd|rd|th))?"
-_DATE = re.compile(
-    rf"""
-    (?P<iso>(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}}))
-    | (?P<num>(?P<nd>\d{{1,2}})[./](?P<nm>\d{{1,2}})(?:[./](?P<ny>\d{{4}}|\d{{2}}))?)(?![\d./])
-    | (?P<dm>(?P<dd>\d{{1,2}}){_ORD}\s*(?P<dw>{_WORD})\.?(?:,?\s+(?P<dy>\d{{4}}))?)
-    | (?P<md>(?P<mw>{_WORD})\.?\s+(?P<md_d>\d{{1,2}}){_ORD}(?:,?\s+(?P<my>\d{{4}}))?)
-    """,
-    re.VERBOSE | re.IGNORECASE,
-)
-
-
-class DateProblem(StrEnum):
-    NONE_FOUND = "none"
-    INVALID = "invalid"
-
-
-@dataclass(frozen=True)
-class _Found:
-    day: int
-    month: int
-    year: int | None
-
-
-def month_of(word: str) -> int | None:
-    w = word.casefold()
-    return MONTHS.get(w[:3]) if len(w) >= 3 else None
-
-
-def _two_digit_year(text: str) -> int:
-    value = int(text)
-    return value + 2000 if value < 100 else value
-
-
-def _scan(text: str) -> tuple[list[_Found], bool]:
-    """Every date-like piece of ``text`` and whether one of them was impossible."""
-    found: list[_Found] = []
-    bad = False
-    for m in _DATE.finditer(text):
-        if m["iso"]:
-            item = _Found(int(m["id"]), int(m["im"]), int(m["iy"]))
-        elif m["num"]:
-            year = _two_digit_year(m["ny"]) if m["ny"] else None
-            item = _Found(int(m["nd"]), int(m["nm"]), year)
-        elif m["dm"]:
-            month = month_of(m["dw"])
-            if month is None:
-                continue
-            item = _Found(int(m["dd"]), month, int(m["dy"]) if m["dy"] else None)
-        else:
-            month = month_of(m["mw"])
-            if month is None:
-                continue
-            item = _Found(int(m["md_d"]), month, int(m["my"]) if m["my"] else None)
-        if _valid(item):
-            found.append(item)
-        else:
-            bad = True
-    return found, bad
-
-
-def _valid(item: _Found) -> bool:
-    try:
-        date(item.year or 2024, item.month, item.day)  # 2024: a leap year allows 29 February
-    except ValueError:
-        return False
-    return True
-
-
-def _resolve(item: _Found, not_before: date) -> date | None:
-    """A date without a year is its next occurrence on or after ``not_before``, unless it
-    lies within ``RECENT_PAST_DAYS`` before it: then the person most likely means that
-    (past) day, and the caller explains why it cannot be used."""
-    if item.year is not None:
-        try:
-            return date(item.year, item.month, item.day)
-        except ValueError:
-            return None
-    for year in (not_before.year - 1, not_before.year, not_before.year + 1, not_before.year + 2):
-        try:
-            candidate = date(year, item.month, item.day)
-        except ValueError:
-            continue
-        if candidate >= not_before or (not_before - candidate).days <= RECENT_PAST_DAYS:
-            return candidate
-    return None
-
-
-def parse_date(text: str, today: date, after: date | None = None) -> date | DateProblem:
-    """The first date in ``text``: 25.12, 25.12.2026, 25 декабря, 25 желтоқсан, Dec 25,
-    25 December, 2026-12-25. Without a year, the next such day on or after ``after``
-    (default today); with a past year the date is returned as is, for the caller to refuse.
-    """
-    dates = parse_dates(text, today, after)
-    if isinstance(dates, DateProblem):
-        return dates
-    return dates[0]
-
-
-def parse_dates(text: str, today: date, after: date | None = None) -> list[date] | DateProblem:
-    """All dates in ``text`` in order, each year-less one after the one before it."""
-    found, bad = _scan((text or "")[:200])
-    if not found:
-        return DateProblem.INVALID if bad else DateProblem.NONE_FOUND
-    out: list[date] = []
-    anchor = after or today
-    for item in found:
-        resolved = _resolve(item, anchor)
-        if resolved is None:
-            return DateProblem.INVALID
-        out.append(resolved)
-        anchor = max(anchor, resolved)
-    return out
-
 
 class TripProblem(StrEnum):
     STARTS_IN_PAST = "starts_in_past"
