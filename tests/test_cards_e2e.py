@@ -4,18 +4,20 @@ once, however many of its parts are unverified, where to check them."""
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
-from babel.dates import format_date
 
 from bot.services.content import load_tree
+from bot.translation import fmt_date
 from tests.conftest import CONTENT, RunningBot
 
 pytestmark = pytest.mark.asyncio
 
 
 def _long(day: date, lang: str) -> str:
-    return format_date(day, format="long", locale=lang)
+    """The one date style people see (``tests/test_when.py`` pins it down)."""
+    return fmt_date(day, lang, ZoneInfo("UTC"))
 
 
 async def test_card_shows_the_files_review_date_not_the_import_date(

@@ -172,7 +172,8 @@ def test_one_display_style(lang: str, day: str, moment: str, clock: str) -> None
 
 
 def test_the_weekly_digest_and_the_charts_show_dates_in_the_same_style(i18n: I18n) -> None:
-    from bot.services.stats import Digest, StatsData, _period, render_digest
+    from bot.services.charts import _period
+    from bot.services.stats import Digest, StatsData, render_digest
 
     since = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)  # Monday 23 November, 00:00 in Almaty
     digest = Digest(since, since + timedelta(days=7), [], [])
