@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot.localapi import LocalBotAPI
 from bot.localapi.records import Chat, User
-from bot.services.officer import OfficerDesk, check_sla
-from storage.models import OfficerRequest, RequestMessage, utcnow
+from bot.services.officer import OfficerDesk, Operators, check_sla
+from storage.models import AuditEntry, OfficerRequest, RequestMessage, utcnow
 from tests.conftest import Conversation, make_settings, seed_content, start_bot
 
 pytestmark = pytest.mark.asyncio
@@ -286,3 +286,99 @@ async def test_without_operators_chat_officer_is_not_offered(db_url: str) -> Non
         assert "🌍 Countries" in labels and "Ministry of Foreign Affairs" in labels
     finally:
         await app.close()
+
+
+async def _refusals(desk: Desk, count: int) -> list[AuditEntry]:
+    """The refused attempts in the audit log, once there are ``count`` (each is written in
+    the same unit of work as the update it refuses, so the update has been handled)."""
+    query = select(AuditEntry).where(AuditEntry.allowed.is_(False)).order_by(AuditEntry.id)
+    rows: list[AuditEntry] = []
+    for _ in range(100):
+        rows = await desk.rows(query)
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(rows)} refusals in the audit log, expected {count}")
+
+
+async def test_only_the_groups_administrators_reach_citizens(desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "I lost my passport in Spain", "No particular")
+    thread = _thread_of(desk, rid)
+    member = desk.server.add_user(first_name="Pasha", language_code="en")
+    desk.group.members.append(member.id)
+    stranger = desk.server.add_user(first_name="Intruder", language_code="en")
+    copies_before = len(desk.server.calls_for("copyMessage"))
+
+    desk.server.mark(aliya.user)
+    await desk.server.send_message(member, "I am only a member", desk.group, thread_id=thread)
+    await desk.server.send_message(stranger, "/answer lost-passport", desk.group,
+                                   thread_id=thread)
+    refused = await _refusals(desk, 2)
+    assert [(r.actor_id, r.action, r.target) for r in refused] == [
+        (member.id, "request.reply", f"request:{rid}"),
+        (stranger.id, "request.answer", f"request:{rid}")]
+    assert len(desk.server.calls_for("copyMessage")) == copies_before
+    assert "I am only a member" not in [m.get("text") for m in desk.server.messages(aliya.user)]
+
+    # the officer (an administrator) still reaches her, and the citizen got nothing else
+    await desk.officer_says(thread, "The officer's answer")
+    [got] = await desk.server.wait_for_messages(aliya.user)
+    assert got["text"] == "The officer's answer"
+
+    # the close button pressed by a plain member is answered, audited, and closes nothing
+    header = desk.topic_messages(thread)[0]
+    close = desk.server.buttons(header)[0][0][1]
+    await desk.server.press_button(member, header, close)
+    refused = await _refusals(desk, 3)
+    assert (refused[-1].actor_id, refused[-1].action, refused[-1].target) == \
+        (member.id, "request.close", f"request:{rid}")
+    answers = await _until(lambda: [v for v in desk.server.callback_answers().values()
+                                    if "Only the operators" in (v.get("text") or "")])
+    assert answers and answers[0].get("show_alert")
+    assert (await desk.request(rid)).status == "open"
+    assert not desk.group.topics[thread].closed
+
+
+async def test_operators_are_asked_of_telegram_once_a_minute_not_per_message(
+        desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My visa for Japan was refused", "No particular")
+    thread = _thread_of(desk, rid)
+    for n in range(3):
+        desk.server.mark(aliya.user)
+        await desk.officer_says(thread, f"Message {n}")
+        await desk.server.wait_for_messages(aliya.user)
+    assert len(desk.server.calls_for("getChatAdministrators")) == 1
+    assert desk.server.calls_for("getChatMember") == []
+
+
+async def test_a_promoted_member_becomes_an_operator_and_a_demoted_one_stops(
+        db_url: str) -> None:
+    async with LocalBotAPI() as server:
+        officer = server.add_user(first_name="Dana", language_code="en", started=True)
+        trainee = server.add_user(first_name="Timur", language_code="en", started=True)
+        group = server.add_group("Consular desk", admins=[officer], members=[trainee],
+                                 forum=True, bot_admin=True)
+
+        def no_cache(dp: Any) -> None:
+            dp["operators"] = Operators(ttl=0)
+
+        async with start_bot(db_url, server, operators_chat_id=group.id,
+                             default_language="en", setup=no_cache) as s:
+            desk = Desk(server, s.settings, s.app, s.bot, group, officer)
+            aliya = desk.person("Aliya")
+            rid = await _open(desk, aliya, "I lost my passport", "No particular")
+            thread = _thread_of(desk, rid)
+            await server.send_message(trainee, "Before promotion", group, thread_id=thread)
+            await _refusals(desk, 1)
+            server.set_admin(group, trainee)
+            server.mark(aliya.user)
+            await server.send_message(trainee, "After promotion", group, thread_id=thread)
+            [got] = await server.wait_for_messages(aliya.user)
+            assert got["text"] == "After promotion"
+            server.set_admin(group, trainee, admin=False)
+            await server.send_message(trainee, "After demotion", group, thread_id=thread)
+            await _refusals(desk, 2)
+            texts = [m.get("text") for m in server.messages(aliya.user)]
+            assert "Before promotion" not in texts and "After demotion" not in texts

@@ -8,12 +8,15 @@ requests cannot cross and a citizen cannot write into another topic.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
+from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -40,6 +43,40 @@ COPYABLE = ("text", "photo", "document", "location", "venue", "video", "voice", 
 
 class RequestError(Exception):
     """The operators' group refused the request (not a forum, bot not an admin...)."""
+
+
+class Operators:
+    """Who may write to citizens: the administrators of the operators' group.
+
+    Telegram is the list: whoever the group's owner made an administrator is an operator;
+    plain members read but cannot reach citizens. One getChatAdministrators answer is kept
+    for ``ttl`` seconds per process, so a busy desk does not cost a call per message; a
+    demoted administrator is refused at the latest ``ttl`` seconds later. If Telegram
+    cannot be asked, nobody is an operator until it can (the desk fails closed).
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._known: dict[int, tuple[float, frozenset[int]]] = {}
+        self._lock = asyncio.Lock()
+
+    async def admins(self, bot: Bot, chat_id: int) -> frozenset[int]:
+        async with self._lock:
+            known = self._known.get(chat_id)
+            if known is not None and known[0] > time.monotonic():
+                return known[1]
+            try:
+                members = await bot.get_chat_administrators(chat_id)
+            except TelegramAPIError as exc:
+                log.warning("operators' group %s: administrators unknown (%s)", chat_id, exc)
+                return frozenset()
+            ids = frozenset(m.user.id for m in members if not m.user.is_bot and m.status in (
+                ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR))
+            self._known[chat_id] = (time.monotonic() + self.ttl, ids)
+            return ids
+
+    async def allows(self, bot: Bot, chat_id: int, user_id: int | None) -> bool:
+        return user_id is not None and user_id in await self.admins(bot, chat_id)
 
 
 def message_kind(message: Message) -> str | None:
