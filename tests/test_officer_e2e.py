@@ -382,3 +382,85 @@ async def test_a_promoted_member_becomes_an_operator_and_a_demoted_one_stops(
             await _refusals(desk, 2)
             texts = [m.get("text") for m in server.messages(aliya.user)]
             assert "Before promotion" not in texts and "After demotion" not in texts
+
+
+def _group_texts(desk: Desk) -> list[str]:
+    return [m.get("text") or m.get("caption") or "" for m in desk.server.messages(desk.group)]
+
+
+async def test_forget_me_deletes_the_citizens_topic_from_the_operators_forum(
+        desk: Desk) -> None:
+    aliya, bakyt = desk.person("Aliya"), desk.person("Bakyt")
+    await aliya.say("How do I get a visa to Japan?")
+    a = await _open(desk, aliya, "My passport with a Japanese visa was stolen in Osaka",
+                    "No particular")
+    b = await _open(desk, bakyt, "I need a certificate for my marriage in Georgia",
+                    "No particular")
+    ta, tb = _thread_of(desk, a), _thread_of(desk, b)
+    desk.server.mark(aliya.user)
+    await desk.officer_says(ta, "Please send a photo of the police report")
+    await desk.server.wait_for_messages(aliya.user)
+    await desk.server.send_message(aliya.user, "Here is what the police wrote")
+    assert await _until(lambda: "Here is what the police wrote" in _group_texts(desk))
+
+    [ask] = await aliya.say("/forget_me")
+    done = await aliya.press("Yes, erase everything", ask)
+    assert "• Requests to consular officers (1)" in done["text"]
+    assert "• Your conversations with consular officers, deleted from their chat (1)" \
+        in done["text"]
+    assert "Questions you asked, now counted without their text or your name (1)" \
+        in done["text"]
+    assert "Your ratings" not in done["text"] and "still in the" not in done["text"]
+
+    assert ta not in desk.group.topics
+    assert [m for m in desk.server.messages(desk.group) if m.get("message_thread_id") == ta] \
+        == []
+    texts = _group_texts(desk)
+    assert not any("Osaka" in t or "police" in t for t in texts)
+    assert tb in desk.group.topics  # the other citizen's request is untouched
+    assert "I need a certificate for my marriage in Georgia" in texts
+    for _ in range(100):  # the bot commits right after it replies
+        if (left := await desk.rows(select(OfficerRequest.id))) == [b]:
+            break
+        await asyncio.sleep(0.05)
+    assert left == [b]
+
+
+async def test_forget_me_says_which_copies_telegram_would_not_let_it_delete(
+        desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My passport was stolen in Rome", "No particular")
+    thread = _thread_of(desk, rid)
+    desk.server.set_admin(desk.group, desk.bot.id, admin=False)  # no right to delete topics
+    desk.server.advance(49 * 3600)  # and the copies are older than 48 hours
+
+    [ask] = await aliya.say("/forget_me")
+    done = await aliya.press("Yes, erase everything", ask)
+    assert "• Requests to consular officers (1)" in done["text"]
+    assert "2 messages with your words are still in the consular officers' chat" \
+        in done["text"]
+    assert "within 48 hours" in done["text"]
+    assert "deleted from their chat" not in done["text"]
+    note = await _until(lambda: [m for m in desk.topic_messages(thread)
+                                 if m.get("text", "").startswith("🗑")])
+    assert f"#{rid}" in note[0]["text"] and "please delete the topic" in note[0]["text"]
+    assert "Rome" not in note[0]["text"]
+
+
+async def test_forget_me_deletes_the_bots_copies_one_by_one_within_48_hours(
+        desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My passport was stolen in Rome", "No particular")
+    thread = _thread_of(desk, rid)
+    desk.server.mark(aliya.user)
+    await desk.officer_says(thread, "Officer's own words")
+    await desk.server.wait_for_messages(aliya.user)
+    desk.server.set_admin(desk.group, desk.bot.id, admin=False)
+
+    [ask] = await aliya.say("/forget_me")
+    done = await aliya.press("Yes, erase everything", ask)
+    assert "• Your messages in the consular officers' chat (2)" in done["text"]
+    assert "still in the" not in done["text"]
+    texts = [m.get("text", "") for m in desk.topic_messages(thread)]
+    assert not any("Rome" in t for t in texts)  # the header and the copy went
+    assert "Officer's own words" in texts  # a member bot may delete only its own messages

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,8 +30,9 @@ from bot.services.render import emergency_block, flag, topic_card
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.translation import gettext as _
+from bot.translation import ngettext
 from storage.models import utcnow
-from storage.repo_dialogue import DialogueRepo, RequestDTO
+from storage.repo_dialogue import DialogueRepo, GroupCopies, RequestDTO
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,22 @@ def rating_markup(req: RequestDTO) -> InlineKeyboardMarkup:
              for n in range(1, 6)]
     return _markup([stars, [(_("🔄 Reopen the request"),
                              OfficerCb(action="reopen", rid=req.id).pack())]])
+
+
+@dataclass
+class CopiesErased:
+    """What /forget_me did in the operators' group: ``topics`` deleted whole (every message,
+    whatever its age), ``messages`` deleted one by one where a topic could not be, and
+    ``kept``: the bot's copies Telegram would not let it delete (older than 48 hours, or
+    the bot is no longer an administrator there)."""
+
+    topics: int = 0
+    messages: int = 0
+    kept: int = 0
+
+
+# What Telegram answers when the topic is not there any more: nothing is left to delete.
+GONE = ("thread not found", "TOPIC_ID_INVALID", "TOPIC_DELETED")
 
 
 @dataclass
@@ -312,6 +329,65 @@ class OfficerDesk:
         await self.bot.send_message(self.group, note, message_thread_id=req.thread_id,
                                     reply_markup=markup)
         return True
+
+
+async def erase_copies(desk: OfficerDesk, repo: DialogueRepo, user_id: int) -> CopiesErased:
+    """Remove the person's words from the operators' group, before their rows go.
+
+    deleteForumTopic takes a request's topic with every message in it, whatever its age.
+    If Telegram refuses (the bot lost the right to delete messages), the bot's own copies
+    are deleted one by one, which Telegram allows within 48 hours; what is left is counted
+    and the operators are asked, in the topic, to delete it by hand.
+    """
+    done = CopiesErased()
+    for topic in await repo.group_copies(user_id):
+        try:
+            await desk.bot.delete_forum_topic(topic.chat_id, topic.thread_id)
+        except TelegramBadRequest as exc:
+            if any(reason in exc.message for reason in GONE):
+                done.topics += 1
+                continue
+            log.info("topic of request %s not deleted (%s)", topic.request_id, exc.message)
+        except TelegramAPIError as exc:
+            log.info("topic of request %s not deleted (%s)", topic.request_id, exc)
+        else:
+            done.topics += 1
+            continue
+        kept = await _delete_one_by_one(desk.bot, topic)
+        done.messages += len(topic.message_ids) - kept
+        done.kept += kept
+        if kept:
+            await _ask_operators_to_delete(desk, topic, kept)
+    return done
+
+
+async def _delete_one_by_one(bot: Bot, topic: GroupCopies) -> int:
+    kept = 0
+    for message_id in topic.message_ids:
+        try:
+            await bot.delete_message(topic.chat_id, message_id)
+        except TelegramBadRequest as exc:
+            if "not found" not in exc.message:
+                kept += 1
+        except TelegramAPIError:
+            kept += 1
+    return kept
+
+
+async def _ask_operators_to_delete(desk: OfficerDesk, topic: GroupCopies, kept: int) -> None:
+    with desk._operators_locale():
+        text = ngettext(
+            "🗑 The citizen of request #{number} erased their data. Telegram did not let me "
+            "delete {count} message with their words in this topic: an administrator, "
+            "please delete the topic.",
+            "🗑 The citizen of request #{number} erased their data. Telegram did not let me "
+            "delete {count} messages with their words in this topic: an administrator, "
+            "please delete the topic.", kept).format(number=topic.request_id, count=kept)
+    try:
+        await desk.bot.send_message(topic.chat_id, text, message_thread_id=topic.thread_id)
+    except TelegramAPIError:  # a closed topic: say it in the group's general chat instead
+        with contextlib.suppress(TelegramAPIError):
+            await desk.bot.send_message(topic.chat_id, text)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -42,6 +42,7 @@ class PersonalData:
     label: Callable[[], str]  # translated at render time
     show: Show
     erase: Erase
+    erased_label: Callable[[], str] | None = None  # in the /forget_me report, if not label
 
 
 _REGISTRY: dict[str, PersonalData] = {}
@@ -83,7 +84,8 @@ async def erase(session: AsyncSession, user_id: int) -> dict[str, int]:
 
 
 def labels(keys: list[str]) -> list[str]:
-    return [_REGISTRY[k].label() for k in keys if k in _REGISTRY]
+    """What each erased entry is called in the /forget_me report."""
+    return [(_REGISTRY[k].erased_label or _REGISTRY[k].label)() for k in keys if k in _REGISTRY]
 
 
 # --- what the citizen assistant and the travellers' features hold ------------------------
