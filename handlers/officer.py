@@ -12,18 +12,21 @@ is ignored (a button is answered) and written to the audit log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import BaseMiddleware, Bot, Router
 from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message, User
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 import bot.services.dialogue_privacy  # noqa: F401  (registers for /my_data, /forget_me)
 from bot.config import Settings
 from bot.dialogue_callbacks import OfficerCb
+from bot.i18n import locale
 from bot.middlewares import UnitOfWork
 from bot.services import audit, screens
 from bot.services.officer import (
@@ -68,6 +71,16 @@ class IsOperator(Filter):
         chat_id = settings.operators_chat_id
         return chat_id is not None and await operators.allows(
             bot, chat_id, event_from_user.id if event_from_user else None)
+
+
+class DeskLanguage(BaseMiddleware):
+    """What the bot says in the operators' group is in OPERATORS_LANGUAGE, whoever asked;
+    what goes to a citizen is in the citizen's language (the desk switches for that)."""
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        with locale(data["i18n"], data["settings"].desk_language):
+            return await handler(event, data)
 
 
 class NotCommand(Filter):
@@ -424,6 +437,8 @@ def create_router() -> Router:
 def create_operators_router() -> Router:
     """The operators' group; include it under a parent filtered by :class:`InOperatorsChat`."""
     router = Router(name=__name__ + ".operators")
+    router.message.middleware(DeskLanguage())
+    router.callback_query.middleware(DeskLanguage())
     desk = Router(name=__name__ + ".desk")
     desk.message.filter(IsOperator())
     desk.callback_query.filter(IsOperator())

@@ -229,6 +229,9 @@ class DialogueRepo:
         role = await self.session.scalar(select(Role.role).where(Role.user_id == user_id))
         return role in STAFF_ROLES
 
+    async def chosen_language(self, user_id: int) -> str | None:
+        return await self.session.scalar(select(User.language).where(User.id == user_id))
+
     async def staff(self) -> list[tuple[int, str | None]]:
         """Editors and admins with the language each chose (None: not chosen)."""
         rows = await self.session.execute(

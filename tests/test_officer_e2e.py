@@ -4,6 +4,7 @@ server (real HTTP, the real bot long polling), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -464,3 +465,72 @@ async def test_forget_me_deletes_the_bots_copies_one_by_one_within_48_hours(
     texts = [m.get("text", "") for m in desk.topic_messages(thread)]
     assert not any("Rome" in t for t in texts)  # the header and the copy went
     assert "Officer's own words" in texts  # a member bot may delete only its own messages
+
+
+def _t(lang: str, msgid: str) -> str:
+    from bot.translation import catalogs
+
+    text = catalogs()[lang].gettext(msgid)
+    assert text != msgid, f"{msgid!r} has no {lang} translation"
+    return text
+
+
+async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: str) -> None:
+    """OPERATORS_LANGUAGE=ru, DEFAULT_LANGUAGE=en, a Kazakh-speaking citizen."""
+    async with LocalBotAPI() as server:
+        officer = server.add_user(first_name="Dana", language_code="en", started=True)
+        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
+        async with start_bot(db_url, server, operators_chat_id=group.id,
+                             default_language="en", operators_language="ru") as s:
+            desk = Desk(server, s.settings, s.app, s.bot, group, officer)
+            aigul = Conversation(server, server.add_user(first_name="Aigul", language_code="kk"))
+            [prompt] = await aigul.say("/officer")
+            assert prompt["text"].startswith(_t("kk", "Describe your case in your own words. "
+                                                "You can send several messages, photos of "
+                                                "documents or your location. Only consular "
+                                                "officers will see them."))
+            [ask] = await aigul.say("Германияда төлқұжатым ұрланды, не істеуім керек?")
+            done = await aigul.press("Германия", ask)
+            rid = int(re.search(r"[#№](\d+)", done["text"]).group(1))  # type: ignore[union-attr]
+            thread = _thread_of(desk, rid)
+            header = (await _until(lambda: desk.topic_messages(thread)))[0]["text"]
+            assert "Страна: 🇩🇪 Германия" in header
+            assert "Тема: Паспорт утерян или украден" in header
+            assert "Язык: Қазақша." in header
+            assert "Germany" not in header and "Language" not in header
+
+            server.mark(aigul.user)
+            await desk.officer_says(thread, "Сәлеметсіз бе! Консулдыққа келіңіз.")
+            [reply] = await server.wait_for_messages(aigul.user)
+            assert aigul.buttons(reply) == [_t("kk", "✍️ Reply to the officer")]
+
+            # she switches to Russian: what the desk sends her from now on is in Russian
+            [menu] = await aigul.say("/language")
+            await aigul.press("Русский", menu)
+            server.mark(aigul.user)
+            await desk.officer_says(thread, "/answer lost-passport")
+            [card] = await server.wait_for_messages(aigul.user)
+            assert "Паспорт утерян или украден" in card["text"]
+            note = await _until(lambda: [m for m in desk.topic_messages(thread)
+                                         if m.get("text", "").startswith("📎")])
+            assert note[0]["text"] == "📎 Отправлен ответ «Паспорт утерян или украден» " \
+                                      "(язык: Русский)."
+
+            header_view = desk.topic_messages(thread)[0]
+            await server.press_button(officer, header_view, server.buttons(header_view)[0][0][1])
+            [closed] = await server.wait_for_messages(aigul.user)
+            assert closed["text"].startswith(f"Обращение №{rid} закрыто")
+            assert aigul.buttons(closed)[-1] == _t("ru", "🔄 Reopen the request")
+            assert _t("ru", "✅ Request closed.") in [m.get("text") for m in
+                                                     desk.topic_messages(thread)]
+            assert await _until(lambda: [v for v in server.callback_answers().values()
+                                         if v.get("text") == _t("ru", "Closed.")])
+
+            rated = await aigul.press("4 ⭐", closed)
+            assert rated["text"] == _t("ru", "Thank you! You rated the help {rating} of 5.") \
+                .format(rating=4)
+            reopened = await aigul.press(_t("ru", "🔄 Reopen the request"), closed)
+            assert reopened["text"] == _t("ru", "Request #{number} is open again. Write what "
+                                                "is still unresolved.").format(number=rid)
+            assert await _until(lambda: _t("ru", "🔄 The citizen reopened the request.") in
+                                [m.get("text") for m in desk.topic_messages(thread)])

@@ -47,6 +47,7 @@ async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:
     [shown] = await dana.say("/my_data")
     assert "+77015550101" in shown["text"] and "Mum" in shown["text"]  # to the person only
     assert "qwzx vbnm ploki" in shown["text"]
+    assert "Chosen language: English" in shown["text"]  # by its name, not "en"
     [ask] = await dana.say("/forget_me")
     kept = await dana.press("No", ask)
     assert "Nothing was erased" in kept["text"]

@@ -22,7 +22,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
 from bot.dialogue_callbacks import OfficerCb
 from bot.i18n import locale
 from bot.services import tghtml
@@ -179,10 +179,18 @@ class OfficerDesk:
             raise RequestError("OPERATORS_CHAT_ID is not set")
         return self.settings.operators_chat_id
 
+    async def citizen_language(self, repo: DialogueRepo, req: RequestDTO) -> str:
+        """The language the citizen chose last (they may have changed it since the request
+        was opened), else the one they opened it in."""
+        chosen = await repo.chosen_language(req.user_id) if req.user_id is not None else None
+        return chosen if chosen in LANGUAGES else req.lang  # type: ignore[return-value]
+
     def _operators_locale(self) -> contextlib.AbstractContextManager[None]:
-        return locale(self.i18n, self.settings.default_language)
+        return locale(self.i18n, self.settings.desk_language)
 
     def header(self, req: RequestDTO, question: str | None) -> str:
+        """The topic's first message, in the operators' language (OPERATORS_LANGUAGE)."""
+        lang = self.settings.desk_language
         with self._operators_locale():
             lines = [f"<b>{quote(topic_title(req))}</b>"]
             if req.urgent:
@@ -190,15 +198,15 @@ class OfficerDesk:
             if req.country and req.country in self.store.countries:
                 lines.append(_("Country: {country}").format(
                     country=f"{flag(req.country)} "
-                            + quote(self.store.country_name(req.country, "en"))))
+                            + quote(self.store.country_name(req.country, lang))))
             if req.topic and req.topic in self.store.topics:
                 lines.append(_("Topic: {topic}").format(
-                    topic=quote(self.store.topics[req.topic].title.get("en"))))
+                    topic=quote(self.store.topics[req.topic].title.get(lang))))
             if question:
                 lines.append(_("Question asked: {text}").format(text=quote(question[:500])))
             lines.append(_("Language: {lang}. Reply in this topic: every message goes to the "
                            "citizen. {command} sends a ready answer in their language.")
-                         .format(lang=req.lang, command=quote("/answer <topic>")))
+                         .format(lang=LANGUAGE_NAMES[req.lang], command=quote("/answer <topic>")))
             return "\n".join(lines)
 
     def _close_markup(self, req: RequestDTO) -> InlineKeyboardMarkup:
@@ -243,7 +251,7 @@ class OfficerDesk:
         if kind is None or req.user_id is None or not req.is_open:
             return False
         officer = message.from_user
-        with locale(self.i18n, req.lang):
+        with locale(self.i18n, await self.citizen_language(repo, req)):
             markup = reply_markup(req)
             signature = ""
             if self.settings.show_officer_names and officer:
@@ -271,8 +279,9 @@ class OfficerDesk:
         """``/answer <slug>``: the content topic's card in the citizen's language."""
         if slug not in self.store.topics or req.user_id is None or not req.is_open:
             return False
-        with locale(self.i18n, req.lang):
-            card = topic_card(self.store, slug, req.lang, self.settings.tz, req.country)
+        lang = await self.citizen_language(repo, req)
+        with locale(self.i18n, lang):
+            card = topic_card(self.store, slug, lang, self.settings.tz, req.country)
             markup = reply_markup(req)
         chunks = tghtml.split(card.html)
         sent = None
@@ -281,7 +290,8 @@ class OfficerDesk:
                 req.user_id, chunk, reply_markup=markup if i == len(chunks) - 1 else None)
         with self._operators_locale():
             note = _("📎 Sent the answer “{title}” in {lang}.").format(
-                title=quote(self.store.topics[slug].title.get("en")), lang=req.lang)
+                title=quote(self.store.topics[slug].title.get(self.settings.desk_language)),
+                lang=LANGUAGE_NAMES[lang])
         posted = await self.bot.send_message(self.group, note, message_thread_id=req.thread_id)
         await repo.add_message(req.id, "out", "answer", sent.message_id if sent else None,
                                posted.message_id, officer_id=officer_id)
@@ -301,7 +311,7 @@ class OfficerDesk:
         with contextlib.suppress(TelegramAPIError):
             await self.bot.close_forum_topic(self.group, req.thread_id)  # type: ignore[arg-type]
         if req.user_id is not None:
-            with locale(self.i18n, req.lang):
+            with locale(self.i18n, await self.citizen_language(repo, req)):
                 text = _("Request #{number} has been closed by the consular officer. How much "
                          "did we help? You can reopen it within {days} days if something is "
                          "still unresolved.").format(number=req.id,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import LANGUAGE_NAMES
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.services.trips import format_trip
@@ -97,7 +98,8 @@ async def _show_user(ctx: Context, user_id: int) -> list[str]:
         return []
     lines = [_("Telegram id: {id}").format(id=row.id)]
     if row.language:
-        lines.append(_("Chosen language: {lang}").format(lang=row.language))
+        lines.append(_("Chosen language: {lang}").format(
+            lang=LANGUAGE_NAMES.get(row.language, row.language)))
     return lines
 
 
@@ -111,7 +113,8 @@ async def _show_news(ctx: Context, user_id: int) -> list[str]:
     if row is None:
         return []
     state = _("active") if row.active else _("paused")
-    return [_("News in {lang}: {state}").format(lang=row.language, state=state)]
+    return [_("News in {lang}: {state}").format(
+        lang=LANGUAGE_NAMES.get(row.language, row.language), state=state)]
 
 
 async def _erase_news(session: AsyncSession, user_id: int) -> int:
