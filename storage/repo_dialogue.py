@@ -274,6 +274,8 @@ class DialogueRepo:
             .order_by(OfficerRequest.id)))
         out = []
         for r in rows:
+            if r.chat_id is None or r.thread_id is None:
+                continue
             copies = await self.session.scalars(
                 select(RequestMessage.group_message_id).where(
                     RequestMessage.request_id == r.id, RequestMessage.direction == "in",
@@ -281,7 +283,7 @@ class DialogueRepo:
                 .order_by(RequestMessage.id))
             ids = ([r.header_message_id] if r.header_message_id else []) + [
                 int(m) for m in copies if m is not None]
-            out.append(GroupCopies(r.id, int(r.chat_id), int(r.thread_id), tuple(ids)))  # type: ignore[arg-type]
+            out.append(GroupCopies(r.id, r.chat_id, r.thread_id, tuple(ids)))
         return out
 
     async def erase_requests(self, user_id: int) -> int:

@@ -183,7 +183,7 @@ class OfficerDesk:
         """The language the citizen chose last (they may have changed it since the request
         was opened), else the one they opened it in."""
         chosen = await repo.chosen_language(req.user_id) if req.user_id is not None else None
-        return chosen if chosen in LANGUAGES else req.lang  # type: ignore[return-value]
+        return str(chosen) if chosen in LANGUAGES else req.lang
 
     def _operators_locale(self) -> contextlib.AbstractContextManager[None]:
         return locale(self.i18n, self.settings.desk_language)
