@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Language = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+# Each language by its own name, as the /language menu shows it, whoever reads it.
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 TELEGRAM_API_URL = "https://api.telegram.org"
 
 
@@ -126,6 +128,7 @@ class Settings(BaseSettings):
 
     # Consular officers
     operators_chat_id: int | None = None
+    operators_language: Language | None = None  # None: DEFAULT_LANGUAGE
     officer_sla_hours: float = Field(default=24.0, gt=0, le=720)
     show_officer_names: bool = False
     officer_max_open: int = Field(default=3, ge=1, le=50)
@@ -140,6 +143,11 @@ class Settings(BaseSettings):
     @classmethod
     def _lang(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("operators_language", mode="before")
+    @classmethod
+    def _desk_lang(cls, v: object) -> object:
+        return (v.strip().lower() or None) if isinstance(v, str) else v
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -184,6 +192,11 @@ class Settings(BaseSettings):
         if v and not v.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://")
         return v or None
+
+    @property
+    def desk_language(self) -> str:
+        """What the operators' group reads: OPERATORS_LANGUAGE, else DEFAULT_LANGUAGE."""
+        return self.operators_language or self.default_language
 
     @property
     def tz(self) -> ZoneInfo:

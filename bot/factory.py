@@ -28,6 +28,7 @@ from bot.middlewares import (
 )
 from bot.services.answers import AnswerService
 from bot.services.dialogue_jobs import DialogueJobs
+from bot.services.officer import Operators
 from bot.services.publishing import start_publisher, stop_publisher
 from bot.services.question_log import QuestionLogBuffer
 from bot.services.retention import RetentionTask
@@ -77,6 +78,7 @@ def create_dispatcher(
         session_factory=session_factory,
         i18n=i18n,
         charts=ChartDrawer(),
+        operators=Operators(),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(PerPersonOrderMiddleware())

@@ -4,29 +4,35 @@ Citizen side (private chat): /officer, the menu entry and "This did not help —
 officer" open a request: the case in their own words (text, photos, location), a country,
 then a number. While they talk to the officer, everything they send goes to their request.
 Operators' side (the forum group OPERATORS_CHAT_ID): a message in a request's topic goes
-to that request's citizen; /answer <topic> sends a ready answer; a button closes.
+to that request's citizen; /answer <topic> sends a ready answer; a button closes. Only the
+group's administrators are operators (:class:`IsOperator`); what anyone else tries there
+is ignored (a button is answered) and written to the audit log.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import BaseMiddleware, Bot, Router
 from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 import bot.services.dialogue_privacy  # noqa: F401  (registers for /my_data, /forget_me)
 from bot.config import Settings
 from bot.dialogue_callbacks import OfficerCb
+from bot.i18n import locale
 from bot.middlewares import UnitOfWork
-from bot.services import screens
+from bot.services import audit, screens
 from bot.services.officer import (
     Draft,
     OfficerDesk,
+    Operators,
     RequestError,
     hotline_advice,
     is_urgent,
@@ -55,6 +61,26 @@ class InOperatorsChat(Filter):
             return False
         message = event.message if isinstance(event, CallbackQuery) else event
         return message is not None and message.chat.id == chat_id
+
+
+class IsOperator(Filter):
+    """The sender is an administrator of the operators' group (Telegram's word, cached)."""
+
+    async def __call__(self, event: Message | CallbackQuery, bot: Bot, settings: Settings,
+                       operators: Operators, event_from_user: User | None = None) -> bool:
+        chat_id = settings.operators_chat_id
+        return chat_id is not None and await operators.allows(
+            bot, chat_id, event_from_user.id if event_from_user else None)
+
+
+class DeskLanguage(BaseMiddleware):
+    """What the bot says in the operators' group is in OPERATORS_LANGUAGE, whoever asked;
+    what goes to a citizen is in the citizen's language (the desk switches for that)."""
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        with locale(data["i18n"], data["settings"].desk_language):
+            return await handler(event, data)
 
 
 class NotCommand(Filter):
@@ -367,6 +393,31 @@ async def operator_close(query: CallbackQuery, callback_data: OfficerCb, uow: Un
     await query.answer(_("Closed.") if closed else _("Already closed."))
 
 
+async def operator_refused(message: Message, uow: UnitOfWork) -> None:
+    """Someone who is not an operator wrote in a request's topic, or tried /answer: the
+    citizen gets nothing, the audit log gets the attempt. Chatter elsewhere is left alone."""
+    user = message.from_user
+    if user is not None and user.is_bot:
+        return
+    words = (message.text or "").split(maxsplit=1)
+    is_answer = bool(words) and words[0].split("@", 1)[0].lower() == "/answer"
+    req = await _request_here(message, uow)
+    if req is None and not is_answer:
+        return
+    await audit.record(uow.session, user.id if user else None,
+                       "request.answer" if is_answer else "request.reply",
+                       f"request:{req.id}" if req else f"chat:{message.chat.id}",
+                       allowed=False, reason="not an operator")
+
+
+async def operator_button_refused(query: CallbackQuery, callback_data: OfficerCb,
+                                  uow: UnitOfWork) -> None:
+    await audit.record(uow.session, query.from_user.id, f"request.{callback_data.action}",
+                       f"request:{callback_data.rid}", allowed=False, reason="not an operator")
+    await query.answer(_("Only the operators (the administrators of this group) can do this."),
+                       show_alert=True)
+
+
 def create_router() -> Router:
     """The citizen's side; include it before the free-text question handler."""
     router = Router(name=__name__)
@@ -386,8 +437,17 @@ def create_router() -> Router:
 def create_operators_router() -> Router:
     """The operators' group; include it under a parent filtered by :class:`InOperatorsChat`."""
     router = Router(name=__name__ + ".operators")
-    router.message.register(operator_answer, Command("answer"))
-    router.message.register(operator_message)
-    router.callback_query.register(operator_close, OfficerCb.filter(), Action("close"))
+    router.message.middleware(DeskLanguage())
+    router.callback_query.middleware(DeskLanguage())
+    desk = Router(name=__name__ + ".desk")
+    desk.message.filter(IsOperator())
+    desk.callback_query.filter(IsOperator())
+    desk.message.register(operator_answer, Command("answer"))
+    desk.message.register(operator_message)
+    desk.callback_query.register(operator_close, OfficerCb.filter(), Action("close"))
+    refusals = Router(name=__name__ + ".refusals")
+    refusals.message.register(operator_refused)
+    refusals.callback_query.register(operator_button_refused, OfficerCb.filter())
+    router.include_routers(desk, refusals)
     return router
 

@@ -1,8 +1,9 @@
-"""/my_data shows what the bot holds about the person; /forget_me erases it after a yes."""
+"""/my_data shows what the bot holds about the person; /forget_me erases it after a yes,
+including the copies of their requests in the operators' group."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -12,10 +13,13 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.middlewares import LanguageCache, UnitOfWork
 from bot.services import privacy
+from bot.services.officer import CopiesErased, OfficerDesk, erase_copies
 from bot.services.render import Button, Screenful
 from bot.services.store import ContentStore
+from bot.translation import ngettext
 from bot.travel_callbacks import ForgetMe
 from handlers.ui import send, show
+from storage.repo_dialogue import DialogueRepo
 
 
 async def my_data(message: Message, uow: UnitOfWork, store: ContentStore, settings: Settings,
@@ -42,9 +46,33 @@ async def forget_me(message: Message) -> None:
           Button(_("No"), ForgetMe(action="no").pack())]]))
 
 
+def _copies_lines(copies: CopiesErased) -> list[str]:
+    lines = []
+    if copies.topics:
+        lines.append("• " + _("Your conversations with consular officers, deleted from their "
+                              "chat ({count})").format(count=copies.topics))
+    if copies.messages:
+        lines.append("• " + _("Your messages in the consular officers' chat ({count})").format(
+            count=copies.messages))
+    if copies.kept:
+        lines += ["", ngettext(
+            "{count} message with your words is still in the consular officers' chat: Telegram "
+            "lets a bot delete a message there only within 48 hours, or as an administrator. "
+            "The officers have been asked to delete it.",
+            "{count} messages with your words are still in the consular officers' chat: "
+            "Telegram lets a bot delete a message there only within 48 hours, or as an "
+            "administrator. The officers have been asked to delete them.",
+            copies.kept).format(count=copies.kept)]
+    return lines
+
+
 async def forget_confirmed(query: CallbackQuery, uow: UnitOfWork, state: FSMContext,
-                           lang_cache: LanguageCache) -> None:
+                           lang_cache: LanguageCache, bot: Bot, settings: Settings,
+                           store: ContentStore, i18n: I18n) -> None:
     uid = query.from_user.id
+    # the copies in the operators' group first: the rows that say where they are go next
+    copies = await erase_copies(OfficerDesk(bot, settings, store, i18n),
+                                DialogueRepo(uow.session), uid)
     removed = await privacy.erase(uow.session, uid)
     await state.clear()
     lang_cache.forget(uid)
@@ -52,6 +80,7 @@ async def forget_confirmed(query: CallbackQuery, uow: UnitOfWork, state: FSMCont
         lines = [_("Erased:")]
         lines += [f"• {label} ({removed[key]})"
                   for key, label in zip(removed, privacy.labels(list(removed)), strict=True)]
+        lines += _copies_lines(copies)
         text = "\n".join(lines) + "\n\n" + _("I no longer hold anything about you.")
     else:
         text = _("I held nothing about you, so there was nothing to erase.")

@@ -56,6 +56,16 @@ def _request(r: OfficerRequest) -> RequestDTO:
 
 
 @dataclass(frozen=True)
+class GroupCopies:
+    """One request's topic in the operators' group and the bot's messages in it."""
+
+    request_id: int
+    chat_id: int
+    thread_id: int
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class QuestionDTO:
     id: int
     user_id: int | None
@@ -219,6 +229,9 @@ class DialogueRepo:
         role = await self.session.scalar(select(Role.role).where(Role.user_id == user_id))
         return role in STAFF_ROLES
 
+    async def chosen_language(self, user_id: int) -> str | None:
+        return await self.session.scalar(select(User.language).where(User.id == user_id))
+
     async def staff(self) -> list[tuple[int, str | None]]:
         """Editors and admins with the language each chose (None: not chosen)."""
         rows = await self.session.execute(
@@ -251,21 +264,47 @@ class DialogueRepo:
             "questions": await count(QuestionLog, QuestionLog.user_id),
         }
 
-    async def erase_user(self, user_id: int) -> int:
-        """Delete requests (their message ledger cascades) and feedback; questions stay
-        counted for statistics but lose their text and their link to the person."""
-        removed = 0
-        for stmt in (
-            delete(RequestMessage).where(RequestMessage.request_id.in_(
-                select(OfficerRequest.id).where(OfficerRequest.user_id == user_id))),
-            delete(OfficerRequest).where(OfficerRequest.user_id == user_id),
-            delete(Feedback).where(Feedback.user_id == user_id),
-        ):
-            removed += int((await self.session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
+    async def group_copies(self, user_id: int) -> list[GroupCopies]:
+        """Where the person's requests live in the operators' group, with the bot's own
+        messages there that carry their words: the topic header and each copy."""
+        rows = list(await self.session.scalars(
+            select(OfficerRequest).where(OfficerRequest.user_id == user_id,
+                                         OfficerRequest.chat_id.is_not(None),
+                                         OfficerRequest.thread_id.is_not(None))
+            .order_by(OfficerRequest.id)))
+        out = []
+        for r in rows:
+            if r.chat_id is None or r.thread_id is None:
+                continue
+            copies = await self.session.scalars(
+                select(RequestMessage.group_message_id).where(
+                    RequestMessage.request_id == r.id, RequestMessage.direction == "in",
+                    RequestMessage.group_message_id.is_not(None))
+                .order_by(RequestMessage.id))
+            ids = ([r.header_message_id] if r.header_message_id else []) + [
+                int(m) for m in copies if m is not None]
+            out.append(GroupCopies(r.id, r.chat_id, r.thread_id, tuple(ids)))
+        return out
+
+    async def erase_requests(self, user_id: int) -> int:
+        """Delete the person's requests (with their message ledger); returns how many
+        requests went."""
+        await self.session.execute(delete(RequestMessage).where(RequestMessage.request_id.in_(
+            select(OfficerRequest.id).where(OfficerRequest.user_id == user_id))))
+        result = await self.session.execute(
+            delete(OfficerRequest).where(OfficerRequest.user_id == user_id))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def erase_feedback(self, user_id: int) -> int:
+        result = await self.session.execute(delete(Feedback).where(Feedback.user_id == user_id))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def unlink_questions(self, user_id: int) -> int:
+        """Logged questions stay counted for statistics but lose their text and asker."""
         result = await self.session.execute(
             update(QuestionLog).where(QuestionLog.user_id == user_id)
             .values(user_id=None, text=None))
-        return removed + int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def purge(self, request_cutoff: datetime, question_cutoff: datetime) -> int:
         """Retention: closed requests and feedback older than their limit go; old questions

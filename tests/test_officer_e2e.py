@@ -4,6 +4,7 @@ server (real HTTP, the real bot long polling), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,8 +16,8 @@ from sqlalchemy import select
 
 from bot.localapi import LocalBotAPI
 from bot.localapi.records import Chat, User
-from bot.services.officer import OfficerDesk, check_sla
-from storage.models import OfficerRequest, RequestMessage, utcnow
+from bot.services.officer import OfficerDesk, Operators, check_sla
+from storage.models import AuditEntry, OfficerRequest, RequestMessage, utcnow
 from tests.conftest import Conversation, make_settings, seed_content, start_bot
 
 pytestmark = pytest.mark.asyncio
@@ -286,3 +287,253 @@ async def test_without_operators_chat_officer_is_not_offered(db_url: str) -> Non
         assert "🌍 Countries" in labels and "Ministry of Foreign Affairs" in labels
     finally:
         await app.close()
+
+
+async def _refusals(desk: Desk, count: int) -> list[AuditEntry]:
+    """The refused attempts in the audit log, once there are ``count`` (each is written in
+    the same unit of work as the update it refuses, so the update has been handled)."""
+    query = select(AuditEntry).where(AuditEntry.allowed.is_(False)).order_by(AuditEntry.id)
+    rows: list[AuditEntry] = []
+    for _ in range(200):
+        rows = await desk.rows(query)
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(rows)} refusals in the audit log, expected {count}")
+
+
+async def test_only_the_groups_administrators_reach_citizens(desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "I lost my passport in Spain", "No particular")
+    thread = _thread_of(desk, rid)
+    member = desk.server.add_user(first_name="Pasha", language_code="en")
+    desk.group.members.append(member.id)
+    stranger = desk.server.add_user(first_name="Intruder", language_code="en")
+    copies_before = len(desk.server.calls_for("copyMessage"))
+
+    desk.server.mark(aliya.user)
+    await desk.server.send_message(member, "I am only a member", desk.group, thread_id=thread)
+    await _refusals(desk, 1)
+    await desk.server.send_message(stranger, "/answer lost-passport", desk.group,
+                                   thread_id=thread)
+    refused = await _refusals(desk, 2)
+    assert [(r.actor_id, r.action, r.target) for r in refused] == [
+        (member.id, "request.reply", f"request:{rid}"),
+        (stranger.id, "request.answer", f"request:{rid}")]
+    assert len(desk.server.calls_for("copyMessage")) == copies_before
+    assert "I am only a member" not in [m.get("text") for m in desk.server.messages(aliya.user)]
+
+    # the officer (an administrator) still reaches her, and the citizen got nothing else
+    await desk.officer_says(thread, "The officer's answer")
+    [got] = await desk.server.wait_for_messages(aliya.user)
+    assert got["text"] == "The officer's answer"
+
+    # the close button pressed by a plain member is answered, audited, and closes nothing
+    header = desk.topic_messages(thread)[0]
+    close = desk.server.buttons(header)[0][0][1]
+    await desk.server.press_button(member, header, close)
+    refused = await _refusals(desk, 3)
+    assert (refused[-1].actor_id, refused[-1].action, refused[-1].target) == \
+        (member.id, "request.close", f"request:{rid}")
+    answers = await _until(lambda: [v for v in desk.server.callback_answers().values()
+                                    if "Only the operators" in (v.get("text") or "")])
+    assert answers and answers[0].get("show_alert")
+    assert (await desk.request(rid)).status == "open"
+    assert not desk.group.topics[thread].closed
+
+
+async def test_operators_are_asked_of_telegram_once_a_minute_not_per_message(
+        desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My visa for Japan was refused", "No particular")
+    thread = _thread_of(desk, rid)
+    for n in range(3):
+        desk.server.mark(aliya.user)
+        await desk.officer_says(thread, f"Message {n}")
+        await desk.server.wait_for_messages(aliya.user)
+    assert len(desk.server.calls_for("getChatAdministrators")) == 1
+    assert desk.server.calls_for("getChatMember") == []
+
+
+async def test_a_promoted_member_becomes_an_operator_and_a_demoted_one_stops(
+        db_url: str) -> None:
+    async with LocalBotAPI() as server:
+        officer = server.add_user(first_name="Dana", language_code="en", started=True)
+        trainee = server.add_user(first_name="Timur", language_code="en", started=True)
+        group = server.add_group("Consular desk", admins=[officer], members=[trainee],
+                                 forum=True, bot_admin=True)
+
+        def no_cache(dp: Any) -> None:
+            dp["operators"] = Operators(ttl=0)
+
+        async with start_bot(db_url, server, operators_chat_id=group.id,
+                             default_language="en", setup=no_cache) as s:
+            desk = Desk(server, s.settings, s.app, s.bot, group, officer)
+            aliya = desk.person("Aliya")
+            rid = await _open(desk, aliya, "I lost my passport", "No particular")
+            thread = _thread_of(desk, rid)
+            await server.send_message(trainee, "Before promotion", group, thread_id=thread)
+            await _refusals(desk, 1)
+            server.set_admin(group, trainee)
+            server.mark(aliya.user)
+            await server.send_message(trainee, "After promotion", group, thread_id=thread)
+            [got] = await server.wait_for_messages(aliya.user)
+            assert got["text"] == "After promotion"
+            server.set_admin(group, trainee, admin=False)
+            await server.send_message(trainee, "After demotion", group, thread_id=thread)
+            await _refusals(desk, 2)
+            texts = [m.get("text") for m in server.messages(aliya.user)]
+            assert "Before promotion" not in texts and "After demotion" not in texts
+
+
+def _group_texts(desk: Desk) -> list[str]:
+    return [m.get("text") or m.get("caption") or "" for m in desk.server.messages(desk.group)]
+
+
+async def test_forget_me_deletes_the_citizens_topic_from_the_operators_forum(
+        desk: Desk) -> None:
+    aliya, bakyt = desk.person("Aliya"), desk.person("Bakyt")
+    await aliya.say("How do I get a visa to Japan?")
+    a = await _open(desk, aliya, "My passport with a Japanese visa was stolen in Osaka",
+                    "No particular")
+    b = await _open(desk, bakyt, "I need a certificate for my marriage in Georgia",
+                    "No particular")
+    ta, tb = _thread_of(desk, a), _thread_of(desk, b)
+    desk.server.mark(aliya.user)
+    await desk.officer_says(ta, "Please send a photo of the police report")
+    await desk.server.wait_for_messages(aliya.user)
+    await desk.server.send_message(aliya.user, "Here is what the police wrote")
+    assert await _until(lambda: "Here is what the police wrote" in _group_texts(desk))
+
+    [ask] = await aliya.say("/forget_me")
+    done = await aliya.press("Yes, erase everything", ask)
+    assert "• Requests to consular officers (1)" in done["text"]
+    assert "• Your conversations with consular officers, deleted from their chat (1)" \
+        in done["text"]
+    assert "Questions you asked, now counted without their text or your name (1)" \
+        in done["text"]
+    assert "Your ratings" not in done["text"] and "still in the" not in done["text"]
+
+    assert ta not in desk.group.topics
+    assert [m for m in desk.server.messages(desk.group) if m.get("message_thread_id") == ta] \
+        == []
+    texts = _group_texts(desk)
+    assert not any("Osaka" in t or "police" in t for t in texts)
+    assert tb in desk.group.topics  # the other citizen's request is untouched
+    assert "I need a certificate for my marriage in Georgia" in texts
+    for _ in range(100):  # the bot commits right after it replies
+        if (left := await desk.rows(select(OfficerRequest.id))) == [b]:
+            break
+        await asyncio.sleep(0.05)
+    assert left == [b]
+
+
+async def test_forget_me_says_which_copies_telegram_would_not_let_it_delete(
+        desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My passport was stolen in Rome", "No particular")
+    thread = _thread_of(desk, rid)
+    desk.server.set_admin(desk.group, desk.bot.id, admin=False)  # no right to delete topics
+    desk.server.advance(49 * 3600)  # and the copies are older than 48 hours
+
+    [ask] = await aliya.say("/forget_me")
+    done = await aliya.press("Yes, erase everything", ask)
+    assert "• Requests to consular officers (1)" in done["text"]
+    assert "2 messages with your words are still in the consular officers' chat" \
+        in done["text"]
+    assert "within 48 hours" in done["text"]
+    assert "deleted from their chat" not in done["text"]
+    note = await _until(lambda: [m for m in desk.topic_messages(thread)
+                                 if m.get("text", "").startswith("🗑")])
+    assert f"#{rid}" in note[0]["text"] and "please delete the topic" in note[0]["text"]
+    assert "Rome" not in note[0]["text"]
+
+
+async def test_forget_me_deletes_the_bots_copies_one_by_one_within_48_hours(
+        desk: Desk) -> None:
+    aliya = desk.person("Aliya")
+    rid = await _open(desk, aliya, "My passport was stolen in Rome", "No particular")
+    thread = _thread_of(desk, rid)
+    desk.server.mark(aliya.user)
+    await desk.officer_says(thread, "Officer's own words")
+    await desk.server.wait_for_messages(aliya.user)
+    desk.server.set_admin(desk.group, desk.bot.id, admin=False)
+
+    [ask] = await aliya.say("/forget_me")
+    done = await aliya.press("Yes, erase everything", ask)
+    assert "• Your messages in the consular officers' chat (2)" in done["text"]
+    assert "still in the" not in done["text"]
+    texts = [m.get("text", "") for m in desk.topic_messages(thread)]
+    assert not any("Rome" in t for t in texts)  # the header and the copy went
+    assert "Officer's own words" in texts  # a member bot may delete only its own messages
+
+
+def _t(lang: str, msgid: str) -> str:
+    from bot.translation import catalogs
+
+    text = catalogs()[lang].gettext(msgid)
+    assert text != msgid, f"{msgid!r} has no {lang} translation"
+    return text
+
+
+async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: str) -> None:
+    """OPERATORS_LANGUAGE=ru, DEFAULT_LANGUAGE=en, a Kazakh-speaking citizen."""
+    async with LocalBotAPI() as server:
+        officer = server.add_user(first_name="Dana", language_code="en", started=True)
+        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
+        async with start_bot(db_url, server, operators_chat_id=group.id,
+                             default_language="en", operators_language="ru") as s:
+            desk = Desk(server, s.settings, s.app, s.bot, group, officer)
+            aigul = Conversation(server, server.add_user(first_name="Aigul", language_code="kk"))
+            [prompt] = await aigul.say("/officer")
+            assert prompt["text"].startswith(_t("kk", "Describe your case in your own words. "
+                                                "You can send several messages, photos of "
+                                                "documents or your location. Only consular "
+                                                "officers will see them."))
+            [ask] = await aigul.say("Германияда төлқұжатым ұрланды, не істеуім керек?")
+            done = await aigul.press("Германия", ask)
+            number = re.search(r"[#№](\d+)", done["text"])
+            assert number, done["text"]
+            rid = int(number.group(1))
+            thread = _thread_of(desk, rid)
+            header = (await _until(lambda: desk.topic_messages(thread)))[0]["text"]
+            assert "Страна: 🇩🇪 Германия" in header
+            assert "Тема: Паспорт утерян или украден" in header
+            assert "Язык: Қазақша." in header
+            assert "Germany" not in header and "Language" not in header
+
+            server.mark(aigul.user)
+            await desk.officer_says(thread, "Сәлеметсіз бе! Консулдыққа келіңіз.")
+            [reply] = await server.wait_for_messages(aigul.user)
+            assert aigul.buttons(reply) == [_t("kk", "✍️ Reply to the officer")]
+
+            # she switches to Russian: what the desk sends her from now on is in Russian
+            [menu] = await aigul.say("/language")
+            await aigul.press("Русский", menu)
+            server.mark(aigul.user)
+            await desk.officer_says(thread, "/answer lost-passport")
+            [card] = await server.wait_for_messages(aigul.user)
+            assert "Паспорт утерян или украден" in card["text"]
+            note = await _until(lambda: [m for m in desk.topic_messages(thread)
+                                         if m.get("text", "").startswith("📎")])
+            assert note[0]["text"] == "📎 Отправлен ответ «Паспорт утерян или украден» " \
+                                      "(язык: Русский)."
+
+            header_view = desk.topic_messages(thread)[0]
+            await server.press_button(officer, header_view, server.buttons(header_view)[0][0][1])
+            [closed] = await server.wait_for_messages(aigul.user)
+            assert closed["text"].startswith(f"Обращение №{rid} закрыто")
+            assert aigul.buttons(closed)[-1] == _t("ru", "🔄 Reopen the request")
+            assert _t("ru", "✅ Request closed.") in [m.get("text") for m in
+                                                     desk.topic_messages(thread)]
+            assert await _until(lambda: [v for v in server.callback_answers().values()
+                                         if v.get("text") == _t("ru", "Closed.")])
+
+            rated = await aigul.press("4 ⭐", closed)
+            assert rated["text"] == _t("ru", "Thank you! You rated the help {rating} of 5.") \
+                .format(rating=4)
+            reopened = await aigul.press(_t("ru", "🔄 Reopen the request"), closed)
+            assert reopened["text"] == _t("ru", "Request #{number} is open again. Write what "
+                                                "is still unresolved.").format(number=rid)
+            assert await _until(lambda: _t("ru", "🔄 The citizen reopened the request.") in
+                                [m.get("text") for m in desk.topic_messages(thread)])

@@ -47,12 +47,17 @@ async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:
     [shown] = await dana.say("/my_data")
     assert "+77015550101" in shown["text"] and "Mum" in shown["text"]  # to the person only
     assert "qwzx vbnm ploki" in shown["text"]
+    assert "Chosen language: English" in shown["text"]  # by its name, not "en"
     [ask] = await dana.say("/forget_me")
     kept = await dana.press("No", ask)
     assert "Nothing was erased" in kept["text"]
     [ask] = await dana.say("/forget_me")
     done = await dana.press("Yes, erase everything", ask)
     assert "Erased:" in done["text"] and "Trips (1)" in done["text"]
+    # one line per kind: her logged questions are not "requests to consular officers"
+    assert "Requests to consular officers" not in done["text"]
+    assert "Questions you asked, now counted without their text or your name (1)" \
+        in done["text"]
     assert "I no longer hold anything" in done["text"]
 
     assert await rows_mentioning(tb.settings.db.url, dana.user.id) == {}

@@ -34,7 +34,10 @@ message, a view of it or its id must carry that button),
 ``press_callback(user, message_id, data, chat=None)`` (forged: no check),
 ``inline_query(user, query, offset="")``.
 Synchronous: ``add_bot_to_group(group, by=user, as_admin=False)``,
-``remove_bot_from_group(group, by=None)`` (both emit ``my_chat_member``).
+``remove_bot_from_group(group, by=None)`` (both emit ``my_chat_member``),
+``set_admin(group, user, admin=True)`` (promote or demote a member or a bot),
+``advance(seconds)`` (the clock jumps: messages grow older, e.g. past
+deleteMessage's 48 hours; deleteForumTopic removes a topic whatever its age).
 
 Group privacy: like Telegram, a bot that is not an admin and was registered
 with ``can_read_all_group_messages=False`` (the default) receives in groups
@@ -619,6 +622,25 @@ class LocalBotAPI:
         """Every sending method answers 429 for ``seconds`` of server time."""
         self._storm_until = self.clock() + seconds
 
+    def advance(self, seconds: float) -> None:
+        """Time passes at once: the server clock, and so every message's age, jumps ahead."""
+        self._t0 -= seconds / self.time_scale
+
+    def set_admin(self, group: Chat | int, user: User | int, admin: bool = True) -> None:
+        """The creator promotes a member (or a bot) to administrator, or demotes them."""
+        chat, user_id = self._chat(group), self._user_id(user)
+        if user_id in self._bots_by_id:
+            chat.bot_status[user_id] = "administrator" if admin else "member"
+            return
+        if chat.admins and chat.admins[0] == user_id:
+            raise ValueError("the creator cannot be demoted")
+        if user_id not in chat.members:
+            chat.members.append(user_id)
+        if admin and user_id not in chat.admins:
+            chat.admins.append(user_id)
+        elif not admin and user_id in chat.admins:
+            chat.admins.remove(user_id)
+
     # ------------------------------------------------------------------ people act
 
     async def send_message(
@@ -1077,6 +1099,7 @@ class LocalBotAPI:
             "editMessageReplyMarkup": self._edit_markup,
             "editMessageCaption": self._edit_caption,
             "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages,
             "answerCallbackQuery": self._answer_callback,
             "answerInlineQuery": self._answer_inline,
             "setMyCommands": self._set_commands,
@@ -1097,6 +1120,7 @@ class LocalBotAPI:
             "editForumTopic": self._edit_topic,
             "closeForumTopic": lambda bot, p: self._set_topic_closed(bot, p, True),
             "reopenForumTopic": lambda bot, p: self._set_topic_closed(bot, p, False),
+            "deleteForumTopic": self._delete_topic,
             "leaveChat": self._leave_chat,
             "getFile": self._get_file,
             "close": lambda bot, p: True,
@@ -1675,6 +1699,10 @@ class LocalBotAPI:
             if chat_type != "channel":
                 member.pop("can_post_messages")
                 member.pop("can_edit_messages")
+            else:
+                member.pop("can_pin_messages")
+            if chat_type != "supergroup":
+                member.pop("can_manage_topics")  # "supergroups only"
         if status == "creator":
             member["is_anonymous"] = False
         return member
@@ -1937,19 +1965,44 @@ class LocalBotAPI:
     def _delete_message(self, state: _Bot, p: _Params) -> bool:
         target = self._find_chat(state, p.chat_id())
         message_id = p.int("message_id")
-        log = state.log(target.id)
-        stored = log.messages.get(message_id) if message_id is not None else None
+        stored = state.log(target.id).messages.get(message_id) if message_id is not None else None
         if stored is None:
             raise bad_request("message to delete not found")
+        self._check_deletable(state, target, stored)
+        self._remove(state, target, stored)
+        return True
+
+    def _delete_messages(self, state: _Bot, p: _Params) -> bool:
+        """Like Telegram: missing ids are skipped; one that may not be deleted fails the call."""
+        target = self._find_chat(state, p.chat_id())
+        ids = p.json("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise bad_request("message identifiers are not specified")
+        messages = state.log(target.id).messages
+        found = [messages[int(i)] for i in ids if int(i) in messages]
+        for stored in found:
+            self._check_deletable(state, target, stored)
+        for stored in found:
+            self._remove(state, target, stored)
+        return True
+
+    def _check_deletable(self, state: _Bot, target: Chat | User, stored: _Stored) -> None:
+        """The Bot API's limits: 48 hours for every message, never a topic's creation, and
+        someone else's message in a group only as an administrator."""
+        if "forum_topic_created" in stored.message:
+            raise bad_request("message can't be deleted")
+        if self.now() - int(stored.message.get("date") or 0) >= 48 * 3600:
+            raise bad_request("message can't be deleted for everyone")
         if (
             not stored.outgoing
             and isinstance(target, Chat)
             and target.bot_status.get(state.user.id) != "administrator"
         ):
             raise bad_request("message can't be deleted")
-        del log.messages[stored.message["message_id"]]
+
+    def _remove(self, state: _Bot, target: Chat | User, stored: _Stored) -> None:
+        del state.log(target.id).messages[stored.message["message_id"]]
         self._emit(state, "deleted", target.id, stored)
-        return True
 
     def _answer_callback(self, state: _Bot, p: _Params) -> bool:
         query_id = p.str("callback_query_id", "") or ""
@@ -2232,6 +2285,18 @@ class LocalBotAPI:
         if topic.closed == closed:
             raise bad_request("TOPIC_NOT_MODIFIED")
         topic.closed = closed
+        return True
+
+    def _delete_topic(self, state: _Bot, p: _Params) -> bool:
+        """The topic and every message in it go, whatever their age (can_delete_messages)."""
+        chat = self._forum(state, p)
+        topic = self._topic(chat, p)
+        chat.topics.pop(topic.message_thread_id)
+        for bot in self._bots.values():
+            log = bot.log(chat.id)
+            for stored in [m for m in log.messages.values()
+                           if m.message.get("message_thread_id") == topic.message_thread_id]:
+                self._remove(bot, chat, stored)
         return True
 
     def _leave_chat(self, state: _Bot, p: _Params) -> bool:

@@ -33,24 +33,31 @@ async def _show_questions(ctx: Context, user_id: int) -> list[str]:
     return [_("{count} questions asked").format(count=count)] if count else []
 
 
-async def _erase(session: AsyncSession, user_id: int) -> int:
-    return await DialogueRepo(session).erase_user(user_id)
+async def _erase_requests(session: AsyncSession, user_id: int) -> int:
+    return await DialogueRepo(session).erase_requests(user_id)
 
 
-async def _erase_nothing(session: AsyncSession, user_id: int) -> int:
-    return 0
+async def _erase_feedback(session: AsyncSession, user_id: int) -> int:
+    return await DialogueRepo(session).erase_feedback(user_id)
+
+
+async def _unlink_questions(session: AsyncSession, user_id: int) -> int:
+    return await DialogueRepo(session).unlink_questions(user_id)
 
 
 def register() -> None:
-    """Requests and feedback are erased together (one entry); the question log's lines
-    lose text and asker in the same call."""
+    """One entry per kind, so the /forget_me report counts each under its own name. The
+    copies of requests in the operators' group are Telegram's to delete: see
+    :meth:`bot.services.officer.OfficerDesk.erase_copies`."""
     privacy.register(PersonalData("officer_requests", lambda: _("Requests to consular officers"),
-                                  _show_requests, _erase))
+                                  _show_requests, _erase_requests))
     privacy.register(PersonalData("feedback", lambda: _("Your ratings of answers"),
-                                  _show_feedback, _erase_nothing))
+                                  _show_feedback, _erase_feedback))
     privacy.register(PersonalData(
         "question_log", lambda: _("Questions you asked (for statistics)"),
-        _show_questions, _erase_nothing))
+        _show_questions, _unlink_questions,
+        erased_label=lambda: _("Questions you asked, now counted without their text or your "
+                               "name")))
 
 
 register()

@@ -8,18 +8,21 @@ requests cannot cross and a citizen cannot write into another topic.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
 from bot.dialogue_callbacks import OfficerCb
 from bot.i18n import locale
 from bot.services import tghtml
@@ -27,8 +30,9 @@ from bot.services.render import emergency_block, flag, topic_card
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.translation import gettext as _
+from bot.translation import ngettext
 from storage.models import utcnow
-from storage.repo_dialogue import DialogueRepo, RequestDTO
+from storage.repo_dialogue import DialogueRepo, GroupCopies, RequestDTO
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,40 @@ COPYABLE = ("text", "photo", "document", "location", "venue", "video", "voice", 
 
 class RequestError(Exception):
     """The operators' group refused the request (not a forum, bot not an admin...)."""
+
+
+class Operators:
+    """Who may write to citizens: the administrators of the operators' group.
+
+    Telegram is the list: whoever the group's owner made an administrator is an operator;
+    plain members read but cannot reach citizens. One getChatAdministrators answer is kept
+    for ``ttl`` seconds per process, so a busy desk does not cost a call per message; a
+    demoted administrator is refused at the latest ``ttl`` seconds later. If Telegram
+    cannot be asked, nobody is an operator until it can (the desk fails closed).
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._known: dict[int, tuple[float, frozenset[int]]] = {}
+        self._lock = asyncio.Lock()
+
+    async def admins(self, bot: Bot, chat_id: int) -> frozenset[int]:
+        async with self._lock:
+            known = self._known.get(chat_id)
+            if known is not None and known[0] > time.monotonic():
+                return known[1]
+            try:
+                members = await bot.get_chat_administrators(chat_id)
+            except TelegramAPIError as exc:
+                log.warning("operators' group %s: administrators unknown (%s)", chat_id, exc)
+                return frozenset()
+            ids = frozenset(m.user.id for m in members if not m.user.is_bot and m.status in (
+                ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR))
+            self._known[chat_id] = (time.monotonic() + self.ttl, ids)
+            return ids
+
+    async def allows(self, bot: Bot, chat_id: int, user_id: int | None) -> bool:
+        return user_id is not None and user_id in await self.admins(bot, chat_id)
 
 
 def message_kind(message: Message) -> str | None:
@@ -99,6 +137,22 @@ def rating_markup(req: RequestDTO) -> InlineKeyboardMarkup:
 
 
 @dataclass
+class CopiesErased:
+    """What /forget_me did in the operators' group: ``topics`` deleted whole (every message,
+    whatever its age), ``messages`` deleted one by one where a topic could not be, and
+    ``kept``: the bot's copies Telegram would not let it delete (older than 48 hours, or
+    the bot is no longer an administrator there)."""
+
+    topics: int = 0
+    messages: int = 0
+    kept: int = 0
+
+
+# What Telegram answers when the topic is not there any more: nothing is left to delete.
+GONE = ("thread not found", "TOPIC_ID_INVALID", "TOPIC_DELETED")
+
+
+@dataclass
 class Draft:
     """What the citizen has written so far, before the request exists."""
 
@@ -125,10 +179,18 @@ class OfficerDesk:
             raise RequestError("OPERATORS_CHAT_ID is not set")
         return self.settings.operators_chat_id
 
+    async def citizen_language(self, repo: DialogueRepo, req: RequestDTO) -> str:
+        """The language the citizen chose last (they may have changed it since the request
+        was opened), else the one they opened it in."""
+        chosen = await repo.chosen_language(req.user_id) if req.user_id is not None else None
+        return str(chosen) if chosen in LANGUAGES else req.lang
+
     def _operators_locale(self) -> contextlib.AbstractContextManager[None]:
-        return locale(self.i18n, self.settings.default_language)
+        return locale(self.i18n, self.settings.desk_language)
 
     def header(self, req: RequestDTO, question: str | None) -> str:
+        """The topic's first message, in the operators' language (OPERATORS_LANGUAGE)."""
+        lang = self.settings.desk_language
         with self._operators_locale():
             lines = [f"<b>{quote(topic_title(req))}</b>"]
             if req.urgent:
@@ -136,15 +198,15 @@ class OfficerDesk:
             if req.country and req.country in self.store.countries:
                 lines.append(_("Country: {country}").format(
                     country=f"{flag(req.country)} "
-                            + quote(self.store.country_name(req.country, "en"))))
+                            + quote(self.store.country_name(req.country, lang))))
             if req.topic and req.topic in self.store.topics:
                 lines.append(_("Topic: {topic}").format(
-                    topic=quote(self.store.topics[req.topic].title.get("en"))))
+                    topic=quote(self.store.topics[req.topic].title.get(lang))))
             if question:
                 lines.append(_("Question asked: {text}").format(text=quote(question[:500])))
             lines.append(_("Language: {lang}. Reply in this topic: every message goes to the "
                            "citizen. {command} sends a ready answer in their language.")
-                         .format(lang=req.lang, command=quote("/answer <topic>")))
+                         .format(lang=LANGUAGE_NAMES[req.lang], command=quote("/answer <topic>")))
             return "\n".join(lines)
 
     def _close_markup(self, req: RequestDTO) -> InlineKeyboardMarkup:
@@ -189,7 +251,7 @@ class OfficerDesk:
         if kind is None or req.user_id is None or not req.is_open:
             return False
         officer = message.from_user
-        with locale(self.i18n, req.lang):
+        with locale(self.i18n, await self.citizen_language(repo, req)):
             markup = reply_markup(req)
             signature = ""
             if self.settings.show_officer_names and officer:
@@ -217,8 +279,9 @@ class OfficerDesk:
         """``/answer <slug>``: the content topic's card in the citizen's language."""
         if slug not in self.store.topics or req.user_id is None or not req.is_open:
             return False
-        with locale(self.i18n, req.lang):
-            card = topic_card(self.store, slug, req.lang, self.settings.tz, req.country)
+        lang = await self.citizen_language(repo, req)
+        with locale(self.i18n, lang):
+            card = topic_card(self.store, slug, lang, self.settings.tz, req.country)
             markup = reply_markup(req)
         chunks = tghtml.split(card.html)
         sent = None
@@ -227,7 +290,8 @@ class OfficerDesk:
                 req.user_id, chunk, reply_markup=markup if i == len(chunks) - 1 else None)
         with self._operators_locale():
             note = _("📎 Sent the answer “{title}” in {lang}.").format(
-                title=quote(self.store.topics[slug].title.get("en")), lang=req.lang)
+                title=quote(self.store.topics[slug].title.get(self.settings.desk_language)),
+                lang=LANGUAGE_NAMES[lang])
         posted = await self.bot.send_message(self.group, note, message_thread_id=req.thread_id)
         await repo.add_message(req.id, "out", "answer", sent.message_id if sent else None,
                                posted.message_id, officer_id=officer_id)
@@ -247,7 +311,7 @@ class OfficerDesk:
         with contextlib.suppress(TelegramAPIError):
             await self.bot.close_forum_topic(self.group, req.thread_id)  # type: ignore[arg-type]
         if req.user_id is not None:
-            with locale(self.i18n, req.lang):
+            with locale(self.i18n, await self.citizen_language(repo, req)):
                 text = _("Request #{number} has been closed by the consular officer. How much "
                          "did we help? You can reopen it within {days} days if something is "
                          "still unresolved.").format(number=req.id,
@@ -275,6 +339,65 @@ class OfficerDesk:
         await self.bot.send_message(self.group, note, message_thread_id=req.thread_id,
                                     reply_markup=markup)
         return True
+
+
+async def erase_copies(desk: OfficerDesk, repo: DialogueRepo, user_id: int) -> CopiesErased:
+    """Remove the person's words from the operators' group, before their rows go.
+
+    deleteForumTopic takes a request's topic with every message in it, whatever its age.
+    If Telegram refuses (the bot lost the right to delete messages), the bot's own copies
+    are deleted one by one, which Telegram allows within 48 hours; what is left is counted
+    and the operators are asked, in the topic, to delete it by hand.
+    """
+    done = CopiesErased()
+    for topic in await repo.group_copies(user_id):
+        try:
+            await desk.bot.delete_forum_topic(topic.chat_id, topic.thread_id)
+        except TelegramBadRequest as exc:
+            if any(reason in exc.message for reason in GONE):
+                done.topics += 1
+                continue
+            log.info("topic of request %s not deleted (%s)", topic.request_id, exc.message)
+        except TelegramAPIError as exc:
+            log.info("topic of request %s not deleted (%s)", topic.request_id, exc)
+        else:
+            done.topics += 1
+            continue
+        kept = await _delete_one_by_one(desk.bot, topic)
+        done.messages += len(topic.message_ids) - kept
+        done.kept += kept
+        if kept:
+            await _ask_operators_to_delete(desk, topic, kept)
+    return done
+
+
+async def _delete_one_by_one(bot: Bot, topic: GroupCopies) -> int:
+    kept = 0
+    for message_id in topic.message_ids:
+        try:
+            await bot.delete_message(topic.chat_id, message_id)
+        except TelegramBadRequest as exc:
+            if "not found" not in exc.message:
+                kept += 1
+        except TelegramAPIError:
+            kept += 1
+    return kept
+
+
+async def _ask_operators_to_delete(desk: OfficerDesk, topic: GroupCopies, kept: int) -> None:
+    with desk._operators_locale():
+        text = ngettext(
+            "🗑 The citizen of request #{number} erased their data. Telegram did not let me "
+            "delete {count} message with their words in this topic: an administrator, "
+            "please delete the topic.",
+            "🗑 The citizen of request #{number} erased their data. Telegram did not let me "
+            "delete {count} messages with their words in this topic: an administrator, "
+            "please delete the topic.", kept).format(number=topic.request_id, count=kept)
+    try:
+        await desk.bot.send_message(topic.chat_id, text, message_thread_id=topic.thread_id)
+    except TelegramAPIError:  # a closed topic: say it in the group's general chat instead
+        with contextlib.suppress(TelegramAPIError):
+            await desk.bot.send_message(topic.chat_id, text)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import LANGUAGE_NAMES
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.services.trips import format_trip
@@ -42,6 +43,7 @@ class PersonalData:
     label: Callable[[], str]  # translated at render time
     show: Show
     erase: Erase
+    erased_label: Callable[[], str] | None = None  # in the /forget_me report, if not label
 
 
 _REGISTRY: dict[str, PersonalData] = {}
@@ -83,7 +85,8 @@ async def erase(session: AsyncSession, user_id: int) -> dict[str, int]:
 
 
 def labels(keys: list[str]) -> list[str]:
-    return [_REGISTRY[k].label() for k in keys if k in _REGISTRY]
+    """What each erased entry is called in the /forget_me report."""
+    return [(_REGISTRY[k].erased_label or _REGISTRY[k].label)() for k in keys if k in _REGISTRY]
 
 
 # --- what the citizen assistant and the travellers' features hold ------------------------
@@ -95,7 +98,8 @@ async def _show_user(ctx: Context, user_id: int) -> list[str]:
         return []
     lines = [_("Telegram id: {id}").format(id=row.id)]
     if row.language:
-        lines.append(_("Chosen language: {lang}").format(lang=row.language))
+        lines.append(_("Chosen language: {lang}").format(
+            lang=LANGUAGE_NAMES.get(row.language, row.language)))
     return lines
 
 
@@ -109,7 +113,8 @@ async def _show_news(ctx: Context, user_id: int) -> list[str]:
     if row is None:
         return []
     state = _("active") if row.active else _("paused")
-    return [_("News in {lang}: {state}").format(lang=row.language, state=state)]
+    return [_("News in {lang}: {state}").format(
+        lang=LANGUAGE_NAMES.get(row.language, row.language), state=state)]
 
 
 async def _erase_news(session: AsyncSession, user_id: int) -> int:

@@ -312,3 +312,51 @@ async def test_unknown_method_and_token() -> None:
         finally:
             await stranger.session.close()
         assert TelegramNotFound is not None
+
+
+async def test_forum_administrators_promotion_and_deleting_topics_and_messages() -> None:
+    from aiogram.exceptions import TelegramBadRequest
+
+    async with serve() as (server, bot):
+        owner = server.add_user("Owner")
+        member = server.add_user("Member")
+        forum = server.add_group("Desk", members=[member], admins=[owner], forum=True,
+                                 bot_admin=True)
+        admins = await bot.get_chat_administrators(forum.id)
+        assert [(a.user.id, a.status) for a in admins] == [(owner.id, "creator"),
+                                                           (bot.id, "administrator")]
+        assert admins[1].can_manage_topics and admins[1].can_delete_messages
+        server.set_admin(forum, member)
+        assert (await bot.get_chat_member(forum.id, member.id)).status == "administrator"
+        server.set_admin(forum, member, admin=False)
+        assert (await bot.get_chat_member(forum.id, member.id)).status == "member"
+        group = server.add_group("Plain", admins=[owner], bot_admin=True)
+        [_, me] = await bot.get_chat_administrators(group.id)
+        assert me.can_manage_topics is None  # "supergroups only"
+
+        kept = await bot.create_forum_topic(forum.id, "Kept")
+        gone = await bot.create_forum_topic(forum.id, "Gone")
+        keep = await bot.send_message(forum.id, "stays", message_thread_id=kept.message_thread_id)
+        await bot.send_message(forum.id, "ours", message_thread_id=gone.message_thread_id)
+        await server.send_message(member, "theirs", forum, thread_id=gone.message_thread_id)
+        assert await bot.delete_forum_topic(forum.id, gone.message_thread_id) is True
+        assert gone.message_thread_id not in forum.topics
+        assert [m.get("text") for m in server.messages(forum)
+                if m.get("message_thread_id") == gone.message_thread_id] == []
+        with pytest.raises(TelegramBadRequest, match="thread not found"):
+            await bot.send_message(forum.id, "late", message_thread_id=gone.message_thread_id)
+        with pytest.raises(TelegramBadRequest, match="thread not found"):
+            await bot.delete_forum_topic(forum.id, gone.message_thread_id)
+
+        # a topic's creation cannot be deleted; missing ids are skipped; 48 hours at most
+        with pytest.raises(TelegramBadRequest, match="can't be deleted"):
+            await bot.delete_message(forum.id, kept.message_thread_id)
+        one = await bot.send_message(forum.id, "one", message_thread_id=kept.message_thread_id)
+        assert await bot.delete_messages(forum.id, [one.message_id, 99_999]) is True
+        assert "one" not in [m.get("text") for m in server.messages(forum)]
+        server.advance(48 * 3600)
+        with pytest.raises(TelegramBadRequest, match="can't be deleted for everyone"):
+            await bot.delete_message(forum.id, keep.message_id)
+        assert "stays" in [m.get("text") for m in server.messages(forum)]
+        assert await bot.delete_forum_topic(forum.id, kept.message_thread_id) is True
+        assert "stays" not in [m.get("text") for m in server.messages(forum)]
