@@ -32,6 +32,7 @@ as Telegram adds them), ``send_photo(user, caption=None, chat=None)``,
 ``press_button(user, message, callback_data=None, *, text=None)`` (the
 message, a view of it or its id must carry that button),
 ``press_callback(user, message_id, data, chat=None)`` (forged: no check),
+``press_inline_callback(user, inline_message_id, data)`` (a button on an inline message),
 ``inline_query(user, query, offset="")``.
 Synchronous: ``add_bot_to_group(group, by=user, as_admin=False)``,
 ``remove_bot_from_group(group, by=None)`` (both emit ``my_chat_member``).
@@ -784,6 +785,25 @@ class LocalBotAPI:
                 "from": person.to_dict(),
                 "message": message,
                 "chat_instance": self._chat_instance(state, chat_id),
+                "data": data,
+            }
+            self._enqueue(state, "callback_query", query)
+            return query
+
+    async def press_inline_callback(
+        self, user: User | int, inline_message_id: str, data: str, *, bot: str | None = None
+    ) -> JSON:
+        """A button on a message sent via inline mode: the query has ``inline_message_id``
+        and no ``message``, as Telegram sends it."""
+        async with self._lock:
+            state, person = self._bot(bot), self._user(user)
+            query_id = str(secrets.randbits(63))
+            state.queries[query_id] = self.clock()
+            query: JSON = {
+                "id": query_id,
+                "from": person.to_dict(),
+                "inline_message_id": inline_message_id,
+                "chat_instance": str(secrets.randbits(63)),
                 "data": data,
             }
             self._enqueue(state, "callback_query", query)
