@@ -23,24 +23,28 @@ async def run_polling(app: App, bot: Bot, dp: Dispatcher) -> None:
 
 
 async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiogram.webhook.aiohttp_server import setup_application
+
+    from bot.webhook import UpdateRequestHandler, create_seen_updates
 
     hook = app.settings.webhook
     secret = hook.secret.get_secret_value() if hook.secret else None
+    seen = create_seen_updates(app.settings.redis_url)
     web_app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, hook.path)
+    UpdateRequestHandler(dp, bot, seen, secret_token=secret).register(web_app, hook.path)
     setup_application(web_app, dp, bot=bot)
     runner = web.AppRunner(web_app)
     await runner.setup()
-    site = web.TCPSite(runner, hook.host, hook.port)
-    await site.start()
-    await bot.set_webhook(f"{hook.url}{hook.path}", secret_token=secret,
-                          allowed_updates=dp.resolve_used_update_types())
-    log.info("webhook listening on %s:%s%s", hook.host, hook.port, hook.path)
     try:
+        site = web.TCPSite(runner, hook.host, hook.port)
+        await site.start()
+        await bot.set_webhook(f"{hook.url}{hook.path}", secret_token=secret,
+                              allowed_updates=dp.resolve_used_update_types())
+        log.info("webhook listening on %s:%s%s", hook.host, hook.port, hook.path)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+        await seen.close()
 
 
 async def serve(settings: Settings) -> None:

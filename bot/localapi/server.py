@@ -65,7 +65,8 @@ Faults and limits
 ``faults`` (:class:`Faults`): 5xx and hanging responses at a seeded rate.
 ``block(user)``/``unblock(user)``, ``deactivate(user)``, ``kick_bot(group)``,
 ``migrate_group(group) -> new supergroup id``, ``remove_chat(chat)``,
-``storm_429(seconds)`` (every send answers 429 for that long).
+``storm_429(seconds)`` (every send answers 429 for that long),
+``lose_webhook_answers(count)`` (the update was delivered, the answer lost: sent again).
 
 ``latency=(low, high)`` holds every HTTP answer for a uniform random ``low``-``high``
 seconds of server time, as Telegram's 50-150 ms round trip does (``None``: no delay).
@@ -357,6 +358,7 @@ class LocalBotAPI:
         self._t0 = time.monotonic()
         self._epoch0 = time.time()
         self._storm_until = -1.0
+        self._lost_answers = 0
         self._started_everywhere: set[int] = set()
         self._lock = asyncio.Lock()
         self._ids = itertools.count(1)
@@ -615,6 +617,11 @@ class LocalBotAPI:
             self.chats[chat_id].removed = True
         elif chat_id in self.users:
             self.users[chat_id].deactivated = True
+
+    def lose_webhook_answers(self, count: int = 1) -> None:
+        """The bot's answers to the next ``count`` webhook deliveries never arrive: the update
+        was delivered, but, as Telegram does when no answer comes in time, it is sent again."""
+        self._lost_answers += count
 
     def storm_429(self, seconds: float) -> None:
         """Every sending method answers 429 for ``seconds`` of server time."""
@@ -1263,7 +1270,10 @@ class LocalBotAPI:
                     timeout=aiohttp.ClientTimeout(total=60),
                 ) as response:
                     body = await response.read()
-                    if 200 <= response.status < 300:
+                    if self._lost_answers > 0:
+                        self._lost_answers -= 1
+                        error = "Read timeout expired"
+                    elif 200 <= response.status < 300:
                         with contextlib.suppress(ValueError):
                             reply = json.loads(body) if body else None
                     else:
