@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 
 from bot.config import Settings
+from bot.errors import check_bot_api, check_database
 from bot.factory import App, create_bot
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,17 @@ async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    app = await App.create(settings)
+    """Run until SIGTERM; a database or Bot API server it cannot reach stops it at once
+    with :class:`~bot.errors.StartupError` (one line naming the setting)."""
+    await check_database(settings.db.url)
     bot = create_bot(settings)
+    try:
+        assert settings.bot.token is not None
+        await check_bot_api(bot, settings.bot.api_url, settings.bot.token.get_secret_value())
+        app = await App.create(settings)
+    except BaseException:
+        await bot.session.close()
+        raise
     dp = app.dispatcher()
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
@@ -18,6 +21,8 @@ from bot.localapi import LocalBotAPI
 from bot.services.publishing import JOB_TABLE, due_post, sync_url
 from tests.conftest import ROOT, seed_content
 from tests.publishing_kit import add_post, build_world, database, post_row
+
+TOKEN = "123456:SECRET-part-of-the-token"
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -98,3 +103,53 @@ async def _status(factory: Any, post_id: int, status: str) -> None:
             return
         await asyncio.sleep(0.05)
     assert (await post_row(factory, post_id)).status == status
+
+
+def _one_line_failure(tmp_path: Path, **env: str) -> str:
+    env = _env(tmp_path, **env) | {"LOG_LEVEL": "WARNING"}  # no INFO lines of libraries
+    proc = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_an_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
+    port = _free_port()
+    line = _one_line_failure(
+        tmp_path, BOT_TOKEN=TOKEN,
+        DATABASE_URL=f"postgresql+asyncpg://postgres:hunter2@127.0.0.1:{port}/test")
+    assert line == (f"Cannot use DATABASE_URL postgresql+asyncpg://postgres:***@127.0.0.1:{port}"
+                    "/test: connection refused")
+
+
+def test_a_missing_database_is_one_line(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    server: str = request.getfixturevalue("_pg_database")  # PostgreSQL itself is there
+    missing = server.rsplit("/", 1)[0] + "/embassy_no_such_database"
+    line = _one_line_failure(tmp_path, BOT_TOKEN=TOKEN, DATABASE_URL=missing)
+    assert line == (f"Cannot use DATABASE_URL {missing}: "
+                    'database "embassy_no_such_database" does not exist')
+
+
+def test_an_unreachable_bot_api_server_is_one_line_without_the_token(
+    tmp_path: Path, sqlite_url: str,
+) -> None:
+    api = f"http://127.0.0.1:{_free_port()}"
+    line = _one_line_failure(tmp_path, BOT_TOKEN=TOKEN, BOT_API_URL=api,
+                             DATABASE_URL=sqlite_url)
+    assert line == f"Cannot reach BOT_API_URL {api}: connection refused"
+
+
+def test_sandbox_with_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    port = _free_port()
+    line = _one_line_failure(tmp_path, BOT_TOKEN="",
+                             DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
+    assert line.startswith("Cannot use DATABASE_URL ") and line.endswith(": connection refused")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
