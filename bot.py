@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    serving = command == "run" and settings.bot.token is not None
+    if not serving:  # serve() checks the database itself, then the Bot API server
+        from bot.errors import check_database
+
+        asyncio.run(check_database(settings.db.url))
     if command == "migrate":
         return cmd_migrate(settings)
     if command == "content":

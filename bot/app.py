@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 
 from bot.config import Settings
+from bot.errors import check_bot_api, check_database
 from bot.factory import App, create_bot
 
 log = logging.getLogger(__name__)
@@ -23,29 +24,42 @@ async def run_polling(app: App, bot: Bot, dp: Dispatcher) -> None:
 
 
 async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiogram.webhook.aiohttp_server import setup_application
+
+    from bot.webhook import UpdateRequestHandler, create_seen_updates
 
     hook = app.settings.webhook
     secret = hook.secret.get_secret_value() if hook.secret else None
+    seen = create_seen_updates(app.settings.redis_url)
     web_app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, hook.path)
+    UpdateRequestHandler(dp, bot, seen, secret_token=secret).register(web_app, hook.path)
     setup_application(web_app, dp, bot=bot)
     runner = web.AppRunner(web_app)
     await runner.setup()
-    site = web.TCPSite(runner, hook.host, hook.port)
-    await site.start()
-    await bot.set_webhook(f"{hook.url}{hook.path}", secret_token=secret,
-                          allowed_updates=dp.resolve_used_update_types())
-    log.info("webhook listening on %s:%s%s", hook.host, hook.port, hook.path)
     try:
+        site = web.TCPSite(runner, hook.host, hook.port)
+        await site.start()
+        await bot.set_webhook(f"{hook.url}{hook.path}", secret_token=secret,
+                              allowed_updates=dp.resolve_used_update_types())
+        log.info("webhook listening on %s:%s%s", hook.host, hook.port, hook.path)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+        await seen.close()
 
 
 async def serve(settings: Settings) -> None:
-    app = await App.create(settings)
+    """Run until SIGTERM; a database or Bot API server it cannot reach stops it at once
+    with :class:`~bot.errors.StartupError` (one line naming the setting)."""
+    await check_database(settings.db.url)
     bot = create_bot(settings)
+    try:
+        assert settings.bot.token is not None
+        await check_bot_api(bot, settings.bot.api_url, settings.bot.token.get_secret_value())
+        app = await App.create(settings)
+    except BaseException:
+        await bot.session.close()
+        raise
     dp = app.dispatcher()
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()

@@ -64,5 +64,5 @@ def create_root_router() -> Router:
     group_talk.callback_query.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP))
     group_talk.include_router(in_groups.create_router())
     root.include_routers(private, operators, groups, group_talk, inline.create_router(),
-                         errors.create_router())
+                         fallback.create_unanswered_router(), errors.create_router())
     return root

@@ -38,6 +38,19 @@ async def stale_button(query: CallbackQuery) -> None:
     await show(query, screens.main_menu())
 
 
+async def unanswered_button(query: CallbackQuery) -> None:
+    """Any button no router took, wherever it was (a group, an inline message): answered,
+    so the person's spinner stops; there may be no chat to show a menu in."""
+    await query.answer(_("This button is out of date."))
+
+
+def create_unanswered_router() -> Router:
+    """The last router of the tree: every callback query gets an answer."""
+    router = Router(name=__name__ + ".unanswered")
+    router.callback_query.register(unanswered_button)
+    return router
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(unknown_command, CommandText())

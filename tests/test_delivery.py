@@ -4,6 +4,7 @@ nothing is delivered twice, the sender itself causes no 429."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -117,10 +118,15 @@ async def test_a_missing_language_without_fallback_is_skipped(rig: Rig) -> None:
 async def test_a_429_storm_is_waited_out_and_each_message_recorded_once(rig: Rig) -> None:
     world = await build_world(rig.server, rig.factory, citizens={"en": 40}, groups=3)
     post_id = await add_post(rig.factory, world.author)
-    # The storm starts once the post exists, so writing it cannot outlast the storm.
+    # The storm is renewed until the run has met it: writing the run's ledger takes a
+    # while on a busy machine, and a storm of fixed length could end before the first send.
     rig.server.storm_429(6.0)
     await rig.publisher.enqueue(post_id)
-    await rig.publisher.wait_idle()
+    idle = asyncio.ensure_future(rig.publisher.wait_idle())
+    while rig.server.stats.too_many_requests == 0 and not idle.done():
+        rig.server.storm_429(6.0)
+        await asyncio.sleep(0.01)
+    await idle
     assert rig.server.stats.too_many_requests > 0  # the storm answered 429
     assert set(world.received().values()) == {1}
     rows = await ledger(rig.factory, post_id)

@@ -22,6 +22,7 @@ from bot.services.delivery import EngineOptions
 from bot.services.publishing import Publisher, run_key
 from bot.services.ratelimit import INTERACTIVE, SendLimiter
 from storage.models import AuditEntry, utcnow
+from storage.repo_publishing import PublishingRepo
 from tests.conftest import make_settings
 from tests.publishing_kit import add_post, build_world, database, ledger, make_bot, post_row, runs
 
@@ -185,6 +186,41 @@ async def test_firing_the_same_job_twice_starts_one_run(env: Env) -> None:
     assert first == second and first is not None
     assert len(await runs(env.factory, post_id)) == 1
     assert {env.server.stats.sent_per_chat[c] for c in world.citizens} == {1}
+
+
+async def test_a_run_committed_while_the_second_fire_looks_is_found_not_refused(
+    env: Env, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The interleaving a busy machine makes: the second fire looks for the run, then the
+    first commits it (and moves the post to ``sending``) before the second goes on."""
+    if not env.url.startswith("postgresql"):
+        pytest.skip("SQLite serializes the two transactions")
+    world = await build_world(env.server, env.factory, citizens={"en": 3})
+    post_id = await add_post(env.factory, world.author, groups=False, channels=False)
+    publisher = env.publisher(scheduler=False)
+    await publisher.start()
+    committed = asyncio.Event()
+    looks = itertools.count(1)
+    original_look, original_launch = PublishingRepo.run_by_key, publisher._launch
+
+    async def look(repo: PublishingRepo, key: str) -> object:
+        found = await original_look(repo, key)
+        if next(looks) == 2:
+            await asyncio.wait_for(committed.wait(), 10)
+        return found
+
+    def launch(run_id: int) -> None:
+        committed.set()
+        original_launch(run_id)
+
+    monkeypatch.setattr(PublishingRepo, "run_by_key", look)
+    monkeypatch.setattr(publisher, "_launch", launch)
+    due = datetime.now(UTC)
+    first, second = await asyncio.gather(publisher.fire(post_id, due),
+                                         publisher.fire(post_id, due))
+    await publisher.wait_idle()
+    assert first == second and first is not None
+    assert len(await runs(env.factory, post_id)) == 1
 
 
 async def test_two_publishers_on_one_postgresql_database_send_each_message_once(

@@ -12,6 +12,8 @@ unique ``run_key`` makes a second process (or a restart) that fires the same job
 instead of starting another. On PostgreSQL that second process joins the run: both claim
 deliveries with ``SKIP LOCKED``.
 
+The job store's writes never run on the event loop (see :class:`_Scheduler`).
+
 At start-up, jobs that fell due while the bot was down are sent if they are at most
 ``SCHEDULE_GRACE`` late, else the post is marked ``missed`` and its author told. Runs left
 ``sending`` by a previous process are resumed from their ledger.
@@ -32,7 +34,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import IntegrityError
@@ -75,17 +77,29 @@ def _duration(seconds: float) -> str:
 
 
 class _PublisherExecutor(BaseExecutor):
-    """Runs publishing jobs on the event loop, handing the Publisher the job's due time."""
+    """Runs publishing jobs on the event loop, handing the Publisher the job's due time.
+
+    Jobs are submitted from :class:`_Scheduler`'s worker thread, so the run is handed to
+    the loop the scheduler was started on.
+    """
 
     def __init__(self, publisher: Publisher) -> None:
         super().__init__()
         self._publisher = publisher
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._loop = asyncio.get_running_loop()
 
     def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._run, job, run_times[-1])
+
+    def _run(self, job: Any, due: datetime) -> None:
         task = asyncio.get_running_loop().create_task(
-            self._publisher.fire(int(job.args[0]), run_times[-1])
-        )
+            self._publisher.fire(int(job.args[0]), due))
         self._tasks.add(task)
 
         def done(finished: asyncio.Task[Any]) -> None:
@@ -102,6 +116,48 @@ class _PublisherExecutor(BaseExecutor):
     def shutdown(self, wait: bool = True) -> None:
         for task in self._tasks:
             task.cancel()
+
+
+class _Scheduler(AsyncIOScheduler):
+    """An asyncio scheduler whose job-store work runs on a worker thread, not on the loop.
+
+    The job store writes through a synchronous driver on its own connection. On SQLite an
+    aiosqlite connection of this process may hold the write lock between two statements of
+    a transaction (a run claiming deliveries, the question log, retention), and it needs
+    the event loop to reach its commit: a job-store write made on the loop waits for a lock
+    that only the blocked loop can release, until ``database is locked``. Off the loop,
+    the same write just waits its turn.
+    """
+
+    RETRY_SECONDS = 10.0
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._processing: set[asyncio.Task[None]] = set()
+
+    @run_in_event_loop
+    def wakeup(self) -> None:
+        self._stop_timer()
+        task = asyncio.get_running_loop().create_task(self._process_off_loop())
+        self._processing.add(task)
+        task.add_done_callback(self._processing.discard)
+
+    async def _process_off_loop(self) -> None:
+        try:
+            wait: float | None = await asyncio.to_thread(self._process_jobs)
+        except Exception:
+            log.exception("the scheduler could not process due jobs; retrying")
+            wait = self.RETRY_SECONDS
+        if self._eventloop is not None and self.running:
+            self._start_timer(wait)
+
+
+def _job_store(async_url: str) -> SQLAlchemyJobStore:
+    url = sync_url(async_url)
+    options: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}  # the app's own busy timeout (storage.db)
+    return SQLAlchemyJobStore(url=url, tablename=JOB_TABLE, engine_options=options)
 
 
 class Publisher:
@@ -145,8 +201,8 @@ class Publisher:
         await self.engine.start()
         if self._use_scheduler:
             url = self.factory.kw["bind"].url.render_as_string(hide_password=False)
-            self._scheduler = AsyncIOScheduler(
-                jobstores={"default": SQLAlchemyJobStore(url=sync_url(url), tablename=JOB_TABLE)},
+            self._scheduler = _Scheduler(
+                jobstores={"default": _job_store(url)},
                 executors={"default": _PublisherExecutor(self)},
                 job_defaults={
                     "coalesce": True, "max_instances": 1,
@@ -193,9 +249,9 @@ class Publisher:
             if post.repeat is None:
                 await self.fire(post_id, trigger.run_date)
             return
-        self._scheduler.add_job(
-            due_post, trigger=trigger, args=[post_id], id=f"post:{post_id}",
-            replace_existing=True, name=f"post {post_id}",
+        await asyncio.to_thread(
+            self._scheduler.add_job, due_post, trigger=trigger, args=[post_id],
+            id=f"post:{post_id}", replace_existing=True, name=f"post {post_id}",
         )
 
     def _trigger(self, post: PostDTO) -> DateTrigger | CronTrigger:
@@ -218,7 +274,7 @@ class Publisher:
         """Remove the post's job and stop its active run: what was not sent is skipped."""
         if self._scheduler is not None:
             with contextlib.suppress(Exception):
-                self._scheduler.remove_job(f"post:{post_id}")
+                await asyncio.to_thread(self._scheduler.remove_job, f"post:{post_id}")
         async with self.factory() as session, session.begin():
             repo = PublishingRepo(session)
             run = await repo.latest_run(post_id)
@@ -235,7 +291,7 @@ class Publisher:
         """Jobs that fell due while the bot was down: send within the grace, else missed."""
         assert self._scheduler is not None
         now = self.now()
-        for job in self._scheduler.get_jobs():
+        for job in await asyncio.to_thread(self._scheduler.get_jobs):
             due = job.next_run_time
             if due is None or due > now or job.func is not due_post:
                 continue
@@ -243,9 +299,9 @@ class Publisher:
             await self.fire(int(job.args[0]), latest)
             following = job.trigger.get_next_fire_time(latest, now)
             if isinstance(job.trigger, CronTrigger) and following is not None:
-                job.modify(next_run_time=following)
+                await asyncio.to_thread(job.modify, next_run_time=following)
             else:
-                job.remove()
+                await asyncio.to_thread(job.remove)
 
     # ------------------------------------------------------------------ runs
 
@@ -275,9 +331,12 @@ class Publisher:
         try:
             async with self.factory() as session, session.begin():
                 repo = PublishingRepo(session)
+                # The post before the run: on PostgreSQL each statement sees what was
+                # committed when it began, so a run committed between a run look-up and
+                # the post's read would show the post ``sending`` and no run.
+                post = await repo.post(post_id)
                 existing = await repo.run_by_key(key)
                 if existing is None:
-                    post = await repo.post(post_id)
                     allowed = ("scheduled",) if priority is None else (
                         "scheduled", "draft", "pending", "sent", "failed", "missed")
                     if post is None or post.status not in allowed:
