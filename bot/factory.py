@@ -78,7 +78,7 @@ def create_dispatcher(
     )
     dp.update.outer_middleware(PerPersonOrderMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
-    dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"]))
+    dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"], session_factory))
     LocaleMiddleware(i18n).setup(dp)
     dp.message.outer_middleware(flood or FloodMiddleware())
     dp.include_router(create_root_router())

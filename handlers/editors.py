@@ -34,13 +34,14 @@ from bot.editorial import (
     EditorsAct,
     editor_state,
 )
+from bot.i18n import locale, reader_language
 from bot.middlewares import UnitOfWork
 from bot.services import audit
 from bot.services.render import Button, Screenful
 from bot.services.roles import allows, role_of
 from bot.services.tghtml import quote
 from handlers.ui import send, show
-from storage.repo_editors import ADMIN, EDITOR, RoleRepo, user_language
+from storage.repo_editors import ADMIN, EDITOR, RoleRepo
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +234,8 @@ async def add_person(message: Message, uow: UnitOfWork, state: FSMContext, bot: 
 
 
 async def _welcome(bot: Bot, i18n: I18n, uow: UnitOfWork, user_id: int) -> None:
-    lang = await user_language(uow.session, user_id) or i18n.default_locale
-    with i18n.use_locale(lang):
+    lang = await reader_language(uow.session, user_id, i18n.default_locale)
+    with locale(i18n, lang):
         text = _("You are now an editor of the ministry's bot. /newpost writes a post, "
                  "/posts lists them.")
     try:

@@ -96,6 +96,9 @@ async def _show_user(ctx: Context, user_id: int) -> list[str]:
     lines = [_("Telegram id: {id}").format(id=row.id)]
     if row.language:
         lines.append(_("Chosen language: {lang}").format(lang=row.language))
+    if row.telegram_language:
+        lines.append(_("Language your Telegram reports: {lang}").format(
+            lang=row.telegram_language))
     return lines
 
 
