@@ -212,12 +212,16 @@ class ChosenLanguageMiddleware(BaseMiddleware):
             return chosen
         assert self.factory is not None
         try:
-            async with self.factory() as session, session.begin():
+            async with self.factory() as session:
                 users = UserRepo(session)
                 row = await users.get(user.id)
+                chosen = row.language if row else None
+                # The read's transaction ends first: on SQLite, a write that follows a read
+                # in one transaction fails at once if another writer came in between.
+                await session.commit()
                 if row is None or row.telegram_language != telegram:
                     await users.seen(user.id, telegram)
-                chosen = row.language if row else None
+                    await session.commit()
         except Exception:
             log.warning("could not store the language of a person", exc_info=True)
             return chosen
