@@ -12,13 +12,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import LANGUAGES, Settings
-from bot.i18n import LocaleMiddleware, create_i18n, locale
+from bot.config import Settings
+from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import (
     ChosenLanguageMiddleware,
     DatabaseMiddleware,
@@ -27,6 +25,7 @@ from bot.middlewares import (
     PerPersonOrderMiddleware,
 )
 from bot.services.answers import AnswerService
+from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.officer import Operators
 from bot.services.publishing import start_publisher, stop_publisher
@@ -83,15 +82,15 @@ def create_dispatcher(
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(PerPersonOrderMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
-    dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"]))
+    dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"], session_factory))
     LocaleMiddleware(i18n).setup(dp)
     dp.message.outer_middleware(flood or FloodMiddleware())
     dp.include_router(create_root_router())
     dp.startup.register(dp["question_log"].start)
     dp.shutdown.register(dp["question_log"].stop)
     retention = RetentionTask(session_factory, settings)
-    dp.startup.register(set_commands)
     dp.startup.register(bootstrap_admins)
+    dp.startup.register(set_menus)  # after bootstrap_admins: ADMIN_IDS get their menus
     dp.startup.register(retention.start)
     dp.shutdown.register(retention.stop)
     dp.startup.register(start_publisher)
@@ -102,32 +101,6 @@ def create_dispatcher(
     dp.startup.register(dialogue.start)
     dp.shutdown.register(dialogue.stop)
     return dp
-
-
-def command_list() -> list[BotCommand]:
-    return [
-        BotCommand(command="menu", description=_("Main menu")),
-        BotCommand(command="trip", description=_("Register a trip")),
-        BotCommand(command="mytrips", description=_("My trips")),
-        BotCommand(command="alerts", description=_("Countries whose alerts I follow")),
-        BotCommand(command="officer", description=_("Ask a consular officer")),
-        BotCommand(command="subscribe", description=_("Subscribe to the ministry's news")),
-        BotCommand(command="my_data", description=_("What the bot holds about me")),
-        BotCommand(command="forget_me", description=_("Erase everything about me")),
-        BotCommand(command="language", description=_("Change the language")),
-        BotCommand(command="help", description=_("How to use the bot")),
-        BotCommand(command="cancel", description=_("Stop the current action")),
-    ]
-
-
-async def set_commands(bot: Bot, i18n: I18n, settings: Settings) -> None:
-    """The command menu, in each language Telegram may show it in."""
-    scope = BotCommandScopeAllPrivateChats()
-    for lang in LANGUAGES:
-        with locale(i18n, lang):
-            await bot.set_my_commands(command_list(), scope=scope, language_code=lang)
-    with locale(i18n, settings.default_language):
-        await bot.set_my_commands(command_list(), scope=scope)
 
 
 @dataclass

@@ -1,8 +1,12 @@
 """Languages in the bot: aiogram's i18n wired to the same catalogs as bot.translation.
 
-The one place a person's locale is chosen is :class:`LocaleMiddleware`; it sets the
-language for aiogram's ``gettext`` (used in handlers) and for :mod:`bot.translation`
-(used in the services) at once.
+One chain decides the language a person reads (:func:`pick_language`): the one they chose
+with /language → the one their Telegram reports → ``DEFAULT_LANGUAGE``. In an update,
+:class:`LocaleMiddleware` applies it, for aiogram's ``gettext`` (used in handlers) and for
+:mod:`bot.translation` (used in the services) at once. For a message the bot writes first
+(a notice, a report, a reminder, an alert, a digest), :func:`reader_language` applies it to
+the person's stored row; ``ChosenLanguageMiddleware`` keeps that row's Telegram language
+up to date.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
 from bot.translation import (  # noqa: F401  (re-exported for handlers)
@@ -26,6 +31,7 @@ from bot.translation import (  # noqa: F401  (re-exported for handlers)
     fmt_time,
     use_language,
 )
+from storage.repositories import UserRepo
 
 
 def create_i18n(default_language: str) -> I18n:
@@ -41,16 +47,31 @@ def language_from_telegram(code: str | None, default: str) -> str:
     return base if base in ("kk", "ru") else "en"
 
 
+def pick_language(chosen: str | None, telegram: str | None, default: str) -> str:
+    """The language a person reads: chosen → Telegram's → the default."""
+    for lang in (chosen, telegram):
+        if lang in LANGUAGES:
+            return str(lang)
+    return default
+
+
+async def reader_language(session: AsyncSession, user_id: int, default: str) -> str:
+    """Which language person ``user_id`` reads, from their stored row (one query).
+
+    Use it for every message the bot writes to someone first; ``default`` is
+    ``settings.default_language`` (or ``i18n.default_locale``).
+    """
+    return pick_language(await UserRepo(session).reads(user_id), None, default)
+
+
 class LocaleMiddleware(I18nMiddleware):
     """The language the person chose → Telegram's ``language_code`` → the default."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        chosen = data.get("chosen_language")
-        if chosen in LANGUAGES:
-            return str(chosen)
         user: User | None = data.get("event_from_user")
-        return language_from_telegram(user.language_code if user else None,
-                                      self.i18n.default_locale)
+        default = self.i18n.default_locale
+        telegram = language_from_telegram(user.language_code if user else None, default)
+        return pick_language(data.get("chosen_language"), telegram, default)
 
     async def __call__(
         self,

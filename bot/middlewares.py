@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Message, TelegramObject, User
+from aiogram.types import Chat, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import language_from_telegram
 from bot.services.question_log import QuestionLogBuffer
 from storage.repositories import QuestionRepo, UserRepo
 
@@ -62,30 +63,47 @@ class UnitOfWork:
 class LanguageCache:
     """Chosen languages by user id, so most updates need no database round trip.
 
-    Entries expire so that a choice made through another process shows up within
-    ``ttl`` seconds.
+    Beside the chosen language it remembers the Telegram language last stored on the
+    person's row, so that the row is written only when that changes. Entries expire so
+    that a choice made through another process shows up within ``ttl`` seconds.
     """
 
     def __init__(self, size: int = 50_000, ttl: float = 300.0) -> None:
-        self._items: OrderedDict[int, tuple[float, str | None]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[float, str | None, str | None]] = OrderedDict()
         self.size = size
         self.ttl = ttl
 
-    def get(self, user_id: int) -> tuple[bool, str | None]:
+    def _live(self, user_id: int) -> tuple[float, str | None, str | None] | None:
         item = self._items.get(user_id)
         if item is None or item[0] < time.monotonic():
-            return False, None
+            return None
         self._items.move_to_end(user_id)
-        return True, item[1]
+        return item
+
+    def get(self, user_id: int) -> tuple[bool, str | None]:
+        item = self._live(user_id)
+        return (False, None) if item is None else (True, item[1])
+
+    def stored_telegram(self, user_id: int) -> tuple[bool, str | None]:
+        """(known, Telegram language on the person's row); unknown after ``put`` alone."""
+        item = self._live(user_id)
+        return (False, None) if item is None or item[2] is _UNKNOWN else (True, item[2])
 
     def put(self, user_id: int, language: str | None) -> None:
-        self._items[user_id] = (time.monotonic() + self.ttl, language)
+        item = self._items.get(user_id)
+        self.remember(user_id, language, item[2] if item else _UNKNOWN)
+
+    def remember(self, user_id: int, language: str | None, telegram: str | None) -> None:
+        self._items[user_id] = (time.monotonic() + self.ttl, language, telegram)
         self._items.move_to_end(user_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def forget(self, user_id: int) -> None:
         self._items.pop(user_id, None)
+
+
+_UNKNOWN: Any = object()
 
 
 class PerPersonOrderMiddleware(BaseMiddleware):
@@ -156,22 +174,64 @@ def _typed_question(event: TelegramObject) -> bool:
 
 
 class ChosenLanguageMiddleware(BaseMiddleware):
-    """Puts the language the person chose (or None) into ``data["chosen_language"]``."""
+    """Puts the language the person chose (or None) into ``data["chosen_language"]``.
 
-    def __init__(self, cache: LanguageCache) -> None:
+    A person writing in a private chat also gets their row in ``users``, with the language
+    their Telegram reports (kk/ru/en, see :func:`bot.i18n.language_from_telegram`), so that
+    messages the bot writes to them first are in their language. The row is written at the
+    first contact and when Telegram's language changes, in a short transaction of its own
+    (never held while the update is handled); other updates need only the cache.
+    """
+
+    def __init__(self, cache: LanguageCache,
+                 factory: async_sessionmaker[AsyncSession] | None = None) -> None:
         self.cache = cache
+        self.factory = factory
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         chosen = None
         if user is not None and not user.is_bot:
-            found, chosen = self.cache.get(user.id)
+            chosen = await self._chosen(user, data)
+        data["chosen_language"] = chosen
+        return await handler(event, data)
+
+    async def _chosen(self, user: User, data: dict[str, Any]) -> str | None:
+        found, chosen = self.cache.get(user.id)
+        chat: Chat | None = data.get("event_chat")
+        writes = self.factory is not None and chat is not None and chat.type == "private"
+        if not writes:
             if not found:
                 stored = await data["uow"].users.get(user.id)
                 chosen = stored.language if stored else None
                 self.cache.put(user.id, chosen)
-        data["chosen_language"] = chosen
-        return await handler(event, data)
+            return chosen
+        telegram = _telegram_language(user)
+        known, stored_telegram = self.cache.stored_telegram(user.id)
+        if found and known and stored_telegram == telegram:
+            return chosen
+        assert self.factory is not None
+        try:
+            async with self.factory() as session:
+                users = UserRepo(session)
+                row = await users.get(user.id)
+                chosen = row.language if row else None
+                # The read's transaction ends first: on SQLite, a write that follows a read
+                # in one transaction fails at once if another writer came in between.
+                await session.commit()
+                if row is None or row.telegram_language != telegram:
+                    await users.seen(user.id, telegram)
+                    await session.commit()
+        except Exception:
+            log.warning("could not store the language of a person", exc_info=True)
+            return chosen
+        self.cache.remember(user.id, chosen, telegram)
+        return chosen
+
+
+def _telegram_language(user: User) -> str | None:
+    """kk, ru or en from Telegram's ``language_code``; None when it sends none."""
+    return language_from_telegram(user.language_code, "") or None
 
 
 class FloodMiddleware(BaseMiddleware):

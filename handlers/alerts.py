@@ -1,7 +1,7 @@
 """Alerts. Citizens: "Follow alerts" on a country card, /alerts lists and removes them.
 Editors: /alert (or "Issue alert" on a country card) → severity → texts → expiry → submit;
-an administrator approves (a "leave now" alert from an administrator goes at once), and
-the publisher sends it ahead of routine posts.
+an administrator approves (an administrator's own alert goes at once, audited as
+self-approved), and the publisher sends it ahead of routine posts.
 
 Approval here is minimal and uses the roles table: an editor's alert is offered to the
 administrators with Approve / Reject buttons; the first administrator to press decides.
@@ -26,7 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import CountryCard, Nav, Screen
 from bot.config import LANGUAGES, Settings
 from bot.filters import PlainText
-from bot.i18n import locale
+from bot.i18n import locale, reader_language
 from bot.middlewares import UnitOfWork
 from bot.services import alerts as svc
 from bot.services.alert_board import refresh_board
@@ -295,9 +295,16 @@ async def _submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, stor
                              composed, expires, pending)
     if pending:
         await uow.session.commit()
-        await show(query, Screenful(_("Submitted for approval. You will hear when an "
-                                      "administrator decides.")))
-        await _ask_admins(uow, settings, store, bot, i18n, alert.id, author)
+        asked = await _ask_admins(uow, settings, store, bot, i18n, alert.id, author)
+        text = _("Submitted for approval. You will hear when an administrator decides.")
+        if not asked:  # nobody would ever decide: withdraw it and say so
+            await svc.reject(uow.session, alert.id, "no administrator to approve")
+            await uow.session.commit()
+            text = _("No administrator could be asked to approve this alert, so it was not "
+                     "sent. Administrators are set with ADMIN_IDS in the bot's settings and "
+                     "must have written to the bot once. Then issue the alert again, or ask "
+                     "an administrator to issue it: theirs goes out at once.")
+        await show(query, Screenful(text))
         return
     found = await svc.fix_audience(uow.session, alert, local_today(utcnow(), settings.tz))
     await uow.session.commit()
@@ -324,10 +331,12 @@ async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post
 
 
 async def _ask_admins(uow: UnitOfWork, settings: Settings, store: ContentStore, bot: Bot,
-                      i18n: I18n, post_id: int, author: int) -> None:
+                      i18n: I18n, post_id: int, author: int) -> int:
+    """Offer the alert to every administrator but its author; how many were reached."""
     alert = await AlertRepo(uow.session).get(post_id)
     if alert is None:
-        return
+        return 0
+    reached = 0
     admins = set(await RoleRepo(uow.session).admins()) | set(settings.admin_ids)
     admins.discard(author)
     for admin in sorted(admins):
@@ -341,13 +350,14 @@ async def _ask_admins(uow: UnitOfWork, settings: Settings, store: ContentStore, 
             ]]
         try:
             await bot.send_message(admin, text, reply_markup=keyboard(Screenful(text, rows)))
+            reached += 1
         except TelegramAPIError as exc:
             log.info("could not ask administrator %s to approve alert %s: %s", admin, post_id, exc)
+    return reached
 
 
 async def _language_of(uow: UnitOfWork, user_id: int, settings: Settings) -> str:
-    user = await uow.users.get(user_id)
-    return user.language if user and user.language else settings.default_language
+    return await reader_language(uow.session, user_id, settings.default_language)
 
 
 async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWork,

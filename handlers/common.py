@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -15,7 +15,7 @@ from bot.callbacks import SetLanguage
 from bot.config import Settings
 from bot.i18n import locale
 from bot.middlewares import LanguageCache, UnitOfWork
-from bot.services import screens
+from bot.services import commands, screens
 from bot.services.render import Button, Screenful, country_card, topic_card
 from bot.services.store import ContentStore
 from handlers.ui import send, show
@@ -59,8 +59,10 @@ async def menu(message: Message, state: FSMContext) -> None:
     await send(message, screens.main_menu())
 
 
-async def help_(message: Message) -> None:
-    await send(message, screens.help_screen())
+async def help_(message: Message, bot: Bot, uow: UnitOfWork, settings: Settings) -> None:
+    uid = message.from_user.id if message.from_user else message.chat.id
+    role, operator = await commands.help_for(bot, uow.session, settings, uid)
+    await send(message, screens.help_screen(role, operator))
 
 
 async def language(message: Message) -> None:
@@ -77,10 +79,14 @@ async def cancel(message: Message, state: FSMContext) -> None:
 
 
 async def set_language(query: CallbackQuery, callback_data: SetLanguage, uow: UnitOfWork,
-                       lang_cache: LanguageCache, i18n: I18n) -> None:
+                       lang_cache: LanguageCache, i18n: I18n, bot: Bot,
+                       settings: Settings) -> None:
     code = callback_data.code
     await uow.users.set_language(query.from_user.id, code)
     lang_cache.put(query.from_user.id, code)
+    menu = await commands.menu_of(uow.session, settings, query.from_user.id)
+    if menu.role is not None:  # staff have their own menu, in the language they read
+        await commands.apply_menu(bot, i18n, menu)
     # Both gettexts: aiogram's (this handler) and bot.translation's (the screens).
     with locale(i18n, code):
         await query.answer(_("Language changed."))

@@ -25,6 +25,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.editorial import (
     ADMIN_COMMANDS,
     ADMIN_PREFIXES,
@@ -34,13 +35,15 @@ from bot.editorial import (
     EditorsAct,
     editor_state,
 )
+from bot.i18n import locale, reader_language
 from bot.middlewares import UnitOfWork
 from bot.services import audit
+from bot.services.commands import refresh_menu
 from bot.services.render import Button, Screenful
 from bot.services.roles import allows, role_of
 from bot.services.tghtml import quote
 from handlers.ui import send, show
-from storage.repo_editors import ADMIN, EDITOR, RoleRepo, user_language
+from storage.repo_editors import ADMIN, EDITOR, RoleRepo
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +215,7 @@ def _person_from(message: Message) -> tuple[int | None, str | None, str | None]:
 
 
 async def add_person(message: Message, uow: UnitOfWork, state: FSMContext, bot: Bot,
-                     i18n: I18n) -> None:
+                     i18n: I18n, settings: Settings) -> None:
     user_id, name, problem = _person_from(message)
     if user_id is None:
         await send(message, Screenful(problem or "", [_cancel_row()]))
@@ -227,14 +230,15 @@ async def add_person(message: Message, uow: UnitOfWork, state: FSMContext, bot: 
         return
     await roles.grant(user_id, EDITOR, name=name, granted_by=actor)
     await audit.record(uow.session, actor, "editor.add", f"user:{user_id}")
+    await refresh_menu(bot, uow.session, i18n, settings, user_id)
     await send(message, await editors_screen(
         uow, _("{name} is now an editor.").format(name=_name(user_id, name))))
     await _welcome(bot, i18n, uow, user_id)
 
 
 async def _welcome(bot: Bot, i18n: I18n, uow: UnitOfWork, user_id: int) -> None:
-    lang = await user_language(uow.session, user_id) or i18n.default_locale
-    with i18n.use_locale(lang):
+    lang = await reader_language(uow.session, user_id, i18n.default_locale)
+    with locale(i18n, lang):
         text = _("You are now an editor of the ministry's bot. /newpost writes a post, "
                  "/posts lists them.")
     try:
@@ -243,8 +247,8 @@ async def _welcome(bot: Bot, i18n: I18n, uow: UnitOfWork, user_id: int) -> None:
         log.info("could not tell %s about the editor role: %s", user_id, exc)
 
 
-async def remove_editor(query: CallbackQuery, callback_data: EditorsAct,
-                        uow: UnitOfWork) -> None:
+async def remove_editor(query: CallbackQuery, callback_data: EditorsAct, uow: UnitOfWork,
+                        bot: Bot, i18n: I18n, settings: Settings) -> None:
     roles = RoleRepo(uow.session)
     target = await roles.get(callback_data.user_id)
     if target is None or target.role != EDITOR:
@@ -253,6 +257,7 @@ async def remove_editor(query: CallbackQuery, callback_data: EditorsAct,
         return
     await roles.revoke(target.user_id)
     await audit.record(uow.session, query.from_user.id, "editor.remove", f"user:{target.user_id}")
+    await refresh_menu(bot, uow.session, i18n, settings, target.user_id)
     note = _("{name} is no longer an editor.").format(name=_name(target.user_id, target.name))
     await show(query, await editors_screen(uow, note))
     await query.answer()

@@ -2,6 +2,11 @@
 
 Gated by the editors' parent router (see handlers/editors.py); nothing here checks roles
 except the one rule the gate cannot know: nobody approves or rejects their own post.
+
+With POSTS_NEED_APPROVAL an editor's post waits for another editor or an administrator;
+an administrator's own post is approved at once and audited as self-approved (a lone
+administrator can publish). An editor whom nobody else can review is told so plainly,
+with how an administrator adds a second person.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from bot.editorial import (
     ReviewAct,
     ReviewForm,
 )
-from bot.i18n import fmt_datetime
+from bot.i18n import fmt_datetime, locale, reader_language
 from bot.middlewares import UnitOfWork
 from bot.services import audit, tghtml
 from bot.services import posts as svc
@@ -40,7 +45,7 @@ from bot.services.posts import SKIP, Publisher, Rendered, WhenError, language_na
 from bot.services.render import Button, Screenful
 from bot.services.tghtml import quote
 from handlers.ui import send, show
-from storage.repo_editors import PostDTO, PostRepo, RoleRepo, SubscriptionRepo, user_language
+from storage.repo_editors import ADMIN, PostDTO, PostRepo, RoleRepo, SubscriptionRepo
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5
@@ -173,8 +178,8 @@ def _draft_fields(draft: dict[str, Any]) -> dict[str, Any]:
 async def tell(bot: Bot, i18n: I18n, uow: UnitOfWork, user_id: int,
                make: Callable[[], str], markup: InlineKeyboardMarkup | None = None) -> bool:
     """Message another person in their own language; False if Telegram refused."""
-    lang = await user_language(uow.session, user_id) or i18n.default_locale
-    with i18n.use_locale(lang):
+    lang = await reader_language(uow.session, user_id, i18n.default_locale)
+    with locale(i18n, lang):
         try:
             await bot.send_message(user_id, make(), reply_markup=markup)
         except TelegramAPIError as exc:
@@ -265,8 +270,14 @@ def when_step(settings: Settings) -> Screenful:
         [[Button(_("Now"), DraftAct(action="now").pack()), _cancel_button()]])
 
 
-def confirm_step(draft: dict[str, Any], lang: str, settings: Settings) -> Screenful:
-    label = _("Submit for approval") if settings.posts_need_approval else _("Schedule")
+def needs_review(settings: Settings, role: str | None) -> bool:
+    """A second person approves, unless approval is off or the author is an administrator."""
+    return settings.posts_need_approval and role != ADMIN
+
+
+def confirm_step(draft: dict[str, Any], lang: str, settings: Settings,
+                 role: str | None = None) -> Screenful:
+    label = _("Submit for approval") if needs_review(settings, role) else _("Schedule")
     return Screenful(_("<b>Ready.</b> Check the post:") + "\n" + summary(draft, lang, settings),
                      [[Button(label, DraftAct(action="submit").pack()), _cancel_button()]])
 
@@ -463,23 +474,23 @@ async def choose_fallback(query: CallbackQuery, callback_data: DraftAct, state: 
 
 
 async def _to_confirm(target: Message, state: FSMContext, draft: dict[str, Any],
-                      i18n: I18n, settings: Settings) -> None:
+                      i18n: I18n, settings: Settings, role: str | None) -> None:
     errors = svc.validate(_draft_fields(draft), _now())
     if errors:
         await target.answer(_errors(errors))
         return
     await state.update_data(draft=draft)
     await state.set_state(PostForm.confirm)
-    await send(target, confirm_step(draft, i18n.current_locale, settings))
+    await send(target, confirm_step(draft, i18n.current_locale, settings, role))
 
 
 async def send_now(query: CallbackQuery, state: FSMContext, i18n: I18n,
-                   settings: Settings) -> None:
+                   settings: Settings, role: str | None = None) -> None:
     draft = (await state.get_data())["draft"]
     draft["send_at"], draft["repeat"] = None, None
     await query.answer()
     if isinstance(query.message, Message):
-        await _to_confirm(query.message, state, draft, i18n, settings)
+        await _to_confirm(query.message, state, draft, i18n, settings, role)
 
 
 async def _typed_when(message: Message, settings: Settings, hint: str) -> svc.When | None:
@@ -495,7 +506,8 @@ async def _typed_when(message: Message, settings: Settings, hint: str) -> svc.Wh
         return None
 
 
-async def got_when(message: Message, state: FSMContext, i18n: I18n, settings: Settings) -> None:
+async def got_when(message: Message, state: FSMContext, i18n: I18n, settings: Settings,
+                   role: str | None = None) -> None:
     when = await _typed_when(message, settings,
                              _("Type the date and time as text, or press Now."))
     if when is None:
@@ -503,11 +515,12 @@ async def got_when(message: Message, state: FSMContext, i18n: I18n, settings: Se
     draft = (await state.get_data())["draft"]
     draft["send_at"] = when.send_at.isoformat() if when.send_at else None
     draft["repeat"] = when.repeat
-    await _to_confirm(message, state, draft, i18n, settings)
+    await _to_confirm(message, state, draft, i18n, settings, role)
 
 
 async def submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: Bot,
-                 i18n: I18n, settings: Settings, publisher: Publisher) -> None:
+                 i18n: I18n, settings: Settings, publisher: Publisher,
+                 role: str | None = None) -> None:
     draft = _draft_fields((await state.get_data())["draft"])
     errors = svc.validate(draft, _now())
     if errors:
@@ -516,28 +529,44 @@ async def submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: 
         await show(query, Screenful(_errors(errors)))
         return
     author = query.from_user.id
-    status = "pending" if settings.posts_need_approval else "scheduled"
-    post = await PostRepo(uow.session).create(author, {**draft, "status": status})
+    review = needs_review(settings, role)
+    self_approved = settings.posts_need_approval and not review
+    fields: dict[str, Any] = {**draft, "status": "pending" if review else "scheduled"}
+    if self_approved:
+        fields.update(approved_by=author, approved_at=_now())
+    post = await PostRepo(uow.session).create(author, fields)
     await audit.record(uow.session, author, "post.created", audit.post_target(post.id))
     await state.clear()
     await query.answer()
     lang = i18n.current_locale
-    if settings.posts_need_approval:
+    if review:
         await audit.record(uow.session, author, "post.submitted", audit.post_target(post.id))
         await _commit(uow)
         count = await notify_reviewers(bot, i18n, uow, settings, post, query.from_user.full_name)
         text = _("Post #{id} is waiting for approval by another editor or an administrator.") \
             .format(id=post.id)
         if count == 0:
-            text += "\n" + _("Nobody else can approve it yet: ask an administrator to add "
-                             "another editor.")
+            text += "\n" + nobody_to_review()
         await show(query, Screenful(text))
         return
+    if self_approved:
+        await audit.record(uow.session, author, "post.approved", audit.post_target(post.id),
+                           self_approved=True)
     await audit.record(uow.session, author, "post.scheduled", audit.post_target(post.id))
     await _commit(uow)
     await publisher.schedule(post.id)
-    await show(query, Screenful(_("Post #{id} is scheduled: {when}.").format(
-        id=post.id, when=when_label(post.send_at, post.repeat, lang, settings))))
+    text = _("Post #{id} is scheduled: {when}.").format(
+        id=post.id, when=when_label(post.send_at, post.repeat, lang, settings))
+    if self_approved:
+        text = _("Your own post as an administrator is approved at once (recorded in the audit "
+                 "log).") + "\n" + text
+    await show(query, Screenful(text))
+
+
+def nobody_to_review() -> str:
+    return _("Nobody else can approve it yet: a second person is needed. An administrator "
+             "adds an editor with /editors → “➕ Add an editor”; administrators are set with "
+             "ADMIN_IDS in the bot's settings. Until then the post waits in /posts.")
 
 
 # --- approval ------------------------------------------------------------------------
@@ -557,8 +586,8 @@ async def notify_reviewers(bot: Bot, i18n: I18n, uow: UnitOfWork, settings: Sett
     """Every other editor and administrator gets the previews and the two buttons."""
     reached = 0
     for reviewer in await RoleRepo(uow.session).reviewers(except_user=post.author_id):
-        lang = await user_language(uow.session, reviewer.user_id) or i18n.default_locale
-        with i18n.use_locale(lang):
+        lang = await reader_language(uow.session, reviewer.user_id, i18n.default_locale)
+        with locale(i18n, lang):
             try:
                 await bot.send_message(reviewer.user_id, _(
                     "<b>Post #{id}</b> by {author} needs approval.").format(
@@ -816,7 +845,8 @@ async def ask_new_text(query: CallbackQuery, callback_data: PostAct, state: FSMC
 
 
 async def got_new_text(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
-                       i18n: I18n, settings: Settings, publisher: Publisher) -> None:
+                       i18n: I18n, settings: Settings, publisher: Publisher,
+                       role: str | None = None) -> None:
     if not message.text or message.text.startswith("/"):
         await message.answer(_("I need the new text as a text message, or /cancel."))
         return
@@ -836,7 +866,7 @@ async def got_new_text(message: Message, state: FSMContext, uow: UnitOfWork, bot
     editor = message.from_user.id  # type: ignore[union-attr]
     texts = {**post.texts, lang: markup}
     fallbacks = {k: v for k, v in (post.fallbacks or {}).items() if k != lang}
-    was_scheduled = post.status == "scheduled" and settings.posts_need_approval
+    was_scheduled = post.status == "scheduled" and needs_review(settings, role)
     fields: dict[str, Any] = {"texts": texts, "fallbacks": fallbacks}
     if was_scheduled:
         fields.update(status="pending", approved_by=None, approved_at=None)
@@ -852,8 +882,10 @@ async def got_new_text(message: Message, state: FSMContext, uow: UnitOfWork, bot
             .format(edited=edited, failed=failed)
     elif was_scheduled:
         await publisher.unschedule(post.id)
-        await notify_reviewers(bot, i18n, uow, settings, updated, message.from_user.full_name)  # type: ignore[union-attr]
+        name = message.from_user.full_name  # type: ignore[union-attr]
         note += "\n" + _("It needs approval again.")
+        if not await notify_reviewers(bot, i18n, uow, settings, updated, name):
+            note += "\n" + nobody_to_review()
     await send(message, post_screen(updated, i18n.current_locale, settings, note))
 
 
@@ -869,7 +901,8 @@ async def ask_new_time(query: CallbackQuery, callback_data: PostAct, state: FSMC
 
 
 async def got_new_time(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
-                       i18n: I18n, settings: Settings, publisher: Publisher) -> None:
+                       i18n: I18n, settings: Settings, publisher: Publisher,
+                       role: str | None = None) -> None:
     when = await _typed_when(message, settings, _("Type the date and time as text, or /cancel."))
     if when is None:
         return
@@ -883,7 +916,7 @@ async def got_new_time(message: Message, state: FSMContext, uow: UnitOfWork, bot
     await state.clear()
     status = post.status
     if status == "missed":
-        status = "pending" if settings.posts_need_approval else "scheduled"
+        status = "pending" if needs_review(settings, role) else "scheduled"
     updated = await repo.update(post_id, send_at=when.send_at, repeat=when.repeat, status=status)
     assert updated is not None
     await audit.record(uow.session, message.from_user.id,  # type: ignore[union-attr]
@@ -894,12 +927,14 @@ async def got_new_time(message: Message, state: FSMContext, uow: UnitOfWork, bot
     if status == "scheduled":
         await publisher.unschedule(post_id)
         await publisher.schedule(post_id)
-    elif post.status == "missed":
-        await notify_reviewers(bot, i18n, uow, settings, updated, message.from_user.full_name)  # type: ignore[union-attr]
     lang = i18n.current_locale
-    await send(message, post_screen(updated, lang, settings, _(
-        "Post #{id} now goes out: {when}.").format(
-            id=post_id, when=when_label(updated.send_at, updated.repeat, lang, settings))))
+    note = _("Post #{id} now goes out: {when}.").format(
+        id=post_id, when=when_label(updated.send_at, updated.repeat, lang, settings))
+    if post.status == "missed" and status == "pending":
+        name = message.from_user.full_name  # type: ignore[union-attr]
+        if not await notify_reviewers(bot, i18n, uow, settings, updated, name):
+            note += "\n" + nobody_to_review()
+    await send(message, post_screen(updated, lang, settings, note))
 
 
 def create_router() -> Router:

@@ -22,6 +22,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.repositories import READS
 
 STAFF_ROLES = ("admin", "editor")
 
@@ -233,9 +234,9 @@ class DialogueRepo:
         return await self.session.scalar(select(User.language).where(User.id == user_id))
 
     async def staff(self) -> list[tuple[int, str | None]]:
-        """Editors and admins with the language each chose (None: not chosen)."""
+        """Editors and admins with the language each reads (None: nothing stored)."""
         rows = await self.session.execute(
-            select(Role.user_id, User.language)
+            select(Role.user_id, READS)
             .outerjoin(User, User.id == Role.user_id)
             .where(Role.role.in_(STAFF_ROLES))
             .order_by(Role.user_id)

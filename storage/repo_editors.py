@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role, User, utcnow
+from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role, utcnow
 from storage.repo_publishing import PostDTO, post_dto
 
 ADMIN = "admin"
@@ -232,6 +232,3 @@ class SubscriptionRepo:
         )
         return [_chat(r) for r in rows]
 
-
-async def user_language(session: AsyncSession, user_id: int) -> str | None:
-    return await session.scalar(select(User.language).where(User.id == user_id))

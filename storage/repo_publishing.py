@@ -22,7 +22,6 @@ from storage.models import (
     NewsSubscription,
     Post,
     PostRun,
-    User,
     utcnow,
 )
 
@@ -144,9 +143,6 @@ class PublishingRepo:
             query = query.where(Post.status == only_from)
         result = await self.session.execute(query.values(status=status, updated_at=utcnow()))
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def user_language(self, user_id: int) -> str | None:
-        return await self.session.scalar(select(User.language).where(User.id == user_id))
 
     async def audit(self, action: str, target: str, actor_id: int | None = None,
                     details: dict[str, Any] | None = None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatRow, CountryFollow, Delivery, Post, PostRun, Role, Trip, User
+from storage.repositories import READS
 
 PHONE_CHARS = 32
 HOME_CONTACT_CHARS = 200
@@ -178,15 +179,16 @@ class AudienceRepo:
     async def people(self, country: str, today: date) -> dict[int, str]:
         """Followers and travellers in the country today: user id → language.
 
-        A language the person chose in the bot wins over the one stored with the follow or trip.
+        The language the person reads (chosen, else Telegram's) wins over the one stored
+        with the follow or trip.
         """
-        chosen = select(User.language).where(User.id == CountryFollow.user_id).scalar_subquery()
+        chosen = select(READS).where(User.id == CountryFollow.user_id).scalar_subquery()
         follows = await self.session.execute(
             select(CountryFollow.user_id, CountryFollow.lang, chosen)
             .where(CountryFollow.country == country)
         )
         out = {uid: (pick or lang) for uid, lang, pick in follows}
-        chosen_t = select(User.language).where(User.id == Trip.user_id).scalar_subquery()
+        chosen_t = select(READS).where(User.id == Trip.user_id).scalar_subquery()
         trips = await self.session.execute(
             select(Trip.user_id, Trip.lang, chosen_t).where(
                 Trip.country == country, Trip.starts_on <= today, Trip.ends_on >= today)

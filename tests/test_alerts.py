@@ -29,7 +29,7 @@ async def tb(db_url: str) -> AsyncIterator[TravelBot]:
 def test_severity_and_approval_rules() -> None:
     assert svc.needs_approval("editor", "leave_now", True)
     assert not svc.needs_approval("admin", "leave_now", True)
-    assert svc.needs_approval("admin", "caution", True)
+    assert not svc.needs_approval("admin", "caution", True)  # a lone administrator can alert
     assert not svc.needs_approval("editor", "caution", False)
     assert svc.fill_missing({"ru": "R"}) == {"kk": "R", "ru": "R", "en": "R"}
     assert svc.fill_missing({"kk": "K", "en": "E"}) == {"kk": "K", "ru": "K", "en": "E"}

@@ -35,8 +35,8 @@ async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:
     [_gap] = await dana.say("qwzx vbnm ploki")  # an unanswered question is kept
     await bystander.say("qwzx other")
     async with tb.app.session_factory() as session, session.begin():
+        await session.merge(User(id=dana.user.id, language="en"))  # she wrote: the row exists
         session.add_all([
-            User(id=dana.user.id, language="en"),
             Trip(user_id=dana.user.id, lang="en", country="DE", starts_on=today + timedelta(5),
                  ends_on=today + timedelta(9), phone="+77015550101", home_contact="Mum"),
             CountryFollow(user_id=dana.user.id, country="TR", lang="en"),
@@ -62,6 +62,9 @@ async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:
 
     assert await rows_mentioning(tb.settings.db.url, dana.user.id) == {}
     assert await rows_mentioning(tb.settings.db.url, bystander.user.id)  # others untouched
+    # Writing again is a first contact again: only the language her Telegram reports is kept.
     [again] = await dana.say("/my_data")
-    assert "I hold nothing about you" in again["text"]
+    assert "+77015550101" not in again["text"] and "qwzx" not in again["text"]
+    assert "Chosen language" not in again["text"]
+    assert "Language your Telegram reports: en" in again["text"]
     assert await tb.scalars(select(CountryFollow.user_id)) == [bystander.user.id]

@@ -57,7 +57,8 @@ previous wait or ``mark(chat)``, and returns their views (``edited`` views for
 edits). Raises ``TimeoutError`` listing what did arrive.
 ``calls`` (list of :class:`ApiCall`), ``calls_for(method)``, ``stats``
 (:class:`~bot.localapi.limits.Stats`), ``commands(scope=None,
-language_code="")``, ``menu_button(chat=None)``, ``callback_answers`` (query id
+language_code="")``, ``menu_for(user)`` (the menu a person sees, resolved by scope and
+language as Telegram does), ``menu_button(chat=None)``, ``callback_answers`` (query id
 -> params), ``inline_answers`` (query id -> params), ``chat_actions`` (list of
 (chat_id, action)), ``webhook_info()``, ``subscribe()``/``unsubscribe(q)`` for
 a queue of :class:`OutEvent`.
@@ -971,6 +972,19 @@ class LocalBotAPI:
         if isinstance(scope, str):
             scope = {"type": scope}
         return list(self._bot(bot).commands.get(self._scope_key(scope, language_code), []))
+
+    def menu_for(self, user: User, *, bot: str | None = None) -> list[JSON]:
+        """The command menu ``user`` sees in their private chat, resolved as Telegram does:
+        chat scope, all private chats, default; each in the user's app language first."""
+        state = self._bot(bot)
+        lang = (user.language_code or "").split("-")[0].lower()
+        for scope in ({"type": "chat", "chat_id": user.id}, {"type": "all_private_chats"},
+                      {"type": "default"}):
+            for code in ((lang, "") if lang else ("",)):
+                found = state.commands.get(self._scope_key(scope, code))
+                if found:
+                    return list(found)
+        return []
 
     def menu_button(
         self, chat: Chat | User | int | None = None, *, bot: str | None = None

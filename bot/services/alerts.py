@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
+from bot.services import audit
 from bot.services.render import flag
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
@@ -143,10 +144,10 @@ def validate(store: ContentStore, iso: str, severity: str, texts: dict[str, str]
 
 
 def needs_approval(role: str | None, severity: str, approval_required: bool) -> bool:
-    """Administrators send "leave now" at once; everything else is approved first."""
-    if not approval_required:
-        return False
-    return not (role == "admin" and severity == Severity.LEAVE_NOW)
+    """An editor's alert waits for an administrator; an administrator's own alert (of any
+    severity) is approved at once and audited as self-approved: a second administrator may
+    not exist, and a safety alert must not wait in silence."""
+    return approval_required and role != "admin"
 
 
 async def create(session: AsyncSession, author_id: int, iso: str, severity: str,
@@ -157,6 +158,8 @@ async def create(session: AsyncSession, author_id: int, iso: str, severity: str,
                                             "pending", ALERT_PRIORITY)
     if not pending:
         await AlertRepo(session).approve(alert.id, author_id, utcnow())
+        await audit.record(session, author_id, "alert.approved", audit.post_target(alert.id),
+                           self_approved=True, severity=severity)
     return alert
 
 
@@ -174,6 +177,7 @@ async def approve(session: AsyncSession, post_id: int, approver: int, now: datet
     repo = AlertRepo(session)
     if not await repo.approve(post_id, approver, now):
         return None
+    await audit.record(session, approver, "alert.approved", audit.post_target(post_id))
     alert = await repo.get(post_id)
     if alert is None:
         return None

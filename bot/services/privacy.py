@@ -100,6 +100,9 @@ async def _show_user(ctx: Context, user_id: int) -> list[str]:
     if row.language:
         lines.append(_("Chosen language: {lang}").format(
             lang=LANGUAGE_NAMES.get(row.language, row.language)))
+    if row.telegram_language:
+        lines.append(_("Language your Telegram reports: {lang}").format(
+            lang=LANGUAGE_NAMES.get(row.telegram_language, row.telegram_language)))
     return lines
 
 

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import fmt_datetime, locale
+from bot.i18n import fmt_datetime, locale, reader_language
 from bot.services.delivery import DeliveryEngine, EngineOptions
 from bot.services.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
 from storage.models import utcnow
@@ -436,8 +436,7 @@ class Publisher:
 
     async def _author_language(self, user_id: int) -> str:
         async with self.factory() as session:
-            chosen = await PublishingRepo(session).user_language(user_id)
-        return chosen or self.settings.default_language
+            return await reader_language(session, user_id, self.settings.default_language)
 
     async def _tell(self, user_id: int, text: str) -> int | None:
         try:
@@ -497,7 +496,7 @@ class Publisher:
             if not post.repeat:
                 await repo.set_post_status(post_id, "missed", only_from="scheduled")
             await repo.audit("post_missed", f"post:{post_id}", details={"due": due.isoformat()})
-            lang = await repo.user_language(post.author_id) or self.settings.default_language
+            lang = await reader_language(session, post.author_id, self.settings.default_language)
         with locale(self.i18n, lang):
             text = _(
                 "Post #{id} was not sent: it was due at {time}, but the bot was offline "

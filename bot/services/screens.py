@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.callbacks import CountryCard, Nav, News, Screen, SetLanguage, TopicCard
 from bot.dialogue_callbacks import OfficerCb
+from bot.services import commands
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
 from bot.services.store import ContentStore, first_letter
@@ -114,21 +115,35 @@ def language_screen() -> Screenful:
     ])
 
 
-def help_screen() -> Screenful:
-    text = "\n".join([
+def _command_lines(items: list[tuple[str, str]]) -> list[str]:
+    return [f"/{command} — {description}" for command, description in items]
+
+
+def help_screen(role: str | None = None, operator: bool = False) -> Screenful:
+    """What the person can do: every citizen's command, then their role's (same lists as
+    the command menu, bot/services/commands.py)."""
+    lines = [
         _("<b>How I can help</b>"),
         _("Type a question in Kazakh, Russian or English, for example: "
           "<i>“I lost my passport in Turkey”</i>. I will answer and add the details "
           "for the country you name."),
         "",
-        _("/menu: sections and topics"),
-        _("/language: change the language"),
-        _("/help: this message"),
-        _("/cancel: stop what you are doing"),
+        *_command_lines(commands.citizen_commands()),
+    ]
+    if role in ("editor", "admin"):
+        lines += ["", _("<b>For editors</b>"), *_command_lines(commands.editor_commands())]
+    if role == "admin":
+        lines += ["", _("<b>For administrators</b>"),
+                  *_command_lines(commands.admin_commands())]
+    if operator:
+        lines += ["", _("<b>For consular operators</b>, in the operators' group"),
+                  *_command_lines(commands.operator_commands())]
+    lines += [
         "",
         _("My answers are general guidance. For your own case, contact the embassy or "
           "consulate: their contacts are on each country's card."),
-    ])
+    ]
+    text = "\n".join(lines)
     return Screenful(text, [
         [Button(_("📞 Reach a person"), Nav(screen=Screen.CONTACT).pack())],
         [_menu_button()],

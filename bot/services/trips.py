@@ -18,7 +18,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import locale
+from bot.i18n import locale, reader_language
 from bot.services.render import advisory_block, emergency_block, flag
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
@@ -26,7 +26,6 @@ from bot.translation import fmt_date
 from bot.translation import gettext as _
 from storage.models import utcnow
 from storage.repo_travellers import TripDTO, TripRepo
-from storage.repositories import UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +121,7 @@ async def send_due_reminders(
 
 
 async def _language(session: AsyncSession, trip: TripDTO) -> str:
-    user = await UserRepo(session).get(trip.user_id)
-    return (user.language if user and user.language else None) or trip.lang
+    return await reader_language(session, trip.user_id, trip.lang)
 
 
 async def purge_ended_trips(
