@@ -66,5 +66,5 @@ async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:
     [again] = await dana.say("/my_data")
     assert "+77015550101" not in again["text"] and "qwzx" not in again["text"]
     assert "Chosen language" not in again["text"]
-    assert "Language your Telegram reports: en" in again["text"]
+    assert "Language your Telegram reports: English" in again["text"]
     assert await tb.scalars(select(CountryFollow.user_id)) == [bystander.user.id]
