@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from bot.localapi import LocalBotAPI
 from bot.services import trips as svc
-from storage.models import Trip
+from storage.models import OfficerRequest, Trip
 from tests.conftest import Conversation, start_bot
+from tests.test_officer_e2e import Desk
 from tests.travel_kit import TravelBot, travel_bot
 
 QUESTION = "How do I renew my passport abroad?"
@@ -101,3 +102,28 @@ async def test_a_429_in_the_middle_of_the_reminder_sweep_delays_no_reminder(
     assert all("starts tomorrow" in ms[0]["text"] for ms in received.values())
     flags = await tb.scalars(select(Trip.reminder_sent))
     assert flags == [True] * 12
+
+
+@pytest_asyncio.fixture
+async def desk(db_url: str) -> AsyncIterator[Desk]:
+    async with LocalBotAPI() as server:
+        officer = server.add_user(first_name="Dana", language_code="en", started=True)
+        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
+        async with start_bot(db_url, server, operators_chat_id=group.id,
+                             default_language="en") as s:
+            yield Desk(server, s.settings, s.app, s.bot, group, officer)
+
+
+async def test_a_request_the_desk_never_got_is_not_left_open(desk: Desk) -> None:
+    """The request row is committed before the bot calls Telegram; when opening the topic
+    fails, the request is closed, so it does not count against the person's open ones."""
+    citizen = desk.person("Aruzhan")
+    [prompt] = await citizen.say("/officer")
+    assert "Describe your case" in prompt["text"]
+    [ask_country] = await citizen.say("My passport expired while I am in Berlin.")
+    assert "Which country" in ask_country["text"]
+    desk.server.remove_chat(desk.group)
+    failed = await citizen.press("Germany")
+    assert "could not be sent" in failed["text"]
+    rows = await desk.rows(select(OfficerRequest))
+    assert [r for r in rows if r.status == "open"] == []
