@@ -7,7 +7,9 @@ One :class:`SendLimiter` per bot process paces every message the bot sends:
   little later than its slot was granted (about ``safety`` seconds of lateness tolerated;
   the price is a rate of ``1 / (1 + safety)`` of the limit, 0.96 by default).
 * **one private chat**: a burst of ``PRIVATE_BURST`` (3) messages, then one per
-  ``1 + safety`` seconds (a token bucket; an edit costs half a message);
+  ``1 + max(safety, 0.1)`` seconds (a token bucket; an edit costs half a message). The wider
+  margin tolerates a request reaching Telegram 0.1 s later than its slot, which costs one
+  person nothing they would notice;
 * **one group or channel**: at most 20 messages in any minute (an edit counts half).
 
 Slots go to waiters by priority, not by arrival: citizens' interactive replies
@@ -58,6 +60,7 @@ TELEGRAM_RATE = 30.0
 GROUP_PER_MINUTE = 20
 PRIVATE_INTERVAL = 1.0
 PRIVATE_BURST = 3.0
+PRIVATE_MARGIN = 0.1
 EDIT_WEIGHT = 0.5
 RETRIES = 3  # a call answered 429 is sent again at most this many times
 MAX_RETRY_AFTER = 60.0  # a longer flood wait is not waited out inside one call
@@ -112,6 +115,7 @@ class SendLimiter:
         safety = max(safety, 0.005 * time_scale)
         self.rate, self.time_scale, self.safety = rate, time_scale, safety
         self.interval = (1.0 + safety) / rate
+        self.private_interval = PRIVATE_INTERVAL + max(safety, PRIVATE_MARGIN)
         self.catch_up = min(self.interval / 2, safety / 8)
         self._recent_429: deque[float] = deque(maxlen=3)
         self._next = 0.0
@@ -204,13 +208,13 @@ class SendLimiter:
 
     def _tokens(self, chat_id: int, now: float) -> float:
         tokens, stamp = self._private_tokens.get(chat_id, (PRIVATE_BURST, now))
-        return min(PRIVATE_BURST, tokens + (now - stamp) / (PRIVATE_INTERVAL + self.safety))
+        return min(PRIVATE_BURST, tokens + (now - stamp) / self.private_interval)
 
     def _chat_wait(self, chat_id: int, private: bool, weight: float) -> float:
         now = self.clock()
         if private:
             missing = weight - self._tokens(chat_id, now)
-            return max(0.0, missing * (PRIVATE_INTERVAL + self.safety))
+            return max(0.0, missing * self.private_interval)
         window = self._group_sends.get(chat_id)
         if not window:
             return 0.0
