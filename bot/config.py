@@ -55,11 +55,18 @@ class BotSettings(BaseSettings):
 
 
 class DatabaseSettings(BaseSettings):
-    """``DATABASE_URL``: SQLite by default, ``postgresql+asyncpg://`` for scale-out."""
+    """``DATABASE_URL``: SQLite by default, ``postgresql+asyncpg://`` for scale-out.
+
+    ``DATABASE_POOL_SIZE`` connections per process kept open, ``DATABASE_MAX_OVERFLOW`` more
+    under load, ``DATABASE_POOL_TIMEOUT`` seconds to wait for a free one.
+    """
 
     model_config = _config("DATABASE_")
 
     url: str = "sqlite+aiosqlite:///data/embassy.db"
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    max_overflow: int = Field(default=10, ge=0, le=1000)
+    pool_timeout: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("url")
     @classmethod

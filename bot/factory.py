@@ -115,7 +115,9 @@ class App:
 
     @classmethod
     async def create(cls, settings: Settings) -> App:
-        engine = create_engine(settings.db.url)
+        db = settings.db
+        engine = create_engine(db.url, pool_size=db.pool_size, max_overflow=db.max_overflow,
+                               pool_timeout=db.pool_timeout)
         factory = create_session_factory(engine)
         i18n = create_i18n(settings.default_language)
         store = await ContentStore.load(factory)

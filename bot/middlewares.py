@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import language_from_telegram
 from bot.services.question_log import QuestionLogBuffer
+from storage.db import holding
 from storage.repositories import QuestionRepo, UserRepo
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,19 @@ class UnitOfWork:
     """One database session per update, opened only if a handler asks for it.
 
     Repositories never commit; the middleware commits when the handler returns and
-    rolls back when it raises.
+    rolls back when it raises. Before the update waits on Telegram or the send limiter
+    (its first API call, see :class:`bot.services.ratelimit.LimiterMiddleware`) or on a
+    connection of its own (the question log), :meth:`release` commits what was done so far
+    and gives the connection back; later reads and writes of the update take a connection
+    anew and are committed (or rolled back) at the end as before. So a connection is held
+    only while the database is being used, never across a network round trip, and a
+    handler that fails after its reply keeps what it wrote before the reply.
     """
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = factory
         self._session: AsyncSession | None = None
+        self._owner = asyncio.current_task()
 
     @property
     def session(self) -> AsyncSession:
@@ -46,6 +54,17 @@ class UnitOfWork:
     @property
     def questions(self) -> QuestionRepo:
         return QuestionRepo(self.session)
+
+    async def release(self) -> None:
+        """Commit the open transaction and give its connection back; the session stays.
+
+        Only from the update's own task: a task it started (a broadcast run) shares the
+        context but must not commit under a query the update may be running.
+        """
+        if (self._session is None or not self._session.in_transaction()
+                or asyncio.current_task() is not self._owner):
+            return
+        await self._session.commit()
 
     async def finish(self, ok: bool) -> None:
         if self._session is None:
@@ -160,7 +179,8 @@ class DatabaseMiddleware(BaseMiddleware):
         data["uow"] = uow
         ok = False
         try:
-            result = await handler(event, data)
+            with holding(uow):
+                result = await handler(event, data)
             ok = True
             return result
         finally:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.services.alert_board import refresh_board
 from bot.services.alerts import alert_lines
+from bot.services.ratelimit import BACKGROUND, sending_at
 from bot.services.store import ContentStore
 from bot.services.trips import TravellerTask
 from storage.models import utcnow
@@ -24,9 +25,16 @@ log = logging.getLogger(__name__)
 
 
 def sender(bot: Bot) -> Callable[[int, str], Any]:
+    """Sends one reminder; False if the person can never get it (blocked, chat gone).
+
+    A 429 is waited out and the reminder sent again by the bot's limiter middleware
+    (:class:`bot.services.ratelimit.LimiterMiddleware`), below citizens' replies; any error
+    left after that raises, so the reminder stays unsent and the next sweep tries it again.
+    """
     async def send(chat_id: int, text: str) -> bool:
         try:
-            await bot.send_message(chat_id, text)
+            with sending_at(BACKGROUND):
+                await bot.send_message(chat_id, text)
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             log.info("reminder to %s not delivered: %s", chat_id, exc.message)
             return False

@@ -252,7 +252,6 @@ async def _submit(message: Message, user_id: int, iso: str | None, state: FSMCon
             repo, user_id, draft, question.text if question else None)
     except RequestError as exc:
         log.warning("request not opened: %s", exc)
-        await uow.session.rollback()
         await state.clear()
         await message.answer(_("Sorry, the request could not be sent right now. Please try "
                                "again later, or use the embassy's official contacts."))

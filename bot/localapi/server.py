@@ -69,7 +69,8 @@ Faults and limits
 ``faults`` (:class:`Faults`): 5xx and hanging responses at a seeded rate.
 ``block(user)``/``unblock(user)``, ``deactivate(user)``, ``kick_bot(group)``,
 ``migrate_group(group) -> new supergroup id``, ``remove_chat(chat)``,
-``storm_429(seconds)`` (every send answers 429 for that long),
+``storm_429(seconds, after=0)`` (every send answers 429 for that long, starting once
+``after`` more sends have passed),
 ``lose_webhook_answers(count)`` (the update was delivered, the answer lost: sent again).
 
 ``latency=(low, high)`` holds every HTTP answer for a uniform random ``low``-``high``
@@ -363,6 +364,7 @@ class LocalBotAPI:
         self._epoch0 = time.time()
         self._storm_until = -1.0
         self._lost_answers = 0
+        self._storm_after: tuple[int, float] | None = None
         self._started_everywhere: set[int] = set()
         self._lock = asyncio.Lock()
         self._ids = itertools.count(1)
@@ -627,8 +629,12 @@ class LocalBotAPI:
         was delivered, but, as Telegram does when no answer comes in time, it is sent again."""
         self._lost_answers += count
 
-    def storm_429(self, seconds: float) -> None:
-        """Every sending method answers 429 for ``seconds`` of server time."""
+    def storm_429(self, seconds: float, *, after: int = 0) -> None:
+        """Every sending method answers 429 for ``seconds`` of server time, from now or
+        from the moment ``after`` more sends have passed."""
+        if after > 0:
+            self._storm_after = (after, seconds)
+            return
         self._storm_until = self.clock() + seconds
 
     def advance(self, seconds: float) -> None:
@@ -1429,6 +1435,11 @@ class LocalBotAPI:
         """Flood control and 429 storms for a send or edit about to happen."""
         now = self.clock()
         retry_after = 0
+        if not edit and self._storm_after is not None:
+            left, seconds = self._storm_after
+            self._storm_after = (left - 1, seconds) if left > 0 else None
+            if left <= 0:
+                self._storm_until = now + seconds
         if not edit and now < self._storm_until:
             retry_after = max(1, math.ceil(self._storm_until - now))
         elif self.flood_limits:

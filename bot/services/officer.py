@@ -225,6 +225,9 @@ class OfficerDesk:
                 reply_markup=self._close_markup(req),
             )
         except TelegramAPIError as exc:
+            # The row is already committed (no update holds a connection across an API
+            # call), so a request that never reached the desk is closed, not rolled back.
+            await repo.close(req.id)
             raise RequestError(str(exc)) from exc
         await repo.attach_topic(req.id, topic.message_thread_id, header.message_id)
         req = await repo.get_request(req.id)  # type: ignore[assignment]

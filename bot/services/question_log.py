@@ -9,7 +9,9 @@ are reserved from the table's own sequence in blocks (PostgreSQL, safe across pr
 or counted on from the highest id (SQLite, the one-process embedded default).
 
 Readers that need the newest rows (a 👍/👎 press, statistics, /my_data) call
-:meth:`QuestionLogBuffer.flush` first.
+:meth:`QuestionLogBuffer.flush` first. The buffer takes a connection of its own, so the update
+calling it first gives back the one its unit of work holds (:func:`storage.db.release_held`):
+with every connection held by updates waiting for the buffer's, the pool would run dry.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import release_held
 from storage.models import QuestionLog, UnansweredQuestion, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,7 @@ class QuestionLogBuffer:
                   country: str | None, text_: str) -> int:
         """Queue one question; returns its id (the row is written within a second)."""
         if not self._ids:
+            await release_held()  # before the lock: its holder may wait for a connection
             async with self._lock:
                 if not self._ids:
                     await self._reserve()
@@ -84,6 +88,7 @@ class QuestionLogBuffer:
     async def flush(self) -> int:
         if not self._rows and not self._unanswered:
             return 0
+        await release_held()
         rows, self._rows = self._rows, []
         unanswered, self._unanswered = self._unanswered, []
         try:

@@ -6,16 +6,22 @@ One :class:`SendLimiter` per bot process paces every message the bot sends:
   any one-second window holds at most ``rate`` sends even when a request reaches Telegram a
   little later than its slot was granted (about ``safety`` seconds of lateness tolerated;
   the price is a rate of ``1 / (1 + safety)`` of the limit, 0.96 by default).
-* **one private chat**: at most one message per ``1 + safety`` seconds;
-* **one group or channel**: at most 20 messages in any minute.
+* **one private chat**: a burst of ``PRIVATE_BURST`` (3) messages, then one per
+  ``1 + max(safety, 0.1)`` seconds (a token bucket; an edit costs half a message). The wider
+  margin tolerates a request reaching Telegram 0.1 s later than its slot, which costs one
+  person nothing they would notice;
+* **one group or channel**: at most 20 messages in any minute (an edit counts half).
 
 Slots go to waiters by priority, not by arrival: citizens' interactive replies
 (:data:`INTERACTIVE`) take the next free slot ahead of a broadcast, and alerts (priority > 0)
 ahead of routine posts (0). Interactive replies therefore wait at most one slot interval even
 while a large broadcast keeps the limiter saturated, and the broadcast still uses all the
-capacity the replies leave. :class:`LimiterMiddleware` puts every send of the bot (handlers'
-replies included) through the same limiter; the delivery engine paces its own sends with the
-per-chat rules and marks them so the middleware lets them through.
+capacity the replies leave. :class:`LimiterMiddleware` puts every API call of the bot
+(handlers' replies, dialogue steps, reminders) through the same limiter, per chat and overall,
+and retries a call Telegram answers with 429 after ``retry_after`` (a few times, not forever);
+the delivery engine paces and retries its own sends and marks them so the middleware lets them
+through. Before a call waits, the middleware gives back the database connection the current
+update holds (:func:`storage.db.release_held`).
 
 Time is read from ``clock`` and slept with ``sleep`` in *Telegram's* seconds: with
 ``time_scale`` k (tests and benchmarks against a local server whose clock runs k times
@@ -28,6 +34,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterator
@@ -39,15 +46,27 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from storage.db import release_held
+
+log = logging.getLogger(__name__)
+
 INTERACTIVE = 1000
+BACKGROUND = 100  # messages the bot writes first (reminders): after replies, before broadcasts
 TELEGRAM_RATE = 30.0
 GROUP_PER_MINUTE = 20
 PRIVATE_INTERVAL = 1.0
+PRIVATE_BURST = 3.0
+PRIVATE_MARGIN = 0.1
+EDIT_WEIGHT = 0.5
+RETRIES = 3  # a call answered 429 is sent again at most this many times
+MAX_RETRY_AFTER = 60.0  # a longer flood wait is not waited out inside one call
 
 _paced: ContextVar[bool] = ContextVar("paced", default=False)
+_priority: ContextVar[int | None] = ContextVar("send_priority", default=None)
 
 
 @contextlib.contextmanager
@@ -58,6 +77,21 @@ def already_paced() -> Iterator[None]:
         yield
     finally:
         _paced.reset(token)
+
+
+@contextlib.contextmanager
+def sending_at(priority: int) -> Iterator[None]:
+    """Calls inside this block take limiter slots at ``priority`` instead of the default."""
+    token = _priority.set(priority)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+def is_edit(method_name: str) -> bool:
+    """Methods Telegram counts toward one chat's limit only (at ``EDIT_WEIGHT``)."""
+    return method_name.lower().startswith("editmessage")
 
 
 def is_send(method_name: str) -> bool:
@@ -81,6 +115,7 @@ class SendLimiter:
         safety = max(safety, 0.005 * time_scale)
         self.rate, self.time_scale, self.safety = rate, time_scale, safety
         self.interval = (1.0 + safety) / rate
+        self.private_interval = PRIVATE_INTERVAL + max(safety, PRIVATE_MARGIN)
         self.catch_up = min(self.interval / 2, safety / 8)
         self._recent_429: deque[float] = deque(maxlen=3)
         self._next = 0.0
@@ -88,8 +123,8 @@ class SendLimiter:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._pump: asyncio.Task[None] | None = None
-        self._private_last: dict[int, float] = {}
-        self._group_sends: dict[int, deque[float]] = {}
+        self._private_tokens: dict[int, tuple[float, float]] = {}
+        self._group_sends: dict[int, deque[tuple[float, float]]] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._t0 = time.monotonic()
         self.granted = 0
@@ -171,26 +206,38 @@ class SendLimiter:
 
     # ---------------------------------------------------------------- one chat
 
-    def _chat_wait(self, chat_id: int, private: bool) -> float:
+    def _tokens(self, chat_id: int, now: float) -> float:
+        tokens, stamp = self._private_tokens.get(chat_id, (PRIVATE_BURST, now))
+        return min(PRIVATE_BURST, tokens + (now - stamp) / self.private_interval)
+
+    def _chat_wait(self, chat_id: int, private: bool, weight: float) -> float:
         now = self.clock()
         if private:
-            last = self._private_last.get(chat_id)
-            return 0.0 if last is None else last + PRIVATE_INTERVAL + self.safety - now
+            missing = weight - self._tokens(chat_id, now)
+            return max(0.0, missing * self.private_interval)
         window = self._group_sends.get(chat_id)
         if not window:
             return 0.0
-        while window and window[0] <= now - 60.0:
+        while window and window[0][0] <= now - 60.0:
             window.popleft()
-        if len(window) < GROUP_PER_MINUTE:
-            return 0.0
-        return window[0] + 60.0 + self.safety - now
+        excess = sum(w for _, w in window) + weight - GROUP_PER_MINUTE
+        for stamp, w in window:
+            if excess <= 0:
+                break
+            excess -= w
+            if excess <= 0:
+                return stamp + 60.0 + self.safety - now
+        return 0.0
 
-    def _note_chat(self, chat_id: int, private: bool) -> None:
+    def _note_chat(self, chat_id: int, private: bool, weight: float) -> None:
         now = self.clock()
         if private:
-            self._private_last[chat_id] = now
+            self._private_tokens[chat_id] = (self._tokens(chat_id, now) - weight, now)
+            if len(self._private_tokens) > 100_000:
+                self._private_tokens = {k: v for k, v in self._private_tokens.items()
+                                        if self._tokens(k, now) < PRIVATE_BURST}
         else:
-            self._group_sends.setdefault(chat_id, deque()).append(now)
+            self._group_sends.setdefault(chat_id, deque()).append((now, weight))
 
     @contextlib.asynccontextmanager
     async def chat(
@@ -198,26 +245,37 @@ class SendLimiter:
     ) -> Any:
         """Hold the right to send to ``chat_id`` now: its own limit, then an overall slot.
 
-        ``counts=False`` is for edits, which Telegram does not count toward the overall rate.
+        ``counts=False`` is for edits, which Telegram counts at half a message toward the
+        chat's limit and not toward the overall rate.
         Sends to the same chat are serialized so their spacing holds.
         """
+        weight = 1.0 if counts else EDIT_WEIGHT
         lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
         async with lock:
-            while (wait := self._chat_wait(chat_id, private)) > 0:
+            while (wait := self._chat_wait(chat_id, private, weight)) > 0:
                 await self.sleep(wait)
             if counts:
                 await self.slot(priority)
-            self._note_chat(chat_id, private)
+            self._note_chat(chat_id, private, weight)
             yield
         if not lock.locked() and len(self._chat_locks) > 10_000:
             self._chat_locks.pop(chat_id, None)
 
 
 class LimiterMiddleware(BaseRequestMiddleware):
-    """Every send of the bot takes an overall slot; handlers' replies with top priority."""
+    """Every API call of the bot, paced and retried once in one place.
 
-    def __init__(self, limiter: SendLimiter, priority: int = INTERACTIVE) -> None:
+    Sends take their chat's limit and an overall slot (handlers' replies at
+    :data:`INTERACTIVE`, or the priority of :func:`sending_at`), edits their chat's limit.
+    A call Telegram answers with 429 waits ``retry_after`` and is sent again, at most
+    ``retries`` times; a longer wait than ``max_wait`` is not waited out (the error goes to
+    the caller). Calls the delivery engine paced itself pass straight through.
+    """
+
+    def __init__(self, limiter: SendLimiter, priority: int = INTERACTIVE, *,
+                 retries: int = RETRIES, max_wait: float = MAX_RETRY_AFTER) -> None:
         self.limiter, self.priority = limiter, priority
+        self.retries, self.max_wait = retries, max_wait
 
     async def __call__(
         self,
@@ -225,6 +283,39 @@ class LimiterMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if not _paced.get() and is_send(method.__api_method__):
-            await self.limiter.slot(self.priority)
-        return await make_request(bot, method)
+        if _paced.get():
+            return await make_request(bot, method)
+        await release_held()
+        floods = 0
+        while True:
+            try:
+                async with self._pace(method):
+                    return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                floods += 1
+                self.limiter.flooded(exc.retry_after)
+                if floods > self.retries or exc.retry_after > self.max_wait:
+                    raise
+                log.info("%s answered 429; sending again in %s s",
+                         method.__api_method__, exc.retry_after)
+                await self.limiter.sleep(exc.retry_after)
+
+    def _pace(self, method: TelegramMethod[Any]) -> contextlib.AbstractAsyncContextManager[Any]:
+        name = method.__api_method__
+        send, edit = is_send(name), is_edit(name)
+        chat_id = getattr(method, "chat_id", None)
+        priority = _priority.get()
+        priority = self.priority if priority is None else priority
+        if (send or edit) and isinstance(chat_id, int):
+            # Telegram's private chats have the person's (positive) id; groups are negative.
+            return self.limiter.chat(chat_id, private=chat_id > 0, priority=priority,
+                                     counts=send)
+        if send:
+            return _slot(self.limiter, priority)
+        return contextlib.nullcontext()
+
+
+@contextlib.asynccontextmanager
+async def _slot(limiter: SendLimiter, priority: int) -> AsyncIterator[None]:
+    await limiter.slot(priority)
+    yield

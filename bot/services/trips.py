@@ -98,7 +98,7 @@ async def send_due_reminders(
 
     Each reminder is claimed and marked sent in one transaction that commits only after
     Telegram accepted the message, so several processes sharing PostgreSQL never send it
-    twice and a failed send is retried at the next sweep.
+    twice and a failed send is retried at the next sweep; the sweep goes on with the next.
     """
     now = now or utcnow()
     today = local_today(now, settings.tz)
@@ -106,17 +106,22 @@ async def send_due_reminders(
         due = await TripRepo(session).due_reminders(today + timedelta(days=1), today)
     sent = 0
     for trip_id in due:
-        async with factory() as session, session.begin():
-            trip = await TripRepo(session).claim_reminder(trip_id)
-            if trip is None or trip.country not in store.countries:
-                continue
-            lang = await _language(session, trip)
-            with locale(i18n, lang):
-                lines = await alert_lines(session, trip.country, lang, now) if alert_lines else []
-                text = reminder_text(store, trip, lang, settings.tz, lines)
-            if not await send(trip.user_id, text):
-                continue  # the person blocked the bot: marked sent, nothing to retry
-            sent += 1
+        try:
+            async with factory() as session, session.begin():
+                trip = await TripRepo(session).claim_reminder(trip_id)
+                if trip is None or trip.country not in store.countries:
+                    continue
+                lang = await _language(session, trip)
+                with locale(i18n, lang):
+                    lines = (await alert_lines(session, trip.country, lang, now)
+                             if alert_lines else [])
+                    text = reminder_text(store, trip, lang, settings.tz, lines)
+                if not await send(trip.user_id, text):
+                    continue  # the person blocked the bot: marked sent, nothing to retry
+                sent += 1
+        except Exception:  # one reminder's failure never ends the sweep
+            log.warning("reminder of trip %s not sent; it is tried again at the next sweep",
+                        trip_id, exc_info=True)
     return sent
 
 
