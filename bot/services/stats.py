@@ -109,7 +109,7 @@ class _LocalDays:
         self.starts = [int(s.timestamp()) for s in starts]
 
     def bucket(self, session: AsyncSession, column: Any) -> Any:
-        return (_epoch(session, column) / self.size).label("bucket")
+        return (_epoch(session, column) // self.size).label("bucket")
 
     def day(self, bucket: int) -> str | None:
         i = bisect_right(self.starts, bucket * self.size) - 1
