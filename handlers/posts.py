@@ -641,15 +641,17 @@ async def approve(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWor
     await audit.record(uow.session, reviewer, "post.approved", audit.post_target(post.id))
     await audit.record(uow.session, reviewer, "post.scheduled", audit.post_target(post.id))
     await _commit(uow)
-    await publisher.schedule(post.id)
     lang = i18n.current_locale
     await query.answer(_("Approved."))
-    await show(query, Screenful(_("Post #{id} approved and scheduled: {when}.").format(
-        id=post.id, when=when_label(done.send_at, done.repeat, lang, settings))))
+    # The author hears of the approval before the run can start: a post due now may
+    # otherwise report its delivery to the author first.
     name = query.from_user.full_name
     await tell(bot, i18n, uow, post.author_id, lambda: _(
         "Your post #{id} was approved by {name} and is scheduled.").format(
             id=post.id, name=quote(name)))
+    await publisher.schedule(post.id)
+    await show(query, Screenful(_("Post #{id} approved and scheduled: {when}.").format(
+        id=post.id, when=when_label(done.send_at, done.repeat, lang, settings))))
 
 
 async def ask_reason(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWork,
