@@ -694,9 +694,9 @@ class _CountryMatcher:
                     return short_hits[0][0], short_hits[0][1], False
         short = _short_form(tok)
         for end in self._short_ends(short, len(short)):
-            hits = self.exact_short.get(short[:end])
+            short_hits = self.exact_short.get(short[:end])
             if (
-                hits
+                short_hits
                 and short[end:] in COUNTRY_SUFFIXES
                 and (
                     not tok.latin
@@ -706,7 +706,7 @@ class _CountryMatcher:
                     )
                 )
             ):
-                return hits[0][0], hits[0][1], False
+                return short_hits[0][0], short_hits[0][1], False
         k = tok.key
         if k[:MIN_COUNTRY_STEM] not in self.single_heads:
             return None
@@ -1399,10 +1399,10 @@ def _smalltalk(tokens: Sequence[Token]) -> tuple[str | None, bool]:
                 used.update(span)
                 kinds.append(kind)
     for i, form in enumerate(forms):
-        kind = SMALLTALK_WORDS.get(form)
-        if kind and i not in used:
+        word_kind = SMALLTALK_WORDS.get(form)
+        if word_kind and i not in used:
             used.add(i)
-            kinds.append(kind)
+            kinds.append(word_kind)
     if not kinds:
         return None, False
     rest = [f for i, f in enumerate(forms) if i not in used]
