@@ -296,8 +296,10 @@ class _Params:
 
     def float(self, key: builtins.str) -> float:
         value = self.raw.get(key)
+        if value is None:
+            raise bad_request(f"{key} is empty")
         try:
-            return float(value)  # type: ignore[arg-type]
+            return float(value)
         except (TypeError, ValueError):
             raise bad_request(f"{key} is empty") from None
 
@@ -325,7 +327,7 @@ class _Params:
         if isinstance(value, str) and value.startswith("@"):
             return value
         try:
-            return int(value)  # type: ignore[arg-type]
+            return int(value)
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
 
