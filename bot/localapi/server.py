@@ -1569,7 +1569,7 @@ class LocalBotAPI:
         return message_id
 
     def _view(self, stored: _Stored) -> JSON:
-        message = json.loads(json.dumps(stored.message))
+        message: JSON = json.loads(json.dumps(stored.message))
         if "text" in message:
             message["html"] = entities_to_html(message["text"], message.get("entities"))
         elif "caption" in message:
