@@ -47,6 +47,7 @@ content: migrate i18n-compile
 
 lint: install
 	$(BIN)/ruff check bot handlers storage tests benchmarks bot.py
+	$(BIN)/mypy bot handlers storage
 
 bench: content
 	$(PY) -m benchmarks

@@ -214,7 +214,7 @@ class SettingsError(Exception):
     """One line naming the setting at fault."""
 
 
-_ENV_NAMES = {
+_ENV_NAMES: dict[tuple[str, ...], str] = {
     ("bot", "token"): "BOT_TOKEN",
     ("bot", "api_url"): "BOT_API_URL",
     ("db", "url"): "DATABASE_URL",

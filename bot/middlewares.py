@@ -190,7 +190,7 @@ class DatabaseMiddleware(BaseMiddleware):
 def _typed_question(event: TelegramObject) -> bool:
     message = getattr(event, "message", None)
     text = getattr(message, "text", None)
-    return bool(text) and not text.startswith("/")
+    return isinstance(text, str) and bool(text) and not text.startswith("/")
 
 
 class ChosenLanguageMiddleware(BaseMiddleware):

@@ -11,6 +11,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InlineQuery,
     InlineQueryResultArticle,
+    InlineQueryResultUnion,
     InputTextMessageContent,
     LinkPreviewOptions,
 )
@@ -54,9 +55,9 @@ def _article(result_id: str, title: str, description: str, screen: Screenful
 
 
 def results(store: ContentStore, text: str, lang: str, settings: Settings
-            ) -> list[InlineQueryResultArticle]:
+            ) -> list[InlineQueryResultUnion]:
     """Countries named in the query first, then the answer to it as a question."""
-    out: list[InlineQueryResultArticle] = []
+    out: list[InlineQueryResultUnion] = []
     analysis = store.index.analyze(text, lang=lang)
     codes = store.index.find_countries(text, limit=MAX_RESULTS)
     if analysis.country and analysis.country not in codes:

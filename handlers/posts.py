@@ -37,15 +37,17 @@ from bot.editorial import (
     ReviewAct,
     ReviewForm,
 )
-from bot.i18n import fmt_datetime, locale, reader_language
+from bot.i18n import locale, reader_language
 from bot.middlewares import UnitOfWork
 from bot.services import audit, tghtml
 from bot.services import posts as svc
 from bot.services.posts import SKIP, Publisher, Rendered, WhenError, language_name
 from bot.services.render import Button, Screenful
 from bot.services.tghtml import quote
+from bot.translation import fmt_datetime
 from handlers.ui import send, show
-from storage.repo_editors import ADMIN, PostDTO, PostRepo, RoleRepo, SubscriptionRepo
+from storage.repo_editors import ADMIN, PostRepo, RoleRepo, SubscriptionRepo
+from storage.repo_publishing import PostDTO
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5

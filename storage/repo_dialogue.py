@@ -11,8 +11,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import (
+    Base,
     Feedback,
     JobClaim,
     OfficerRequest,
@@ -255,7 +257,7 @@ class DialogueRepo:
     # --- privacy -------------------------------------------------------------------
 
     async def describe_user(self, user_id: int) -> dict[str, int]:
-        async def count(model: type, column: object) -> int:
+        async def count(model: type[Base], column: InstrumentedAttribute[int | None]) -> int:
             return int(await self.session.scalar(
                 select(func.count()).select_from(model).where(column == user_id)) or 0)
 

@@ -329,4 +329,4 @@ class PublishingRepo:
                    Delivery.chat_kind.in_(kinds), Delivery.message_id.is_not(None))
             .order_by(Delivery.id)
         )
-        return [SentMessage(i, c, k, lang, int(m)) for i, c, k, lang, m in rows]
+        return [SentMessage(i, c, k, lang, m) for i, c, k, lang, m in rows if m is not None]

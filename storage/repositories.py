@@ -51,7 +51,7 @@ class UserRepo:
         An insert that races another process's is ignored; the chosen language is never
         touched.
         """
-        dialect = self.session.bind.dialect.name
+        dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         await self.session.execute(
             insert(User).values(id=user_id, telegram_language=telegram_language)

@@ -53,7 +53,7 @@ class OfflineSession(BaseSession):
     async def close(self) -> None:
         return None
 
-    def stream_content(  # type: ignore[override]
+    def stream_content(
         self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
         chunk_size: int = 65536, raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:

@@ -91,6 +91,7 @@ the first one registered.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import hashlib
 import itertools
@@ -280,7 +281,9 @@ class _Params:
             else str(value)
         )
 
-    def int(self, key: str, default: int | None = None) -> int | None:
+    # The methods below are named after builtins, which they shadow in the class body: their
+    # annotations name the builtins explicitly.
+    def int(self, key: builtins.str, default: builtins.int | None = None) -> builtins.int | None:
         value = self.raw.get(key)
         if value in (None, ""):
             return default
@@ -291,20 +294,22 @@ class _Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {key} specified") from None
 
-    def float(self, key: str) -> float:
+    def float(self, key: builtins.str) -> float:
         value = self.raw.get(key)
+        if value is None:
+            raise bad_request(f"{key} is empty")
         try:
-            return float(value)  # type: ignore[arg-type]
+            return float(value)
         except (TypeError, ValueError):
             raise bad_request(f"{key} is empty") from None
 
-    def bool(self, key: str) -> bool:
+    def bool(self, key: builtins.str) -> bool:
         value = self.raw.get(key)
         if isinstance(value, str):
             return value.lower() in ("true", "1", "yes")
         return bool(value)
 
-    def json(self, key: str) -> Any:
+    def json(self, key: builtins.str) -> Any:
         value = self.raw.get(key)
         if isinstance(value, str) and value:
             try:
@@ -315,14 +320,14 @@ class _Params:
                 raise bad_request(f"can't parse {key} JSON object") from None
         return value if value != "" else None
 
-    def chat_id(self, key: str = "chat_id") -> int | str:
+    def chat_id(self, key: builtins.str = "chat_id") -> builtins.int | builtins.str:
         value = self.raw.get(key)
         if value in (None, ""):
             raise bad_request(f"{key} is empty")
         if isinstance(value, str) and value.startswith("@"):
             return value
         try:
-            return int(value)  # type: ignore[arg-type]
+            return int(value)
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
 
@@ -1564,7 +1569,7 @@ class LocalBotAPI:
         return message_id
 
     def _view(self, stored: _Stored) -> JSON:
-        message = json.loads(json.dumps(stored.message))
+        message: JSON = json.loads(json.dumps(stored.message))
         if "text" in message:
             message["html"] = entities_to_html(message["text"], message.get("entities"))
         elif "caption" in message:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import (
@@ -84,21 +84,32 @@ class Text(_Strict):
         return str(getattr(self, lang if lang in LANGS else "en"))
 
 
-def _limited_text(limit: int) -> Any:
-    class _Limited(Text):
-        @field_validator("kk", "ru", "en")
-        @classmethod
-        def _valid(cls, v: str) -> str:
-            return _check_html(v, limit)
+class _LimitedText(Text):
+    """A :class:`Text` whose every language is valid Telegram HTML of at most ``limit``
+    characters; declared as real subclasses so that type checkers see ``Text``'s methods."""
 
-    _Limited.__name__ = f"Text{limit}"
-    return _Limited
+    limit: ClassVar[int]
+
+    @field_validator("kk", "ru", "en")
+    @classmethod
+    def _valid(cls, v: str) -> str:
+        return _check_html(v, cls.limit)
 
 
-TitleText = _limited_text(TITLE_LIMIT)
-SummaryText = _limited_text(SUMMARY_LIMIT)
-BodyText = _limited_text(BODY_LIMIT)
-NoteText = _limited_text(NOTE_LIMIT)
+class TitleText(_LimitedText):
+    limit = TITLE_LIMIT
+
+
+class SummaryText(_LimitedText):
+    limit = SUMMARY_LIMIT
+
+
+class BodyText(_LimitedText):
+    limit = BODY_LIMIT
+
+
+class NoteText(_LimitedText):
+    limit = NOTE_LIMIT
 
 
 class Words(_Strict):
@@ -133,9 +144,9 @@ class Topic(_Strict):
     order: int = 100
     urgent: bool = False
     sample: bool = False
-    title: TitleText  # type: ignore[valid-type]
-    summary: SummaryText  # type: ignore[valid-type]
-    body: BodyText  # type: ignore[valid-type]
+    title: TitleText
+    summary: SummaryText
+    body: BodyText
     keywords: Words
     related: list[str] = Field(default_factory=list)
     source: Source
@@ -169,13 +180,13 @@ class VisaRegime(StrEnum):
 class Visa(_Strict):
     regime: VisaRegime
     max_stay_days: int | None = Field(default=None, ge=1, le=365)
-    note: NoteText  # type: ignore[valid-type]
+    note: NoteText
     verified: bool = False
 
 
 class Advisory(_Strict):
     level: int = Field(ge=1, le=4)
-    note: NoteText  # type: ignore[valid-type]
+    note: NoteText
     verified: bool = False
 
 
@@ -205,12 +216,12 @@ class MissionKind(StrEnum):
 
 class Mission(_Strict):
     kind: MissionKind
-    city: TitleText  # type: ignore[valid-type]
+    city: TitleText
     address: str | None = None
     phone: str | None = None
     email: str | None = None
     website: Annotated[str, Field(pattern=r"^https://")] | None = None
-    hours: NoteText | None = None  # type: ignore[valid-type]
+    hours: NoteText | None = None
     verified: bool = False
 
 

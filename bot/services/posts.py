@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import LANGUAGES
-from bot.i18n import fmt_number
 from bot.services import tghtml, when
+from bot.translation import fmt_number
 
 BUTTON_LABEL_LIMIT = 64
 MAX_BUTTONS = 8

@@ -41,9 +41,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import fmt_datetime, locale, reader_language
+from bot.i18n import locale, reader_language
 from bot.services.delivery import DeliveryEngine, EngineOptions
 from bot.services.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
+from bot.translation import fmt_datetime
 from storage.models import utcnow
 from storage.repo_publishing import PostDTO, PublishingRepo, RunDTO
 

@@ -46,7 +46,7 @@ class QuestionLogBuffer:
 
     async def _reserve(self) -> None:
         async with self.factory() as session:
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 result = await session.execute(text(
                     "SELECT nextval(pg_get_serial_sequence('question_log', 'id')) "
                     "FROM generate_series(1, :n)"), {"n": ID_BLOCK})

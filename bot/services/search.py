@@ -694,9 +694,9 @@ class _CountryMatcher:
                     return short_hits[0][0], short_hits[0][1], False
         short = _short_form(tok)
         for end in self._short_ends(short, len(short)):
-            hits = self.exact_short.get(short[:end])
+            short_hits = self.exact_short.get(short[:end])
             if (
-                hits
+                short_hits
                 and short[end:] in COUNTRY_SUFFIXES
                 and (
                     not tok.latin
@@ -706,7 +706,7 @@ class _CountryMatcher:
                     )
                 )
             ):
-                return hits[0][0], hits[0][1], False
+                return short_hits[0][0], short_hits[0][1], False
         k = tok.key
         if k[:MIN_COUNTRY_STEM] not in self.single_heads:
             return None
@@ -944,8 +944,8 @@ class _Builder:
         self.ids: dict[str, int] = {}
         self.cyr = _Lexicon(PREFIX_CYRILLIC)
         self.lat = _Lexicon(PREFIX_LATIN + 1)
-        self.post_ids: list[array] = []
-        self.post_w: list[array] = []
+        self.post_ids: list[array[int]] = []
+        self.post_w: list[array[float]] = []
         self.phrase_ids: dict[tuple[int | str, ...], int] = {}
         self.pair_phrase = array("I")  # (phrase, topic) pairs, one per keyword phrase
         self.pair_doc = array("I")
@@ -1125,14 +1125,14 @@ class QuestionIndex:
         self._slugs: list[str] = []
         self._cyr = _Lexicon(PREFIX_CYRILLIC)
         self._lat = _Lexicon(PREFIX_LATIN + 1)
-        self._idf: array = array("f")
-        self._post_ids: list[array] = []
-        self._post_w: list[array] = []
+        self._idf: array[float] = array("f")
+        self._post_ids: list[array[int]] = []
+        self._post_w: list[array[float]] = []
         self._phrase_docs = array("I")
         self._phrase_start = array("I")
         self._home = array("f")
         self._phrase_total = array("f")
-        self._phrase_index: dict[int | str, array] = {}
+        self._phrase_index: dict[int | str, array[int]] = {}
         self._countries = _CountryMatcher()
         self._vocab = _Vocabulary()
 
@@ -1159,7 +1159,7 @@ class QuestionIndex:
         )
         return self
 
-    def _finish_postings(self, ids: list[array], weights: list[array]) -> None:
+    def _finish_postings(self, ids: list[array[int]], weights: list[array[float]]) -> None:
         """Idf per term, and each posting list ordered by weight, best first."""
         n_docs = max(1, len(self._slugs))
         norm = math.log(1 + n_docs)
@@ -1168,7 +1168,7 @@ class QuestionIndex:
             order = sorted(range(len(w)), key=w.__getitem__, reverse=True)
             self._post_ids.append(array("I", (d[i] for i in order)))
             self._post_w.append(array("f", (w[i] for i in order)))
-            ids[tid] = weights[tid] = _NO_SETS
+            ids[tid], weights[tid] = _NO_IDS, _NO_WEIGHTS
 
     def _finish_phrases(self, builder: _Builder) -> None:
         """Distinct keyword phrases with their weights, the topics that have each (packed in
@@ -1186,7 +1186,7 @@ class QuestionIndex:
             docs[counts[sid]] = doc
             counts[sid] += 1
         self._phrase_docs = docs
-        index: dict[int | str, array] = {}
+        index: dict[int | str, array[int]] = {}
         for sid, elements in enumerate(elements_of):
             self._phrase_total.append(sum(self._element_weight(e) for e in elements))
             for e in elements:
@@ -1226,11 +1226,13 @@ class QuestionIndex:
     def find_countries(self, text: str, limit: int = 8) -> list[str]:
         return self._countries.complete((text or "")[:200], limit)
 
-    def _query_terms(self, tokens: Sequence[Token], lang: str) -> tuple[dict[int, float], set]:
+    def _query_terms(
+        self, tokens: Sequence[Token], lang: str
+    ) -> tuple[dict[int, float], set[int | str]]:
         """The terms of the content words with their query weights, and every phrase element
         present (term ids and function words)."""
         terms: dict[int, float] = {}
-        present: set = set()
+        present: set[int | str] = set()
         for tok in tokens:
             if _is_stop(tok):
                 present.add(_stop_element(tok))
@@ -1275,7 +1277,7 @@ class QuestionIndex:
                 scores[d] *= 1.0 + HOME_BONUS * self._home[d]
         return _best(scores)
 
-    def _phrase_bonus(self, present: set) -> dict[int, float]:
+    def _phrase_bonus(self, present: set[int | str]) -> dict[int, float]:
         """Per topic, its best keyword phrase: the weight of the phrase's words present, times
         the share of the phrase they cover, so a whole phrase counts more than scattered words.
 
@@ -1310,7 +1312,9 @@ class QuestionIndex:
         return COUNTRY_SLOT_WEIGHT if element == COUNTRY_SLOT else STOPWORD_PHRASE_IDF
 
 
-_NO_SETS = array("I")
+# Empty arrays put in place of the builder's posting lists once copied, to free them early.
+_NO_IDS: array[int] = array("I")
+_NO_WEIGHTS: array[float] = array("f")
 _SORT_ALL = 256  # up to this many scored topics, one sort in C beats a heap walked in Python
 
 
@@ -1399,10 +1403,10 @@ def _smalltalk(tokens: Sequence[Token]) -> tuple[str | None, bool]:
                 used.update(span)
                 kinds.append(kind)
     for i, form in enumerate(forms):
-        kind = SMALLTALK_WORDS.get(form)
-        if kind and i not in used:
+        word_kind = SMALLTALK_WORDS.get(form)
+        if word_kind and i not in used:
             used.add(i)
-            kinds.append(kind)
+            kinds.append(word_kind)
     if not kinds:
         return None, False
     rest = [f for i, f in enumerate(forms) if i not in used]

@@ -339,13 +339,13 @@ async def build_digest(session: AsyncSession, since: datetime, until: datetime) 
         .order_by(Feedback.id)
     )).all()
     disliked: dict[tuple[str, str | None, str | None], DigestGroup] = {}
-    for lang, country, topic, reason, comment, text in disliked_rows:
+    for lang, country, topic, reason, comment, question in disliked_rows:
         group = disliked.setdefault((lang, country, topic),
                                     DigestGroup(lang, country, topic, 0, []))
         group.count += 1
         if reason:
             group.reasons[reason] = group.reasons.get(reason, 0) + 1
-        example = comment or text
+        example = comment or question
         if example and len(group.examples) < DIGEST_EXAMPLES and example not in group.examples:
             group.examples.append(example)
 

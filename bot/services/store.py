@@ -144,7 +144,7 @@ class ContentStore:
         )
         self.countries: dict[str, Country] = dict(countries)
         self.index = QuestionIndex.build(self.topics, self.countries)
-        self._names = {
+        self._names: dict[str, dict[str, str]] = {
             lang: {iso: Locale(lang).territories.get(iso, iso) for iso in self.countries}
             for lang in LANGS
         }
