@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.isolation import CONVERSATION_TTL, create_events_isolation
 from bot.middlewares import (
     ChosenLanguageMiddleware,
     DatabaseMiddleware,
     FloodMiddleware,
     LanguageCache,
-    PerPersonOrderMiddleware,
 )
 from bot.services.answers import AnswerService
 from bot.services.commands import set_menus
@@ -54,7 +54,8 @@ def create_fsm_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
+        return RedisStorage.from_url(settings.redis_url, state_ttl=CONVERSATION_TTL,
+                                     data_ttl=CONVERSATION_TTL)
     return MemoryStorage()
 
 
@@ -67,8 +68,10 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     flood: FloodMiddleware | None = None,
 ) -> Dispatcher:
+    storage = storage or create_fsm_storage(settings)
     dp = Dispatcher(
-        storage=storage or create_fsm_storage(settings),
+        storage=storage,
+        events_isolation=create_events_isolation(storage),
         settings=settings,
         store=store,
         answers=AnswerService(store, settings.tz),
@@ -80,7 +83,6 @@ def create_dispatcher(
         operators=Operators(),
     )
     dp.shutdown.register(dp["charts"].close)
-    dp.update.outer_middleware(PerPersonOrderMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
     dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"], session_factory))
     LocaleMiddleware(i18n).setup(dp)
