@@ -189,13 +189,20 @@ def _why(exc: BaseException) -> str:
 
 
 async def serve_health(health: Health, host: str, port: int) -> web.AppRunner:
-    """The three endpoints on their own listener (long polling with ``HEALTH_PORT``)."""
+    """The three endpoints on their own listener (long polling with ``HEALTH_PORT``); a
+    port it cannot listen on stops start-up with one line naming the setting."""
+    from bot.errors import StartupError
+
     app = web.Application()
     health.add_routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartupError(f"Cannot listen on HEALTH_HOST:HEALTH_PORT {host}:{port}: "
+                           f"{exc.strerror or type(exc).__name__}") from None
     except BaseException:
         await runner.cleanup()
         raise

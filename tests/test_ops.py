@@ -4,12 +4,15 @@ HEALTH_PORT beside long polling, and /readyz saying which dependency failed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.localapi import LocalBotAPI
 from tests.conftest import REDIS_URL, make_settings, seed_content
@@ -144,8 +147,6 @@ async def test_readyz_names_what_failed(sqlite_url: str) -> None:
         await health.close()
         await engine.dispose()
         await bot.session.close()
-    import json
-
     assert (status, kind) == (503, "application/json; charset=utf-8")
     found = json.loads(body)
     assert found["ready"] is False
@@ -177,3 +178,24 @@ async def test_readyz_fails_when_only_the_bot_api_is_down(sqlite_url: str) -> No
             await bot.session.close()
     assert ready[0] == 200
     assert down[0] == 503 and '"bot_api"' in down[2] and '"database"' not in down[2]
+
+
+async def test_a_health_port_in_use_is_one_line(sqlite_url: str) -> None:
+    from bot.errors import StartupError
+    from bot.factory import create_bot
+    from bot.ops import Health, Metrics, serve_health
+    from storage.db import create_engine
+
+    settings = make_settings(sqlite_url)
+    bot = create_bot(settings, token="123:abc")
+    engine = create_engine(sqlite_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        try:
+            with pytest.raises(StartupError, match=r"^Cannot listen on HEALTH_HOST:HEALTH_PORT "):
+                await serve_health(Health(engine, bot, Metrics()), "127.0.0.1", port)
+        finally:
+            await engine.dispose()
+            await bot.session.close()
