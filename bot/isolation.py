@@ -72,11 +72,12 @@ class PersonIsolation(BaseEventIsolation):
                     async with self._shared_lock(self.shared, key):
                         yield
         finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            held = self._locks.get(key)  # gone if close() ran meanwhile (shutting down)
+            if held is not None and held[0] is lock:
+                if held[1] <= 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, held[1] - 1)
 
     @staticmethod
     @asynccontextmanager

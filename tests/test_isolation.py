@@ -136,3 +136,13 @@ async def test_in_process_locks_are_forgotten(users: int) -> None:
     await asyncio.gather(*(one(n) for n in range(users)))
     assert order == list(range(users))
     assert isolation.waiting() == 0
+
+
+async def test_closing_while_an_update_holds_its_lock() -> None:
+    isolation = PersonIsolation()
+    key = StorageKey(bot_id=1, chat_id=8, user_id=8)
+    async with isolation.lock(key):
+        await isolation.close()  # the dispatcher shuts down while an update is handled
+    assert isolation.waiting() == 0
+    async with isolation.lock(key):
+        assert isolation.waiting() == 1
