@@ -12,15 +12,31 @@ from aiohttp import web
 from bot.config import Settings
 from bot.errors import check_bot_api, check_database
 from bot.factory import App, create_bot
+from bot.ops import Health, serve_health
 
 log = logging.getLogger(__name__)
 
 
+def _health(app: App, bot: Bot, dp: Dispatcher) -> Health:
+    return Health(app.engine, bot, dp["metrics"], app.settings.redis_url)
+
+
 async def run_polling(app: App, bot: Bot, dp: Dispatcher) -> None:
-    """Long polling until SIGTERM or SIGINT; both stop it cleanly."""
-    await bot.delete_webhook(drop_pending_updates=False)
-    await dp.start_polling(bot, handle_signals=False, close_bot_session=True,
-                           allowed_updates=dp.resolve_used_update_types())
+    """Long polling until SIGTERM or SIGINT; both stop it cleanly. With ``HEALTH_PORT``,
+    the health endpoints (:mod:`bot.ops`) are served on it meanwhile."""
+    health = runner = None
+    if app.settings.health_port:
+        health = _health(app, bot, dp)
+        runner = await serve_health(health, app.settings.health_host, app.settings.health_port)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dp.start_polling(bot, handle_signals=False, close_bot_session=True,
+                               allowed_updates=dp.resolve_used_update_types())
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        if health is not None:
+            await health.close()
 
 
 async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
@@ -31,8 +47,10 @@ async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
     hook = app.settings.webhook
     secret = hook.secret.get_secret_value() if hook.secret else None
     seen = create_seen_updates(app.settings.redis_url)
+    health = _health(app, bot, dp)
     web_app = web.Application()
     UpdateRequestHandler(dp, bot, seen, secret_token=secret).register(web_app, hook.path)
+    health.add_routes(web_app)
     setup_application(web_app, dp, bot=bot)
     runner = web.AppRunner(web_app)
     await runner.setup()
@@ -46,6 +64,7 @@ async def run_webhook(app: App, bot: Bot, dp: Dispatcher) -> None:
     finally:
         await runner.cleanup()
         await seen.close()
+        await health.close()
 
 
 async def serve(settings: Settings) -> None:

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     content_dir: Path = Path("content")
     question_retention_days: int = Field(default=90, ge=1, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Long polling: /healthz, /readyz and /metrics on this port (None: off); webhook mode
+    # serves them on the webhook listener.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
 
     # Publishing
     posts_need_approval: bool = True
@@ -155,6 +160,16 @@ class Settings(BaseSettings):
     @classmethod
     def _desk_lang(cls, v: object) -> object:
         return (v.strip().lower() or None) if isinstance(v, str) else v
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _health_port(cls, v: object) -> object:
+        return (v.strip() or None) if isinstance(v, str) else v
 
     @field_validator("log_level", mode="before")
     @classmethod

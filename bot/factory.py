@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.isolation import CONVERSATION_TTL, create_events_isolation
 from bot.middlewares import (
     ChosenLanguageMiddleware,
     DatabaseMiddleware,
     FloodMiddleware,
     LanguageCache,
-    PerPersonOrderMiddleware,
 )
+from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
@@ -54,7 +55,8 @@ def create_fsm_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
+        return RedisStorage.from_url(settings.redis_url, state_ttl=CONVERSATION_TTL,
+                                     data_ttl=CONVERSATION_TTL)
     return MemoryStorage()
 
 
@@ -66,21 +68,26 @@ def create_dispatcher(
     i18n: I18n,
     storage: BaseStorage | None = None,
     flood: FloodMiddleware | None = None,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
+    storage = storage or create_fsm_storage(settings)
+    metrics = metrics or Metrics()
     dp = Dispatcher(
-        storage=storage or create_fsm_storage(settings),
+        storage=storage,
+        events_isolation=create_events_isolation(storage),
         settings=settings,
         store=store,
         answers=AnswerService(store, settings.tz),
         lang_cache=LanguageCache(),
-        question_log=QuestionLogBuffer(session_factory),
+        question_log=QuestionLogBuffer(session_factory, on_add=metrics.answered),
         session_factory=session_factory,
         i18n=i18n,
         charts=ChartDrawer(),
         operators=Operators(),
+        metrics=metrics,
     )
     dp.shutdown.register(dp["charts"].close)
-    dp.update.outer_middleware(PerPersonOrderMiddleware())
+    dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, dp["question_log"]))
     dp.update.outer_middleware(ChosenLanguageMiddleware(dp["lang_cache"], session_factory))
     LocaleMiddleware(i18n).setup(dp)
@@ -95,6 +102,7 @@ def create_dispatcher(
     dp.shutdown.register(retention.stop)
     dp.startup.register(start_publisher)
     dp.shutdown.register(stop_publisher)
+    dp.startup.register(attach_api_metrics)  # after start_publisher: inside its limiter
     dp.startup.register(start_travellers)
     dp.shutdown.register(stop_travellers)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)

@@ -125,37 +125,6 @@ class LanguageCache:
 _UNKNOWN: Any = object()
 
 
-class PerPersonOrderMiddleware(BaseMiddleware):
-    """One person's updates are handled one after another, in the order they came.
-
-    Polling handles updates concurrently; without this, a person's next message could be
-    handled before the previous one's changes are committed (a trip confirmed, then
-    /mytrips not showing it) or overtake it. Different people still run concurrently.
-    Per process: behind a webhook with several processes Telegram itself orders delivery.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user: User | None = data.get("event_from_user")
-        if user is None:
-            return await handler(event, data)
-        lock, users = self._locks.get(user.id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[user.id] = (lock, users + 1)
-        try:
-            async with lock:
-                return await handler(event, data)
-        finally:
-            lock_, users = self._locks[user.id]
-            if users <= 1:
-                del self._locks[user.id]
-            else:
-                self._locks[user.id] = (lock_, users - 1)
-
-
 class DatabaseMiddleware(BaseMiddleware):
     """A unit of work per update.
 

@@ -22,10 +22,13 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.isolation import LOCK_TAKEN, PersonIsolation
+
 log = logging.getLogger(__name__)
 
 SEEN_FOR = 24 * 3600  # seconds: Telegram keeps an undelivered update for 24 hours
 SEEN_MAX = 100_000  # update ids remembered by one process without Redis
+ORDER_WAIT = 5.0  # seconds an answer to Telegram waits for the update's person lock
 
 
 class SeenUpdates(Protocol):
@@ -84,13 +87,27 @@ def create_seen_updates(redis_url: str | None) -> SeenUpdates:
     return RedisSeenUpdates(redis_url) if redis_url else MemorySeenUpdates()
 
 
+async def _first(task: asyncio.Task[None], taken: asyncio.Event, timeout: float) -> None:
+    """Until the update holds its person's lock (or is done, or ``timeout`` passed)."""
+    waiter = asyncio.create_task(taken.wait())
+    try:
+        await asyncio.wait({task, waiter}, timeout=timeout,
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
 class UpdateRequestHandler(SimpleRequestHandler):
     """Answers at once and handles the update in the background, like aiogram's own, but:
 
     - a body that is not JSON, or JSON that is not an Update, gets 400 and one log line
       (a 500 makes Telegram retry it for hours);
     - an update already claimed (here or, through Redis, by another process) gets 200 and
-      is not handled again.
+      is not handled again;
+    - with the person's lock shared through Redis (:mod:`bot.isolation`), the answer waits
+      until the update holds it (at most :data:`ORDER_WAIT` seconds), so the person's next
+      update, which Telegram sends after this answer perhaps to another process, comes
+      after it.
     """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot, seen: SeenUpdates,
@@ -120,9 +137,17 @@ class UpdateRequestHandler(SimpleRequestHandler):
         if not await self.seen.claim(bot.id, update.update_id):
             log.info("webhook: update %s was already handled; answered again", update.update_id)
             return web.json_response({})
-        task = asyncio.create_task(self._feed(bot, update))
+        taken = asyncio.Event()
+        token = LOCK_TAKEN.set(taken)
+        try:
+            task = asyncio.create_task(self._feed(bot, update))
+        finally:
+            LOCK_TAKEN.reset(token)
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
+        isolation = self.dispatcher.fsm.events_isolation
+        if isinstance(isolation, PersonIsolation) and isolation.is_shared:
+            await _first(task, taken, ORDER_WAIT)
         return web.json_response({})
 
     async def _feed(self, bot: Bot, update: Update) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -35,8 +36,10 @@ ID_BLOCK = 200
 
 
 class QuestionLogBuffer:
-    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, factory: async_sessionmaker[AsyncSession],
+                 on_add: Callable[[str], None] | None = None) -> None:
         self.factory = factory
+        self.on_add = on_add  # told each question's kind (the metrics' answers by outcome)
         self._rows: list[dict[str, Any]] = []
         self._unanswered: list[dict[str, Any]] = []
         self._ids: list[int] = []
@@ -68,6 +71,8 @@ class QuestionLogBuffer:
                 if not self._ids:
                     await self._reserve()
         qid = self._ids.pop(0)
+        if self.on_add is not None:
+            self.on_add(kind)
         self._rows.append({
             "id": qid, "user_id": user_id, "lang": lang, "kind": kind, "topic": topic,
             "country": country, "text": text_, "created_at": utcnow(),
