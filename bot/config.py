@@ -151,25 +151,16 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 
-    @field_validator("default_language", mode="before")
+    @field_validator("default_language", "log_format", mode="before")
     @classmethod
-    def _lang(cls, v: object) -> object:
+    def _lower(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
 
-    @field_validator("operators_language", mode="before")
+    @field_validator("operators_language", "health_port", mode="before")
     @classmethod
-    def _desk_lang(cls, v: object) -> object:
+    def _optional(cls, v: object) -> object:
+        """An empty value means "not set"."""
         return (v.strip().lower() or None) if isinstance(v, str) else v
-
-    @field_validator("log_format", mode="before")
-    @classmethod
-    def _log_format(cls, v: object) -> object:
-        return v.strip().lower() if isinstance(v, str) else v
-
-    @field_validator("health_port", mode="before")
-    @classmethod
-    def _health_port(cls, v: object) -> object:
-        return (v.strip() or None) if isinstance(v, str) else v
 
     @field_validator("log_level", mode="before")
     @classmethod

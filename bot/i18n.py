@@ -20,17 +20,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
-from bot.translation import (  # noqa: F401  (re-exported for handlers)
-    DOMAIN,
-    LOCALES_DIR,
-    CatalogsMissing,
-    check_catalogs,
-    fmt_date,
-    fmt_datetime,
-    fmt_number,
-    fmt_time,
-    use_language,
-)
+from bot.translation import DOMAIN, LOCALES_DIR, check_catalogs, use_language
 from storage.repositories import UserRepo
 
 

@@ -31,7 +31,7 @@ def _greeting() -> str:
 
 def _with_language_offer(screen: Screenful, current: str) -> Screenful:
     offer = [Button(name, SetLanguage(code=code).pack())
-             for code, name in screens.LANGUAGE_NAMES.items() if code != current]
+             for code, name in screens.LANGUAGE_BUTTONS.items() if code != current]
     return Screenful(screen.html, [*screen.buttons, offer])
 
 

@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import LANGUAGES, Settings
+from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
 from bot.i18n import language_from_telegram, locale
 from bot.middlewares import UnitOfWork
 from bot.services import tghtml
@@ -121,8 +121,7 @@ async def migrated(message: Message, uow: UnitOfWork) -> None:
 
 def settings_screen(group: GroupDTO, store: ContentStore, lang: str,
                     note: str | None = None) -> Screenful:
-    names = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
-    chosen = ", ".join(names[x] for x in group.languages if x in names)
+    chosen = ", ".join(LANGUAGE_NAMES[x] for x in group.languages if x in LANGUAGE_NAMES)
     lines = [_("<b>Settings of this group</b>"),
              _("Language: {languages}").format(languages=chosen)]
     if group.countries:
@@ -133,7 +132,7 @@ def settings_screen(group: GroupDTO, store: ContentStore, lang: str,
     lines.append(_("News: /subscribe or /unsubscribe."))
     rows = [[Button(("✅ " if code in group.languages else "") + name,
                     GroupSetting(action="lang", value=code).pack())
-             for code, name in names.items()]]
+             for code, name in LANGUAGE_NAMES.items()]]
     rows += [[Button(_("🔕 Stop {country}").format(country=store.country_name(iso, lang)),
                      GroupSetting(action="drop", value=iso).pack())] for iso in group.countries]
     text = "\n".join(lines)

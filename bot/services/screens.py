@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.callbacks import CountryCard, Nav, News, Screen, SetLanguage, TopicCard
+from bot.config import LANGUAGE_NAMES
 from bot.dialogue_callbacks import OfficerCb
 from bot.services import commands
 from bot.services.content import Section
@@ -13,7 +14,8 @@ from bot.travel_callbacks import TravelMenu
 
 TOPICS_PER_PAGE = 8
 COUNTRIES_PER_PAGE = 12
-LANGUAGE_NAMES = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
+LANGUAGE_BUTTONS = {code: f"{flag} {LANGUAGE_NAMES[code]}"
+                    for code, flag in (("kk", "🇰🇿"), ("ru", "🇷🇺"), ("en", "🇬🇧"))}
 MFA_URL = "https://www.gov.kz/memleket/entities/mfa"
 
 
@@ -110,7 +112,7 @@ def language_screen() -> Screenful:
     text = _("Choose the language I should use with you.") + "\n" + \
         "Тілді таңдаңыз · Выберите язык · Choose a language"
     return Screenful(text, [
-        [Button(name, SetLanguage(code=code).pack()) for code, name in LANGUAGE_NAMES.items()],
+        [Button(name, SetLanguage(code=code).pack()) for code, name in LANGUAGE_BUTTONS.items()],
         [_menu_button()],
     ])
 
