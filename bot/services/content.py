@@ -153,6 +153,7 @@ class Topic(_Strict):
     source: Source
     verified: bool = True
     reviewed: date
+    examples: dict[str, list[str]] = Field(default_factory=dict)  # the topic model's training
 
     _reviewed = field_validator("reviewed", mode="before")(_reviewed_date)
 
