@@ -122,3 +122,17 @@ class News(CallbackData):
     def check(self) -> None:
         if self.action not in ("open", "sub", "unsub"):
             raise ValueError("unknown news action")
+
+
+@dataclass(frozen=True)
+class AskBack(CallbackData):
+    """One of the topics the bot asks back about when two are close: pressing it answers
+    with that topic's card, for the country the question named."""
+
+    prefix: ClassVar[str] = "ab"
+    slug: str
+    iso: str = ""
+
+    def check(self) -> None:
+        if not self.slug or len(self.slug) > 40 or len(self.iso) not in (0, 2):
+            raise ValueError("malformed ask-back button")

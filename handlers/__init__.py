@@ -49,6 +49,7 @@ def create_root_router() -> Router:
         stats.create_router(),
         subscriptions.create_router(),
         questions.create_router(),  # text sent in a dialogue step that did not take it
+        questions.create_choice_router(),
         fallback.create_router(),
     )
     root = Router(name="root")

@@ -34,6 +34,7 @@ TITLE_LIMIT = 60
 SUMMARY_LIMIT = 250
 BODY_LIMIT = 3500  # leaves room in one 4096 message for the title and country specifics
 NOTE_LIMIT = 600
+CHOICE_LIMIT = 40  # a button's label when the bot asks which of two topics is meant
 
 
 class _Strict(BaseModel):
@@ -113,6 +114,10 @@ class NoteText(_LimitedText):
     limit = NOTE_LIMIT
 
 
+class ChoiceText(_LimitedText):
+    limit = CHOICE_LIMIT
+
+
 class Words(_Strict):
     """The words and phrases people use for a thing, per language."""
 
@@ -154,6 +159,9 @@ class Topic(_Strict):
     verified: bool = True
     reviewed: date
     examples: dict[str, list[str]] = Field(default_factory=dict)  # the topic model's training
+    # A short phrase naming this topic's case ("Lost or stolen"), the button when the bot
+    # asks back which of two close topics is meant; without it the title is used.
+    choice: ChoiceText | None = None
 
     _reviewed = field_validator("reviewed", mode="before")(_reviewed_date)
 

@@ -209,10 +209,23 @@ COUNTRY_FACETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def country_specifics(store: ContentStore, topic: Topic, iso: str, lang: str) -> str:
+# Which of those lead the answer, right under its title: the visa regime for the country
+# named ("visa Germany"), the emergency numbers for someone in trouble.
+LEAD_FACETS: dict[str, tuple[str, ...]] = {
+    "visa-for-citizens": ("visa",),
+    "emergency-help": ("emergency",),
+    "death-abroad": ("emergency",),
+}
+
+
+def country_specifics(
+    store: ContentStore, topic: Topic, iso: str, lang: str,
+    facets: tuple[str, ...] | None = None, header: bool = True,
+) -> str:
     country = store.countries[iso]
-    facets = COUNTRY_FACETS.get(topic.slug, ("missions",))
-    blocks = [f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>"]
+    if facets is None:
+        facets = COUNTRY_FACETS.get(topic.slug, ("missions",))
+    blocks = [f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>"] if header else []
     for facet in facets:
         if facet == "visa":
             blocks.append(visa_block(country, lang))
@@ -235,7 +248,12 @@ def topic_card(
     reviewed = topic.reviewed
     if iso and iso in store.countries and topic.section == "consular":
         country = store.countries[iso]
-        parts.append(country_specifics(store, topic, iso, lang))
+        lead = LEAD_FACETS.get(slug, ())
+        rest = tuple(f for f in COUNTRY_FACETS.get(slug, ("missions",)) if f not in lead)
+        if lead:
+            parts.insert(1, country_specifics(store, topic, iso, lang, lead))
+        if rest:
+            parts.append(country_specifics(store, topic, iso, lang, rest, header=not lead))
         if not _country_verified(country):
             unverified_sources.append(country.source.url)
         reviewed = min(reviewed, country.reviewed)  # as fresh as its least recently checked part
