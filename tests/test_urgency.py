@@ -3,7 +3,10 @@ Russian and English, and the look-alikes that are not emergencies."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bot.services import urgency
 from bot.services.store import ContentStore
@@ -145,3 +148,25 @@ def test_the_analysis_reports_the_urgent_topic(
 ) -> None:
     a = store.index.analyze(question)
     assert (a.urgent, a.country) == (urgent, country)
+
+
+def test_on_the_development_set_every_urgent_question_leads_with_an_urgent_topic(
+    store: ContentStore,
+) -> None:
+    """tests/data/questions_styles.yaml marks its urgent questions: each one leads with
+    emergency help or death abroad, and no question about anything else raises the alarm."""
+    items = yaml.safe_load((Path(__file__).parent / "data" / "questions_styles.yaml")
+                           .read_text(encoding="utf-8"))
+    urgent_topics = {"emergency-help", "death-abroad"}
+    missed, alarms, urgent = [], [], 0
+    for item in items:
+        a = store.index.analyze(item["q"])
+        if item.get("urgent"):
+            urgent += 1
+            if (a.urgent or a.topic) not in urgent_topics:
+                missed.append(item["q"])
+        elif a.urgent and item.get("topic") not in urgent_topics:
+            alarms.append(item["q"])
+    assert urgent >= 40
+    assert missed == []
+    assert alarms == []
