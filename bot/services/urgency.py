@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from bot.services.textnorm import Token, key, tokenize
 
@@ -186,28 +185,22 @@ def _compile(cue: str) -> Pattern:
     return tuple(words)
 
 
-@dataclass(frozen=True)
-class _CueSet:
-    """Cues looked up by the first letters of their first word: a question's word touches
-    only the few cues that could start with it."""
+# Labels of the guard groups, beside the categories' own.
+_TAKEN_LABEL, _THING, _KIN_LABEL, _PERSON = "taken", "thing", "kin", "person"
+_HISTORY_LABEL, _NOT_DEATH = "history", "not-a-death"
+_DOC_LOSS, _DISTRESS_LABEL = "document-loss", "distress"
 
-    by_head: dict[str, tuple[Pattern, ...]]
 
-    @classmethod
-    def build(cls, cues: Iterable[str]) -> _CueSet:
-        heads: dict[str, list[Pattern]] = {}
+def _index(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[tuple[str, Pattern], ...]]:
+    """Every cue of every group, looked up by the first letters of its first word: one pass
+    over a question's words touches only the few cues that could start with each."""
+    heads: dict[str, list[tuple[str, Pattern]]] = {}
+    for label, cues in groups.items():
         for cue in cues:
             pattern = _compile(cue)
             if pattern:
-                heads.setdefault(pattern[0][0][:_HEAD], []).append(pattern)
-        return cls({h: tuple(ps) for h, ps in heads.items()})
-
-    def found(self, keys: Sequence[str]) -> bool:
-        for i, k in enumerate(keys):
-            for pattern in self.by_head.get(k[:_HEAD], ()):
-                if _matches_at(keys, i, pattern):
-                    return True
-        return False
+                heads.setdefault(pattern[0][0][:_HEAD], []).append((label, pattern))
+    return {h: tuple(entries) for h, entries in heads.items()}
 
 
 def _word_ok(k: str, word: tuple[str, bool]) -> bool:
@@ -229,15 +222,21 @@ def _matches_at(keys: Sequence[str], i: int, pattern: Pattern) -> bool:
     return True
 
 
-_CATEGORY_CUES = {category: _CueSet.build(cues) for category, cues in _CUES.items()}
-_TAKEN_CUES = _CueSet.build(_TAKEN)
-_THING_CUES = _CueSet.build(_THINGS)
-_KIN_CUES = _CueSet.build(_KIN)
-_PERSON_CUES = _CueSet.build(_KIN + _PEOPLE)
-_HISTORY_CUES = _CueSet.build(_HISTORY)
-_NOT_A_DEATH_CUES = _CueSet.build(_NOT_A_DEATH)
-_DOCUMENT_LOSS_CUES = _CueSet.build(_DOCUMENT_LOSS)
-_DISTRESS_CUES = _CueSet.build(_DISTRESS)
+_INDEX = _index({
+    **_CUES,
+    _TAKEN_LABEL: _TAKEN, _THING: _THINGS, _KIN_LABEL: _KIN, _PERSON: _PEOPLE,
+    _HISTORY_LABEL: _HISTORY, _NOT_DEATH: _NOT_A_DEATH, _DOC_LOSS: _DOCUMENT_LOSS,
+    _DISTRESS_LABEL: _DISTRESS,
+})
+
+
+def _labels(keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for i, k in enumerate(keys):
+        for label, pattern in _INDEX.get(k[:_HEAD], ()):
+            if label not in found and _matches_at(keys, i, pattern):
+                found.add(label)
+    return found
 
 
 def assess(text: str, tokens: Sequence[Token] | None = None) -> frozenset[str]:
@@ -247,15 +246,16 @@ def assess(text: str, tokens: Sequence[Token] | None = None) -> frozenset[str]:
     keys = [t.key for t in tokens if t.key]
     if not keys:
         return frozenset()
-    found = {c for c, cues in _CATEGORY_CUES.items() if cues.found(keys)}
-    kin = _KIN_CUES.found(keys)
+    labels = _labels(keys)
+    found = labels.intersection(CATEGORIES)
+    kin = _KIN_LABEL in labels
     if DEATH in found and not kin and (
-        _NOT_A_DEATH_CUES.found(keys) or _HISTORY_CUES.found(keys) or _names_past_year(text)
+        labels.intersection((_NOT_DEATH, _HISTORY_LABEL)) or _names_past_year(text)
     ):
         found.discard(DEATH)
-    if _TAKEN_CUES.found(keys) and (_PERSON_CUES.found(keys) or not _THING_CUES.found(keys)):
+    if _TAKEN_LABEL in labels and (kin or _PERSON in labels or _THING not in labels):
         found.add(MISSING)
-    if _DOCUMENT_LOSS_CUES.found(keys) and _DISTRESS_CUES.found(keys):
+    if _DOC_LOSS in labels and _DISTRESS_LABEL in labels:
         found.add(STRANDED)
     return frozenset(found)
 
