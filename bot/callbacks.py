@@ -132,7 +132,10 @@ class AskBack(CallbackData):
     prefix: ClassVar[str] = "ab"
     slug: str
     iso: str = ""
+    lang: str = ""  # the question's language, which the card is shown in
 
     def check(self) -> None:
         if not self.slug or len(self.slug) > 40 or len(self.iso) not in (0, 2):
             raise ValueError("malformed ask-back button")
+        if self.lang and self.lang not in LANGUAGES:
+            raise ValueError("unknown language")

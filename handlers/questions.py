@@ -35,7 +35,8 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
 async def choose(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
                  i18n: I18n) -> None:
     """A topic picked when the bot asked back: its card, for the country asked about."""
-    screen = answers.chosen(callback_data.slug, callback_data.iso, i18n.current_locale)
+    lang = callback_data.lang or i18n.current_locale
+    screen = answers.chosen(callback_data.slug, callback_data.iso, lang)
     if screen is None:
         await query.answer(_("This choice is not available any more. "
                              "Please type your question again."), show_alert=True)

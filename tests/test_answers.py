@@ -121,7 +121,7 @@ def test_close_topics_are_asked_back_with_one_button_each(
     assert reply.screen.html == asked
     labels = _labels(reply.screen)
     assert labels[:2] == choices and len(labels) == 3  # two topics and the menu
-    assert reply.screen.buttons[0][0].data == "ab:passport-renewal:"
+    assert reply.screen.buttons[0][0].data == f"ab:passport-renewal::{reply.lang}"
 
 
 def test_a_chosen_topic_is_answered_for_the_country_asked_about(
@@ -129,7 +129,7 @@ def test_a_chosen_topic_is_answered_for_the_country_asked_about(
 ) -> None:
     asked = answers.answer("passport Germany")
     assert asked.kind == Kind.UNSURE
-    assert asked.screen.buttons[1][0].data == "ab:lost-passport:DE"
+    assert asked.screen.buttons[1][0].data == "ab:lost-passport:DE:en"
     card = answers.chosen("lost-passport", "DE", "en")
     assert card is not None
     assert card.html.startswith("<b>Passport lost or stolen</b>") and "Germany" in card.html

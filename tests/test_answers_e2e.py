@@ -71,7 +71,7 @@ async def test_forged_ask_back_buttons_are_refused_in_the_persons_language(
     server = running_bot.server
     ivan = running_bot.person("Иван", "ru")
     [asked] = await ivan.say("паспорт")
-    for count, data in enumerate(["ab:no-such-topic:", "ab:lost-passport:ZZ"], start=1):
+    for count, data in enumerate(["ab:no-such-topic::ru", "ab:lost-passport:ZZ:ru"], start=1):
         await server.press_callback(ivan.user, asked["message_id"], data)
         await server.wait_for_calls("answerCallbackQuery", count=count, timeout=10)
     notices = [c.params.get("text") for c in server.calls_for("answerCallbackQuery")]
@@ -93,4 +93,16 @@ async def test_a_visa_keyword_question_shows_the_countrys_visa_line_on_top(
     person = running_bot.person("Dana", lang)
     [answer] = await person.say(question)
     assert answer["text"].startswith(f"{title}\n\n{visa}")
+    assert running_bot.failed_calls() == []
+
+
+async def test_the_chosen_card_is_in_the_questions_language_not_the_readers(
+    running_bot: RunningBot,
+) -> None:
+    john = running_bot.person("John", "en")
+    [asked] = await john.say("паспорт")
+    assert asked["text"] == "Что ближе к вашему случаю?"
+    card = await john.press("Утерян или украден", asked)
+    assert card["text"].startswith("Паспорт утерян или украден")
+    assert any("Меню" in label for label in john.buttons(card))
     assert running_bot.failed_calls() == []

@@ -173,8 +173,8 @@ class AnswerService:
         slugs = [s for s in dict.fromkeys((a.topic, *a.alternatives))
                  if s in self.store.topics][:ASK_BACK_TOPICS]
         iso = a.country if a.country in self.store.countries else ""
-        rows = [[Button(self._choice_label(s, a.lang), AskBack(slug=s, iso=iso or "").pack())]
-                for s in slugs]
+        rows = [[Button(self._choice_label(s, a.lang),
+                        AskBack(slug=s, iso=iso or "", lang=a.lang).pack())] for s in slugs]
         rows.append([Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())])
         question = (_("Which is closer to your case?") if len(slugs) > 1
                     else _("Is this what you are asking about?"))
