@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -200,3 +200,25 @@ def test_ics_is_a_valid_calendar_in_utc() -> None:
     unfolded = raw.replace("\r\n ", "")
     assert "Берлин" in unfolded and "SUMMARY:Консулдық" in unfolded
     assert all(len(x.encode()) <= 75 for x in lines)
+
+
+async def test_retention_deletes_past_appointments_after_the_setting(
+        factory: async_sessionmaker[AsyncSession]) -> None:
+    from bot.services.appointments import purge_past_appointments
+    from tests.conftest import make_settings
+
+    slot_ids = await _ten_slots(factory)
+    async with factory() as session, session.begin():
+        book = Appointments(session, STORE, NOW)
+        kept = await book.book(1, "en", slot_ids[0])
+        gone = await book.book(2, "en", slot_ids[1])
+        await book.cancel(2, gone.id)
+    settings = make_settings("sqlite+aiosqlite://", appointment_retention_days=30)
+    visit = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
+    assert await purge_past_appointments(factory, settings, visit + timedelta(days=29)) == 0
+    assert await purge_past_appointments(factory, settings, visit + timedelta(days=31)) == 2
+    async with factory() as session:
+        left = await session.scalars(select(Appointment.id))
+        slots = await session.scalar(select(func.count()).select_from(AppointmentSlot).where(
+            AppointmentSlot.starts_at < visit + timedelta(days=1)))
+    assert list(left) == [] and slots == 0 and kept.id
