@@ -222,3 +222,36 @@ async def test_retention_deletes_past_appointments_after_the_setting(
         slots = await session.scalar(select(func.count()).select_from(AppointmentSlot).where(
             AppointmentSlot.starts_at < visit + timedelta(days=1)))
     assert list(left) == [] and slots == 0 and kept.id
+
+
+async def test_missions_of_the_persons_countries_come_first(
+        factory: async_sessionmaker[AsyncSession]) -> None:
+    from storage.models import CountryFollow
+
+    async with factory() as session, session.begin():
+        book = Appointments(session, STORE, NOW)
+        for mission in ("de-berlin", "tr-istanbul", "ae-dubai"):
+            await book.set_hours(mission, "notary", [0, 1], ("10:00", "11:00", 30), OPERATOR)
+        session.add(CountryFollow(user_id=77, country="TR", lang="ru"))
+    async with factory() as session:
+        book = Appointments(session, STORE, NOW)
+        assert await book.missions("notary", 77) == ["tr-istanbul", "ae-dubai", "de-berlin"]
+        assert await book.missions("notary", 78) == ["ae-dubai", "de-berlin", "tr-istanbul"]
+        assert await book.missions("passport", 77) == []
+        assert await book.services() == ["notary"]
+
+
+def test_operator_missions_setting() -> None:
+    from pydantic import ValidationError
+
+    from tests.conftest import make_settings
+
+    settings = make_settings("sqlite+aiosqlite://",
+                             operator_missions="111:de-berlin, de-frankfurt; 222:tr-ankara")
+    assert settings.missions_of(111) == {"de-berlin", "de-frankfurt"}
+    assert settings.missions_of(222) == {"tr-ankara"}
+    assert settings.missions_of(333) == set()  # not listed: manages none
+    assert make_settings("sqlite+aiosqlite://").missions_of(333) is None  # empty: all
+    for bad in ("111", "abc:de-berlin", "111:Berlin"):
+        with pytest.raises(ValidationError):
+            make_settings("sqlite+aiosqlite://", operator_missions=bad)
