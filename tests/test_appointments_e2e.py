@@ -77,8 +77,7 @@ class Mission:
         return bytes(self.server.files[message["document"]["file_id"]].data)
 
 
-@pytest_asyncio.fixture
-async def mission(db_url: str) -> AsyncIterator[Mission]:
+async def _mission_bot(db_url: str, **extra: Any) -> AsyncIterator[Mission]:
     clock = Clock(MONDAY)
     async with LocalBotAPI() as server:
         officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
@@ -88,12 +87,21 @@ async def mission(db_url: str) -> AsyncIterator[Mission]:
         def use_clock(dp: Any) -> None:
             dp["travel_clock"] = clock
 
+        settings = {key: value(officer) if callable(value) else value
+                    for key, value in extra.items()}
         async with start_bot(db_url, server, setup=use_clock, operators_chat_id=group.id,
                              default_language="en",
-                             dispatcher={"flood": FloodMiddleware(limit=1000)}) as s:
+                             dispatcher={"flood": FloodMiddleware(limit=1000)},
+                             **settings) as s:
             await s.dp["appointment_reminders"].stop()  # the test sweeps, after moving the clock
             await s.dp["travellers"].stop()
             yield Mission(server, s.settings, s.app, s.dp, clock, group, officer)
+
+
+@pytest_asyncio.fixture
+async def mission(db_url: str) -> AsyncIterator[Mission]:
+    async for running in _mission_bot(db_url):
+        yield running
 
 
 async def _open_tuesdays(m: Mission) -> None:
@@ -275,3 +283,17 @@ async def test_my_data_and_forget_me_cover_appointments(mission: Mission) -> Non
     done = await dana.press("Yes, erase everything", ask)
     assert "Consular appointments (1)" in done["text"]
     assert await rows_mentioning(m.settings.db.url, dana.user.id) == {}
+
+
+async def test_an_operator_manages_only_the_missions_set_for_them(sqlite_url: str) -> None:
+    async for m in _mission_bot(sqlite_url, operator_missions=lambda officer: {
+            officer.id: ("de-frankfurt",)}):
+        [refused] = await m.desk("/slots de-berlin passport tue 09:00-10:00 20m")
+        assert "You do not manage de-berlin (OPERATOR_MISSIONS)." in refused["text"]
+        [refused] = await m.desk("/day de-berlin 2026-12-15")
+        assert "You do not manage de-berlin" in refused["text"]
+        [saved] = await m.desk("/slots de-frankfurt notary mon 10:00-11:00 30m")
+        assert "Saved: de-frankfurt, notary." in saved["text"]
+        audited = await m.rows(select(AuditEntry.target).where(
+            AuditEntry.action == "appointment.desk", AuditEntry.allowed.is_(False)))
+        assert audited == ["mission:de-berlin", "mission:de-berlin"]
