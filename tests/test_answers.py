@@ -10,6 +10,7 @@ import pytest
 
 from bot.services.alert_board import BOARD
 from bot.services.answers import AnswerService, Kind
+from bot.services.search import Analysis
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from storage.models import utcnow
@@ -167,3 +168,15 @@ def test_a_question_naming_only_a_country_shows_its_card(
     reply = answers.answer(question)
     assert reply.kind == Kind.COUNTRY and reply.analysis.country == "DE"
     assert reply.screen.html.startswith("🇩🇪")
+
+
+def test_a_lone_unsure_topic_is_asked_about_with_one_button(answers: AnswerService) -> None:
+    """Built from an analysis rather than typed text, so the topic model's scores may change
+    without changing what this checks."""
+    weak = Analysis("en", "appointment", "DE", 0.3, (), None)
+    assert weak.unsure
+    reply = answers.reply_to("how to book apointment embasy berlin", weak)
+    assert reply.kind == Kind.UNSURE
+    assert reply.screen.html == "Is this what you are asking about?"
+    assert _labels(reply.screen) == ["I need an appointment", "🏠 Menu"]
+    assert reply.screen.buttons[0][0].data == "ab:appointment:DE:en"

@@ -96,6 +96,11 @@ class AnswerService:
                 reply.screen = self._cached(("?", fallback), self._unknown)
         return reply
 
+    def reply_to(self, question: str, analysis: Analysis) -> Reply:
+        """The reply to a question already analysed (in the analysis' language)."""
+        with use_language(analysis.lang):
+            return self._reply(" ".join(question.split())[:ANALYSED_CHARS], analysis)
+
     def _reply(self, question: str, a: Analysis) -> Reply:
         lang = a.lang
         if not any(ch.isalpha() for ch in question):
