@@ -7,6 +7,7 @@ from aiogram.enums import ChatType as Kind
 
 from bot.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
+    advice,
     alerts,
     common,
     editors,
@@ -16,6 +17,7 @@ from handlers import (
     inline,
     navigation,
     officer,
+    places,
     privacy,
     questions,
     stats,
@@ -44,6 +46,8 @@ def create_root_router() -> Router:
         alerts.create_router(),
         privacy.create_router(),
         navigation.create_router(),
+        places.create_router(),
+        advice.create_router(),
         officer.create_router(),
         feedback.create_router(),
         stats.create_router(),

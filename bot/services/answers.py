@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.callbacks import CountryCard, MissionCard, Nav, Screen, TopicCard
 from bot.services import screens, tghtml
 from bot.services.alert_board import BOARD
 from bot.services.render import Button, Screenful, country_card, flag, topic_card
@@ -85,8 +85,12 @@ class AnswerService:
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
         analysis = self.store.index.analyze(question, lang=lang)
+        # A city or region names the mission that serves it, and its country when none was.
+        place = self.store.places.find(question, analysis.country)
+        if place is not None and analysis.country is None:
+            analysis = replace(analysis, country=place.iso)
         with use_language(analysis.lang):
-            reply = self._reply(question, analysis)
+            reply = self._reply(question, analysis, place.mission_id if place else None)
         if reply.kind == Kind.UNKNOWN and fallback and fallback != analysis.lang and lang is None:
             # Nothing was understood, so the detected language is a guess too: use the
             # language the person reads the bot in.
@@ -94,7 +98,7 @@ class AnswerService:
                 reply.screen = self._cached(("?", fallback), self._unknown)
         return reply
 
-    def _reply(self, question: str, a: Analysis) -> Reply:
+    def _reply(self, question: str, a: Analysis, mission: str | None = None) -> Reply:
         lang = a.lang
         if not any(ch.isalpha() for ch in question):
             return Reply(Kind.EMPTY, a, Screenful(
@@ -109,18 +113,19 @@ class AnswerService:
         if a.topic and a.topic in self.store.topics and not a.unsure:
             topic, iso = a.topic, a.country
             return Reply(Kind.ANSWER, a, self._cached(
-                ("t", topic, iso or "", lang),
-                lambda: topic_card(self.store, topic, lang, self.tz, iso)))
+                ("t", topic, iso or "", lang, mission or ""),
+                lambda: topic_card(self.store, topic, lang, self.tz, iso, mission=mission)))
         if a.topic and a.unsure:
             return Reply(Kind.UNSURE, a, self._cached(
-                ("u", a.topic, *a.alternatives, a.country or "", lang), lambda: self._unsure(a)))
+                ("u", a.topic, *a.alternatives, a.country or "", lang, mission or ""),
+                lambda: self._unsure(a, mission)))
         if a.country and a.country in self.store.countries:
             iso = a.country
             # The card shows the country's active alert on top: it is part of the key, so a
             # new or expired alert shows at once.
             return Reply(Kind.COUNTRY, a, self._cached(
-                ("c", iso, lang, BOARD.banner(iso, lang)),
-                lambda: country_card(self.store, iso, lang, self.tz)))
+                ("c", iso, lang, BOARD.banner(iso, lang), mission or ""),
+                lambda: country_card(self.store, iso, lang, self.tz, mission)))
         if len(question.split()) <= SEARCH_WORDS:
             codes = self.store.index.find_countries(question, limit=6)
             if len(codes) == 1:
@@ -143,14 +148,15 @@ class AnswerService:
         }.get(kind) or _("Ask me anything about consular services.")
         return Screenful(text, [[Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]])
 
-    def _unsure(self, a: Analysis) -> Screenful:
+    def _unsure(self, a: Analysis, mission: str | None = None) -> Screenful:
         slugs = [s for s in (a.topic, *a.alternatives) if s in self.store.topics][:3]
         rows = [[Button(self.store.topics[s].title.get(a.lang),
                         TopicCard(slug=s, iso=a.country or "").pack())] for s in slugs]
         if a.country and a.country in self.store.countries:
             rows.append([Button(
                 f"{flag(a.country)} {self.store.country_name(a.country, a.lang)}",
-                CountryCard(iso=a.country).pack())])
+                MissionCard(mission=mission).pack() if mission
+                else CountryCard(iso=a.country).pack())])
         rows.append([Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())])
         return Screenful(_("I am not sure I understood. Did you mean one of these?"), rows)
 
