@@ -14,8 +14,6 @@ from bot.services.places import PlaceIndex
 from bot.services.store import ContentStore
 from tests.conftest import CONTENT, RunningBot
 
-
-
 SEVERAL = ("AE", "CN", "DE", "KG", "MN", "RU", "SA", "TR", "US", "UZ")
 
 
