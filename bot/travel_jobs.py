@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.services.advice import send_queued_changes
 from bot.services.alert_board import refresh_board
 from bot.services.alerts import alert_lines
+from bot.services.journeys import send_leg_reminders
 from bot.services.ratelimit import BACKGROUND, sending_at
 from bot.services.store import ContentStore
 from bot.services.trips import TravellerTask
@@ -49,6 +50,8 @@ class BoardRefreshingTask(TravellerTask):
 
     async def sweep(self) -> tuple[int, int]:
         result = await super().sweep()
+        await send_leg_reminders(self.factory, self.store, self.i18n, self.settings,
+                                 self.send, self.clock(), self.alert_lines)
         await refresh_board(self.factory, self.clock())
         await send_queued_changes(self.factory, self.publisher)
         return result

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CountryFollow, Post, Trip, User
+from storage.models import CountryFollow, Post, Trip, TripLeg, User
 from storage.repositories import READS
 
 ADVISORY_KIND = "advisory"
@@ -46,6 +46,11 @@ class AdviceRepo:
             select(Trip.user_id, Trip.lang, chosen_t)
             .where(Trip.country == country, Trip.ends_on >= today))
         for uid, lang, pick in trips:
+            out.setdefault(uid, pick or lang)
+        legs = await self.session.execute(
+            select(Trip.user_id, Trip.lang, chosen_t).join(TripLeg, TripLeg.trip_id == Trip.id)
+            .where(TripLeg.position > 0, TripLeg.country == country, TripLeg.ends_on >= today))
+        for uid, lang, pick in legs:
             out.setdefault(uid, pick or lang)
         return out
 
