@@ -15,13 +15,19 @@ from bot.services.content import LANGS, Country, Mission
 from bot.services.textnorm import Token, tokenize
 
 VOWELS = frozenset("аеиоуыэюя")
-LONG_ENDING = 4  # letters a case ending may add to a name's stem ("Баварияда", "Мюнхене")
-SHORT_ENDING = 3  # the same for a short name ("Ош" → "Оште", "Оштан")
 SHORT_NAME = 3
+# Case endings as folded keys (ы, і → и; ғ → г; қ → к; double letters single): Russian
+# (в Мюнхене, из Москвы, над Казанью) and Kazakh (Мюнхенде, Мәскеуден, Бішкекке, Омбыдағы).
+ENDINGS = frozenset({
+    "а", "е", "и", "у", "о", "ом", "ем", "ой", "ей", "ою", "ью", "ам", "ах", "ями", "ях",
+    "да", "де", "та", "те", "дан", "ден", "тан", "тен", "нан", "нен", "га", "ге", "ка", "ке",
+    "на", "не", "нда", "нде", "ни", "ди", "ти", "нин", "дин", "тин", "даги", "деги", "таги",
+    "теги", "ндаги", "ндеги", "ган", "ген", "кан", "кен",
+})
 # Place names that are everyday words too (Kazakh «қазан»: October, a cauldron; «дархан»,
 # «талас», «нарын» are names at home as well): written in lowercase they name no place
 # unless the text names the country.
-GUARDED = frozenset({"казан", "дархан", "талас", "нарын"})
+GUARDED = frozenset({"казан", "дархан", "талас", "нарын", "риад"})  # «рядом»: nearby
 
 
 def _keys(tokens: Sequence[Token]) -> tuple[str, ...]:
@@ -38,11 +44,15 @@ def _stem(word: str) -> str:
 
 
 def _word_matches(typed: str, name_word: str) -> bool:
+    """The typed word is the name, or the name (or its stem) with a Russian or Kazakh case
+    ending: «Мюнхене», «Мюнхенде», «Москвы», «Kazan'da»; not any longer word that starts
+    like it («мекенжай» is not «Мекке» + ending)."""
+    if typed == name_word:
+        return True
+    if typed.startswith(name_word) and typed[len(name_word):] in ENDINGS:
+        return True
     stem = _stem(name_word)
-    if not typed.startswith(stem):
-        return False
-    limit = SHORT_ENDING if len(name_word) <= SHORT_NAME else LONG_ENDING
-    return len(typed) - len(stem) <= limit
+    return stem != name_word and typed.startswith(stem) and typed[len(stem):] in ENDINGS
 
 
 @dataclass(frozen=True)
