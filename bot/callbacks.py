@@ -8,6 +8,7 @@ Plain Python (no Telegram framework) so the services that build buttons also run
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self, get_type_hints
@@ -139,3 +140,28 @@ class AskBack(CallbackData):
             raise ValueError("malformed ask-back button")
         if self.lang and self.lang not in LANGUAGES:
             raise ValueError("unknown language")
+
+
+@dataclass(frozen=True)
+class MissionCard(CallbackData):
+    """A country card with one mission first ("Where are you?" on a country card)."""
+
+    prefix: ClassVar[str] = "cm"
+    mission: str
+
+    def check(self) -> None:
+        if not re.fullmatch(r"[a-z]{2}-[a-z0-9-]{1,37}", self.mission):
+            raise ValueError("malformed mission button")
+
+
+@dataclass(frozen=True)
+class AlertArchive(CallbackData):
+    """A country's past travel alerts, newest first, a page at a time."""
+
+    prefix: ClassVar[str] = "aa"
+    iso: str
+    page: int = 0
+
+    def check(self) -> None:
+        if len(self.iso) != 2 or not 0 <= self.page < 100:
+            raise ValueError("malformed alert archive button")

@@ -7,6 +7,7 @@ from aiogram.enums import ChatType as Kind
 
 from bot.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
+    advice,
     alerts,
     appointments,
     common,
@@ -17,6 +18,7 @@ from handlers import (
     inline,
     navigation,
     officer,
+    places,
     privacy,
     questions,
     stats,
@@ -45,6 +47,8 @@ def create_root_router() -> Router:
         alerts.create_router(),
         privacy.create_router(),
         navigation.create_router(),
+        places.create_router(),
+        advice.create_router(),
         officer.create_router(),
         appointments.create_router(),
         feedback.create_router(),

@@ -451,3 +451,38 @@ class Appointment(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")  # active|cancelled|no_show
     reminded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Journeys (a trip's legs and travelling companions) ---------------------------------
+
+
+class TripLeg(Base):
+    """One country of a journey with its dates. ``position`` 0 is the trip row's own country
+    and dates (kept equal by the trips repository); further legs may overlap it. Deleted with
+    the trip."""
+
+    __tablename__ = "trip_legs"
+    __table_args__ = (
+        Index("ix_trip_legs_country_dates", "country", "starts_on", "ends_on"),
+        UniqueConstraint("trip_id", "position", name="uq_trip_legs_position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    country: Mapped[str] = mapped_column(String(2))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reminder_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TripCompanion(Base):
+    """Someone travelling with the person: a name only, no documents. Deleted with the trip."""
+
+    __tablename__ = "trip_companions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(80))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,8 +87,12 @@ class AnswerService:
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
         analysis = self.store.index.analyze(question, lang=lang)
+        # A city or region names the mission that serves it, and its country when none was.
+        place = self.store.places.find(question, analysis.country)
+        if place is not None and analysis.country is None:
+            analysis = replace(analysis, country=place.iso)
         with use_language(analysis.lang):
-            reply = self._reply(question, analysis)
+            reply = self._reply(question, analysis, place.mission_id if place else None)
         if reply.kind == Kind.UNKNOWN and fallback and fallback != analysis.lang and lang is None:
             # Nothing was understood, so the detected language is a guess too: use the
             # language the person reads the bot in.
@@ -101,7 +105,7 @@ class AnswerService:
         with use_language(analysis.lang):
             return self._reply(" ".join(question.split())[:ANALYSED_CHARS], analysis)
 
-    def _reply(self, question: str, a: Analysis) -> Reply:
+    def _reply(self, question: str, a: Analysis, mission: str | None = None) -> Reply:
         lang = a.lang
         if not any(ch.isalpha() for ch in question):
             return Reply(Kind.EMPTY, a, Screenful(
@@ -120,8 +124,8 @@ class AnswerService:
                                                  if s and s != urgent)),
             )
             return Reply(Kind.ANSWER, led, self._cached(
-                ("!", urgent, other or "", iso or "", lang),
-                lambda: self._urgent(urgent, other, iso, lang)))
+                ("!", urgent, other or "", iso or "", lang, mission or ""),
+                lambda: self._urgent(urgent, other, iso, lang, mission)))
         if a.smalltalk and not a.topic and not a.country:
             kind = a.smalltalk
             return Reply(Kind.SMALLTALK, a, self._cached(
@@ -129,18 +133,19 @@ class AnswerService:
         if a.topic and a.topic in self.store.topics and not a.unsure:
             topic, iso = a.topic, a.country
             return Reply(Kind.ANSWER, a, self._cached(
-                ("t", topic, iso or "", lang),
-                lambda: topic_card(self.store, topic, lang, self.tz, iso)))
+                ("t", topic, iso or "", lang, mission or ""),
+                lambda: topic_card(self.store, topic, lang, self.tz, iso, mission=mission)))
         if a.topic and a.unsure:
             return Reply(Kind.UNSURE, a, self._cached(
-                ("u", a.topic, *a.alternatives, a.country or "", lang), lambda: self._unsure(a)))
+                ("u", a.topic, *a.alternatives, a.country or "", lang),
+                lambda: self._unsure(a)))
         if a.country and a.country in self.store.countries:
             iso = a.country
             # The card shows the country's active alert on top: it is part of the key, so a
             # new or expired alert shows at once.
             return Reply(Kind.COUNTRY, a, self._cached(
-                ("c", iso, lang, BOARD.banner(iso, lang)),
-                lambda: country_card(self.store, iso, lang, self.tz)))
+                ("c", iso, lang, BOARD.banner(iso, lang), mission or ""),
+                lambda: country_card(self.store, iso, lang, self.tz, mission)))
         if len(question.split()) <= SEARCH_WORDS:
             codes = self.store.index.find_countries(question, limit=6)
             if len(codes) == 1:
@@ -163,8 +168,9 @@ class AnswerService:
         }.get(kind) or _("Ask me anything about consular services.")
         return Screenful(text, [[Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]])
 
-    def _urgent(self, urgent: str, other: str | None, iso: str | None, lang: str) -> Screenful:
-        card = topic_card(self.store, urgent, lang, self.tz, iso)
+    def _urgent(self, urgent: str, other: str | None, iso: str | None, lang: str,
+                mission: str | None = None) -> Screenful:
+        card = topic_card(self.store, urgent, lang, self.tz, iso, mission=mission)
         if other is None:
             return card
         button = Button(self.store.topics[other].title.get(lang),

@@ -195,9 +195,20 @@ class Visa(_Strict):
 
 
 class Advisory(_Strict):
+    """The safety level and its note; ``reviewed`` is when the advice was last checked and
+    ``changed`` says, per language, what that review changed (shown on the card, and sent to
+    followers and travellers when the level changes)."""
+
     level: int = Field(ge=1, le=4)
     note: NoteText
     verified: bool = False
+    reviewed: date | None = None
+    changed: NoteText | None = None
+
+    @field_validator("reviewed", mode="before")
+    @classmethod
+    def _reviewed(cls, v: object) -> date | None:
+        return None if v is None else _reviewed_date(v)
 
 
 class Emergency(_Strict):
@@ -224,6 +235,21 @@ class MissionKind(StrEnum):
     CONSULATE = "consulate"
 
 
+class Serves(_Strict):
+    """The regions and cities a mission serves (its consular district), as people write
+    them: several spellings per language. Compared by :func:`bot.services.places.place_key`."""
+
+    regions: Words = Field(default_factory=Words)
+    cities: Words = Field(default_factory=Words)
+
+    @model_validator(mode="after")
+    def _each_language(self) -> Serves:
+        missing = [lang for lang in LANGS if not (self.regions.get(lang) or self.cities.get(lang))]
+        if missing:
+            raise ValueError(f"no region or city for {', '.join(missing)}")
+        return self
+
+
 class Mission(_Strict):
     """One mission; ``id`` (the country's code, a dash, the city) names it everywhere else
     (appointments, cases, the regions it serves); ``time_zone`` is the mission's own."""
@@ -238,6 +264,7 @@ class Mission(_Strict):
     website: Annotated[str, Field(pattern=r"^https://")] | None = None
     hours: NoteText | None = None
     verified: bool = False
+    serves: Serves | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -361,6 +388,7 @@ def load_tree(root: Path) -> ContentBundle:
                 problems.append(f"{where}: missions: id {mission.id!r} is also used in "
                                 f"{seen_missions[mission.id]}")
             seen_missions[mission.id] = where
+        problems.extend(_check_districts(where, country))
     for slug, topic in topics.items():
         for rel in topic.related:
             if rel not in topics:
@@ -370,6 +398,31 @@ def load_tree(root: Path) -> ContentBundle:
     if problems:
         raise ContentErrors(problems)
     return ContentBundle(topics=topics, countries=countries)
+
+
+def _check_districts(where: str, country: Country) -> list[str]:
+    """A country with several missions says which places each serves, and no place is
+    served by two of its missions (compared as :func:`bot.services.places.place_key`)."""
+    from bot.services.places import place_key
+
+    if len(country.missions) < 2:
+        return []
+    out = []
+    owner: dict[tuple[str, str], str] = {}
+    for mission in country.missions:
+        if mission.serves is None:
+            out.append(f"{where}: missions: {mission.id}: serves: required where a country "
+                       f"has several missions")
+            continue
+        for kind, words in (("cities", mission.serves.cities),
+                            ("regions", mission.serves.regions)):
+            for _lang, name in words.all():
+                key = (kind, place_key(name))
+                if owner.get(key, mission.id) != mission.id:
+                    out.append(f"{where}: missions: {mission.id}: serves: {kind}: {name!r} is "
+                               f"served by {owner[key]} too")
+                owner.setdefault(key, mission.id)
+    return out
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
