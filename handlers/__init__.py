@@ -8,6 +8,7 @@ from aiogram.enums import ChatType as Kind
 from bot.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
     alerts,
+    cases,
     common,
     editors,
     errors,
@@ -45,6 +46,7 @@ def create_root_router() -> Router:
         privacy.create_router(),
         navigation.create_router(),
         officer.create_router(),
+        cases.create_router(),
         feedback.create_router(),
         stats.create_router(),
         subscriptions.create_router(),
@@ -55,6 +57,7 @@ def create_root_router() -> Router:
     operators = Router(name="operators")
     operators.message.filter(officer.InOperatorsChat())
     operators.callback_query.filter(officer.InOperatorsChat())
+    operators.include_router(cases.create_operators_router())  # before the desk's catch-all
     operators.include_router(officer.create_operators_router())
     groups = Router(name="groups")
     groups.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP), CommandText())
