@@ -622,8 +622,8 @@ async def _erase_follows(session: AsyncSession, user_id: int) -> int:
 
 async def _show_lookups(ctx: Context, user_id: int) -> list[str]:
     count = await CaseRepo(ctx.session).lookups_of(user_id)
-    return [_("{count} case lookups (kept a few days against guessing)").format(count=count)] \
-        if count else []
+    return [_("Case lookups: {count} (kept a few days, against guessing)").format(
+        count=count)] if count else []
 
 
 async def _erase_lookups(session: AsyncSession, user_id: int) -> int:
