@@ -66,7 +66,7 @@ def _card(store: ContentStore, found: Lookup, settings: Settings, lang: str) -> 
 async def _ask_number(message: Message, user_id: int, state: FSMContext, uow: UnitOfWork,
                       settings: Settings) -> None:
     await state.clear()
-    if await service.person_locked(uow.session, settings, user_id):
+    if not await service.may_look_up(uow.session, settings, user_id):
         await send(message, _locked())
         return
     await state.set_state(CaseForm.number)
@@ -228,7 +228,7 @@ async def desk_case(message: Message, command: CommandObject, uow: UnitOfWork, b
                              len(await repo.followers(case.id)), lang, settings.tz)
     if notices:
         card += "\n" + _("Followers to be told: {count}.").format(count=notices)
-    await message.answer(card, message_thread_id=message.message_thread_id)
+    await message.answer(card)  # in the same topic, if it was written in one
     if notices and case_notices is not None:
         case_notices.wake()  # after the reply: the update's writes are committed by then
 

@@ -456,6 +456,16 @@ async def person_locked(session: AsyncSession, settings: Settings, user_id: int,
         >= settings.case_tries_per_hour
 
 
+async def may_look_up(session: AsyncSession, settings: Settings, user_id: int,
+                      now: datetime | None = None) -> bool:
+    """False (and audited) when the person is locked out: the dialogue does not start."""
+    if not await person_locked(session, settings, user_id, now):
+        return True
+    await audit.record(session, user_id, "case.lookup_refused", None, allowed=False,
+                       reason="person_locked")
+    return False
+
+
 async def lookup(session: AsyncSession, settings: Settings, user_id: int, number: str,
                  factor: tuple[str, str], now: datetime | None = None) -> Lookup:
     """A try with a number and a second factor; counted, limited and audited."""
