@@ -13,7 +13,7 @@ from bot.localapi import LocalBotAPI
 from bot.middlewares import FloodMiddleware
 from tests.conftest import Conversation, start_bot
 
-CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "subscribe", "my_data",
+CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "case", "subscribe", "my_data",
            "forget_me", "language", "help", "cancel"]
 EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats"]
 ADMIN = [*EDITOR, "editors", "channels"]
@@ -91,7 +91,7 @@ async def test_operators_see_their_commands(
     operator = Conversation(server, next(u for u in server.users.values()
                                          if u.first_name == "Operator"))
     [shown] = await operator.say("/help")
-    assert _help_commands(shown["text"]) == [*CITIZEN, "answer"]
+    assert _help_commands(shown["text"]) == [*CITIZEN, "answer", "case"]
     assert "For consular operators" in shown["text"]
     group = {"type": "chat", "chat_id": started.settings.operators_chat_id}
-    assert _names(server.commands(group, "en")) == ["answer"]
+    assert _names(server.commands(group, "en")) == ["answer", "case"]
