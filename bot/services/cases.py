@@ -128,6 +128,9 @@ def read_factor(text: str) -> tuple[str, str] | None:
     return None
 
 
+_DUMMY_SALT = secrets.token_hex(16)
+
+
 def hash_factor(value: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", value.encode(), bytes.fromhex(salt),
                                HASH_ITERATIONS).hex()
@@ -483,12 +486,16 @@ async def lookup(session: AsyncSession, settings: Settings, user_id: int, number
     if await person_locked(session, settings, user_id, now):
         return await refuse("person_locked", None, Outcome.LOCKED)
     case = await repo.by_number(number)
+    # the hash is computed in every case, in a worker thread: the event loop goes on, and
+    # an unknown number takes as long to refuse as a wrong factor
     if case is None:
+        await asyncio.to_thread(hash_factor, factor[1], _DUMMY_SALT)
         return await refuse("no_such_number", None, Outcome.REFUSED)
+    matches = await asyncio.to_thread(factor_matches, case, *factor)
     if await repo.failures_of_case(case.id, now - timedelta(days=1)) \
             >= settings.case_failures_per_day:
         return await refuse("case_locked", case, Outcome.REFUSED)
-    if not factor_matches(case, *factor):
+    if not matches:
         return await refuse("wrong_factor", case, Outcome.REFUSED)
     await repo.add_lookup(user_id, case.id, True, now)
     return Lookup(Outcome.FOUND, case, await repo.steps(case.id),
