@@ -56,7 +56,7 @@ SERVICES = ("passport", "id_card", "visa", "citizenship", "registration", "docum
 FACTORS = ("dob", "doc4")
 NUMBER = re.compile(r"[A-Z0-9][A-Z0-9/-]{2,31}")
 NOTE_CHARS = 500
-HASH_ITERATIONS = 20_000
+HASH_ITERATIONS = 2_000  # see benchmarks/README.md "Cases import"
 NOTICE_LEASE = timedelta(minutes=5)
 NOTICE_EVERY = timedelta(seconds=30)
 FOLLOW_WINDOW = timedelta(days=1)  # a Follow button works this long after the lookup
