@@ -64,21 +64,22 @@ def _card(store: ContentStore, found: Lookup, settings: Settings, lang: str) -> 
 
 
 async def _ask_number(message: Message, user_id: int, state: FSMContext, uow: UnitOfWork,
-                      settings: Settings) -> None:
+                      settings: Settings, number: str | None = None) -> None:
     await state.clear()
     if not await service.may_look_up(uow.session, settings, user_id):
         await send(message, _locked())
         return
     await state.set_state(CaseForm.number)
+    if number:  # "/case NUMBER": straight to the second factor
+        await number_typed(message, state, number)
+        return
     await message.answer(_("Send the application number exactly as it is on your receipt "
                            "from the consulate."))
 
 
 async def case_command(message: Message, command: CommandObject, state: FSMContext,
                        uow: UnitOfWork, settings: Settings) -> None:
-    await _ask_number(message, message.chat.id, state, uow, settings)
-    if command.args and await state.get_state() == CaseForm.number.state:
-        await number_typed(message, state, command.args)
+    await _ask_number(message, message.chat.id, state, uow, settings, command.args)
 
 
 async def open_button(query: CallbackQuery, state: FSMContext, uow: UnitOfWork,

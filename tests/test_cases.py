@@ -37,7 +37,6 @@ from storage.models import (
 from tests.conftest import CONTENT, ROOT, Conversation, start_bot
 from tests.travel_kit import rows_mentioning
 
-pytestmark = pytest.mark.asyncio
 LANGS = ["kk", "ru", "en"]
 HEADER = "number,service,mission,status,factor,secret,lang,note,date\n"
 
@@ -163,7 +162,9 @@ async def test_case_from_import_to_status_push_and_lookup(cb: CasesBot, lang: st
     assert _day("2026-11-30", lang, cb.settings.tz) in push["text"]
     assert await cb.settled(select(func.count()).select_from(CaseNotice), 0) == 0
 
-    card = await _look_up(aliya, "KZ-2026-0001", "1990-05-17")
+    [ask_factor] = await aliya.say("/case KZ-2026-0001")  # the number with the command
+    assert ASK_FACTOR[lang] in ask_factor["text"]
+    [card] = await aliya.say("1990-05-17")
     assert RECEIVED[lang] in card["text"] and READY[lang] in card["text"]  # both steps, dated
     assert card["text"].index(RECEIVED[lang]) < card["text"].index(_day("2026-11-30", lang,
                                                                         cb.settings.tz))
