@@ -26,6 +26,7 @@ from bot.middlewares import (
 )
 from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
+from bot.services.appointments import start_appointments, stop_appointments
 from bot.services.cases import start_case_notices, stop_case_notices
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
@@ -111,6 +112,8 @@ def create_dispatcher(
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
     dp.shutdown.register(dialogue.stop)
+    dp.startup.register(start_appointments)
+    dp.shutdown.register(stop_appointments)
     return dp
 
 

@@ -8,6 +8,7 @@ from aiogram.enums import ChatType as Kind
 from bot.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
     alerts,
+    appointments,
     cases,
     common,
     editors,
@@ -47,6 +48,7 @@ def create_root_router() -> Router:
         navigation.create_router(),
         officer.create_router(),
         cases.create_router(),
+        appointments.create_router(),
         feedback.create_router(),
         stats.create_router(),
         subscriptions.create_router(),
@@ -57,8 +59,10 @@ def create_root_router() -> Router:
     operators = Router(name="operators")
     operators.message.filter(officer.InOperatorsChat())
     operators.callback_query.filter(officer.InOperatorsChat())
-    operators.include_router(cases.create_operators_router())  # before the desk's catch-all
-    operators.include_router(officer.create_operators_router())
+    # /case first: the officer desk's router takes every other operator message
+    operators.include_routers(cases.create_operators_router(),
+                              appointments.create_operators_router(),
+                              officer.create_operators_router())
     groups = Router(name="groups")
     groups.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP), CommandText())
     groups.include_routers(subscriptions.create_group_router(), in_groups.create_command_router())

@@ -165,8 +165,8 @@ def _parse_new(args: list[str], store: ContentStore, number: str) -> CaseInput |
             value=quote(kind_service), known=", ".join(service.SERVICES))
     mission = service.parse_mission(store, mission_text)
     if mission is None:
-        return _("Unknown mission “{value}”: a country code such as DE, or DE-2 for its second "
-                 "mission.").format(value=quote(mission_text))
+        return _("Unknown mission “{value}”: use a mission id from content/countries, such as "
+                 "de-berlin.").format(value=quote(mission_text))
     kind, _sep, value = factor_text.partition("=")
     secret = service.normalize_factor(kind.lower(), value)
     if secret is None:

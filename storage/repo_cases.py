@@ -25,7 +25,7 @@ class CaseDTO:
     number: str
     service: str
     country: str
-    mission: int
+    mission: str
     factor: str
     factor_salt: str
     factor_hash: str
@@ -86,7 +86,7 @@ class CaseRepo:
             found.update({r.number: _case(r) for r in rows})
         return found
 
-    async def create(self, *, number: str, service: str, country: str, mission: int,
+    async def create(self, *, number: str, service: str, country: str, mission: str,
                      factor: str, salt: str, digest: str, status: str, lang: str,
                      closed_at: datetime | None, at: datetime) -> CaseDTO:
         row = Case(number=number, service=service, country=country, mission=mission,

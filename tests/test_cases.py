@@ -254,11 +254,11 @@ async def test_operator_command_notifies_followers_in_their_languages(cb: CasesB
     assert "Received" in shown["text"] and "Followers: 3" in shown["text"]
     [unknown] = await cb.officer_says("/case KZ-2026-0004 status redy")
     assert "Unknown status" in unknown["text"] and "ready" in unknown["text"]
-    [created] = await cb.officer_says("/case KZ-2026-0005 new visa DE-2 doc4=4821 kk")
+    [created] = await cb.officer_says("/case KZ-2026-0005 new visa de-frankfurt doc4=4821 kk")
     assert "KZ-2026-0005" in created["text"] and "Consulate General" in created["text"]
     [row] = await cb.scalars(select(Case).where(Case.number == "KZ-2026-0005"))
     assert (row.service, row.country, row.mission, row.factor, row.lang) == \
-        ("visa", "DE", 2, "doc4", "kk")
+        ("visa", "DE", "de-frankfurt", "doc4", "kk")
     assert "4821" not in row.factor_hash  # only the salted hash is stored
 
     # a member who is not an administrator is refused and audited; the case is unchanged

@@ -146,25 +146,27 @@ def factor_matches(case: CaseDTO, kind: str, value: str) -> bool:
         hash_factor(value, case.factor_salt), case.factor_hash)
 
 
-def parse_mission(store: ContentStore, text: str) -> tuple[str, int] | None:
-    """``DE`` (the country's first mission) or ``DE-2`` (its second, as in content)."""
-    m = re.fullmatch(r"([A-Za-z]{2})(?:-(\d{1,2}))?", text.strip())
-    if not m:
+def parse_mission(store: ContentStore, text: str) -> tuple[str, str] | None:
+    """(country, mission id) for a mission's id in content (``de-frankfurt``), or for a
+    country's code alone (``DE``: its first mission)."""
+    text = text.strip()
+    if re.fullmatch(r"[A-Za-z]{2}", text):
+        country = store.countries.get(text.upper())
+        return (country.iso, country.missions[0].id) if country and country.missions else None
+    country = store.countries.get(text[:2].upper())
+    if country is None or not any(m.id == text.lower() for m in country.missions):
         return None
-    iso, number = m.group(1).upper(), int(m.group(2) or 1)
-    country = store.countries.get(iso)
-    if country is None or not 1 <= number <= max(1, len(country.missions)):
-        return None
-    return iso, number
+    return country.iso, text.lower()
 
 
-def mission_name(store: ContentStore, iso: str, number: int, lang: str) -> str:
+def mission_name(store: ContentStore, iso: str, mission_id: str, lang: str) -> str:
     country = store.countries.get(iso)
-    name = quote(store.country_name(iso, lang)) if country else iso
-    if country is None or not 1 <= number <= len(country.missions):
-        return f"{flag(iso)} {name}"
-    mission = country.missions[number - 1]
-    return f"{flag(iso)} {mission_label(mission.kind)}, {quote(mission.city.get(lang))}"
+    if country is None:
+        return f"{flag(iso)} {iso}"
+    for mission in country.missions:
+        if mission.id == mission_id:
+            return f"{flag(iso)} {mission_label(mission.kind)}, {quote(mission.city.get(lang))}"
+    return f"{flag(iso)} {quote(store.country_name(iso, lang))}"
 
 
 def _when(moment: datetime, lang: str, tz: ZoneInfo) -> str:
@@ -219,7 +221,7 @@ class CaseInput:
     number: str
     service: str
     country: str
-    mission: int
+    mission: str
     status: str
     factor: str
     secret: str  # the normalised second factor
@@ -372,8 +374,9 @@ def parse_csv(path: Path, store: ContentStore, tz: ZoneInfo,
             bad("service", f'unknown service "{cell["service"]}" (known: {", ".join(SERVICES)})')
         mission = parse_mission(store, cell["mission"])
         if mission is None:
-            bad("mission", f'unknown mission "{cell["mission"]}" (a country code from '
-                           "content/countries, optionally -N for its N-th mission)")
+            bad("mission", f'unknown mission "{cell["mission"]}" (a mission id from '
+                           "content/countries such as de-berlin, or a country code for its "
+                           "first mission)")
         status = cell["status"].lower()
         if status not in STATUSES:
             bad("status", f'unknown status "{cell["status"]}" (known: {", ".join(STATUSES)})')

@@ -1,7 +1,7 @@
 """Cases: applications a citizen can look up and follow, their steps, lookups and notices
 
 Revision ID: 0006_cases
-Revises: 0005_outbound
+Revises: 0006_appointments
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_cases'
-down_revision: str | None = '0005_outbound'
+down_revision: str | None = '0006_appointments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('service', sa.String(length=24), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
-    sa.Column('mission', sa.Integer(), nullable=False),
+    sa.Column('mission', sa.String(length=40), nullable=False),
     sa.Column('factor', sa.String(length=4), nullable=False),
     sa.Column('factor_salt', sa.String(length=32), nullable=False),
     sa.Column('factor_hash', sa.String(length=64), nullable=False),
