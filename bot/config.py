@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     operator_missions: Annotated[dict[int, tuple[str, ...]], NoDecode] = Field(
         default_factory=dict)
 
+    # Cases (applications citizens follow)
+    cases_retention_days: int = Field(default=365, ge=1, le=3650)
+    case_lookup_retention_days: int = Field(default=2, ge=1, le=90)
+    case_tries_per_hour: int = Field(default=5, ge=1, le=100)
+    case_failures_per_day: int = Field(default=5, ge=1, le=100)
+
     bot: BotSettings = Field(default_factory=BotSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)

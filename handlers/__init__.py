@@ -10,6 +10,7 @@ from handlers import (
     advice,
     alerts,
     appointments,
+    cases,
     common,
     editors,
     errors,
@@ -50,6 +51,7 @@ def create_root_router() -> Router:
         places.create_router(),
         advice.create_router(),
         officer.create_router(),
+        cases.create_router(),
         appointments.create_router(),
         feedback.create_router(),
         stats.create_router(),
@@ -62,7 +64,9 @@ def create_root_router() -> Router:
     operators = Router(name="operators")
     operators.message.filter(officer.InOperatorsChat())
     operators.callback_query.filter(officer.InOperatorsChat())
-    operators.include_routers(appointments.create_operators_router(),
+    # /case first: the officer desk's router takes every other operator message
+    operators.include_routers(cases.create_operators_router(),
+                              appointments.create_operators_router(),
                               officer.create_operators_router())
     groups = Router(name="groups")
     groups.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP), CommandText())

@@ -13,9 +13,9 @@ from bot.localapi import LocalBotAPI
 from bot.middlewares import FloodMiddleware
 from tests.conftest import Conversation, start_bot
 
-CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "book", "appointments",
+CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "case", "book", "appointments",
            "subscribe", "my_data", "forget_me", "language", "help", "cancel"]
-OPERATOR = ["answer", "slots", "closed", "open", "day"]
+OPERATOR = ["answer", "slots", "closed", "open", "day", "case"]
 EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats"]
 ADMIN = [*EDITOR, "editors", "channels"]
 

@@ -39,6 +39,7 @@ def citizen_commands() -> list[tuple[str, str]]:
         ("mytrips", _("My trips")),
         ("alerts", _("Countries whose alerts I follow")),
         ("officer", _("Ask a consular officer")),
+        ("case", _("The status of my application")),
         ("book", _("Book a visit to a mission")),
         ("appointments", _("My appointments")),
         ("subscribe", _("Subscribe to the ministry's news")),
@@ -71,7 +72,8 @@ def operator_commands() -> list[tuple[str, str]]:
             ("slots", _("A mission's weekly hours for appointments")),
             ("closed", _("Close a mission for appointments on a date")),
             ("open", _("Open a mission on an extra date")),
-            ("day", _("A mission's appointments of a day"))]
+            ("day", _("A mission's appointments of a day")),
+            ("case", _("Show or update a case: /case NUMBER status STATUS"))]
 
 
 def private_commands(role: str | None) -> list[tuple[str, str]]:
