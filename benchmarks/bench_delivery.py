@@ -219,14 +219,13 @@ def shared() -> dict[str, Any]:
 
 
 async def _claims() -> dict[str, Any]:
+    import asyncpg
     from sqlalchemy import insert, text, update
 
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
     from storage.models import Delivery, NewsSubscription, Post
     from storage.repo_publishing import PublishingRepo, Settled
-
-    import asyncpg
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
     admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
