@@ -16,21 +16,23 @@ do not matter:
   behind another process's broadcast. A broadcast class is also refused outright while a
   higher broadcast class (an alert) was granted a slot within the last second, anywhere: an
   alert preempts a routine post in every process, as it does within one.
-* **one chat** (:data:`CHAT_SCRIPT`): a GCRA with burst. A private chat takes a burst of 3,
-  then one per 1.1 s; a group or channel a burst of 5, then one per 4 s, which keeps any
-  60 s window at 20 or fewer (``1 + (60 + 16) / 4``). The limiter asks once before it waits
-  for an overall slot (the wait, no change) and once after (take it now, or the slot is
-  given up and it waits again), so a send that won its overall slot is never late for it.
+* **one chat**: a GCRA with burst. A private chat takes a burst of 3, then one per
+  1 + 0.25 s; a group or channel a burst of 5, then one per 4 s, which keeps any 60 s
+  window at 20 or fewer (``1 + (60 + 16) / 4``). A send's chat is checked and counted in
+  the same script as its overall slot, at the slot's moment: if the chat is not free by
+  then, nothing is taken and the waiter is set aside until it is. Edits, which take no
+  overall slot, ask :data:`CHAT_SCRIPT` alone.
 
-Keys (prefix ``embassy:send:<bot id>``) expire by themselves: a chat's once its bucket is
-full again, the overall ones a minute after the last send. The scripts also keep a list of
-the processes that asked within the last 5 s: when Redis cannot be reached, a process falls
-back to its local limiter at ``rate / N`` (N the processes it saw last), logs one line, and
-tries Redis again every few seconds.
+Keys (prefix ``embassy:send:<bot id>:<hash of the token>``) expire by themselves: a chat's
+once its bucket is full again, the overall ones a minute after the last send. The scripts
+also keep a list of the processes that asked within the last 5 s: when Redis cannot be
+reached, a process falls back to its local limiter at ``rate / N`` (N the processes it saw
+last), logs one line, and tries Redis again every few seconds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -125,10 +127,12 @@ class SharedBudget:
         self._global = redis.register_script(GLOBAL_SCRIPT)
         self._chat = redis.register_script(CHAT_SCRIPT)
 
-    def bind(self, bot_id: int) -> None:
-        """Keys of one bot: two bots on one Redis keep separate budgets."""
-        if not self.prefix.endswith(f":{bot_id}"):
-            self.prefix = f"{self.prefix}:{bot_id}"
+    def bind(self, bot_id: int, token: str) -> None:
+        """Keys of one bot: two bots on one Redis keep separate budgets (the token's hash
+        tells apart bots that share an id, such as test servers' bots; never the token)."""
+        tag = f":{bot_id}:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+        if not self.prefix.endswith(tag):
+            self.prefix += tag
 
     @property
     def active(self) -> bool:

@@ -184,7 +184,7 @@ class Publisher:
         rate = settings.send_rate if settings.allow_paid_broadcast else min(
             settings.send_rate, TELEGRAM_RATE)
         if budget is not None:
-            budget.bind(bot.id)
+            budget.bind(bot.id, bot.token)
         self.limiter = SendLimiter(rate, time_scale=time_scale, shared=budget)
         options = options or EngineOptions()
         options.paid_broadcast = settings.allow_paid_broadcast
