@@ -27,6 +27,7 @@ from bot.middlewares import (
 from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
 from bot.services.appointments import start_appointments, stop_appointments
+from bot.services.budget import close_send_budget, create_send_budget
 from bot.services.cases import start_case_notices, stop_case_notices
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
@@ -87,6 +88,7 @@ def create_dispatcher(
         charts=ChartDrawer(),
         operators=Operators(),
         metrics=metrics,
+        send_budget=create_send_budget(settings.redis_url),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))
@@ -104,6 +106,7 @@ def create_dispatcher(
     dp.shutdown.register(retention.stop)
     dp.startup.register(start_publisher)
     dp.shutdown.register(stop_publisher)
+    dp.shutdown.register(close_send_budget)  # after stop_publisher
     dp.startup.register(attach_api_metrics)  # after start_publisher: inside its limiter
     dp.startup.register(start_travellers)
     dp.shutdown.register(stop_travellers)
