@@ -28,6 +28,7 @@ from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
+from bot.services.jobs import JobRunner
 from bot.services.officer import Operators
 from bot.services.publishing import start_publisher, stop_publisher
 from bot.services.question_log import QuestionLogBuffer
@@ -85,6 +86,7 @@ def create_dispatcher(
         charts=ChartDrawer(),
         operators=Operators(),
         metrics=metrics,
+        jobs=JobRunner(session_factory),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))
@@ -99,7 +101,6 @@ def create_dispatcher(
     dp.startup.register(bootstrap_admins)
     dp.startup.register(set_menus)  # after bootstrap_admins: ADMIN_IDS get their menus
     dp.startup.register(retention.start)
-    dp.shutdown.register(retention.stop)
     dp.startup.register(start_publisher)
     dp.shutdown.register(stop_publisher)
     dp.startup.register(attach_api_metrics)  # after start_publisher: inside its limiter
@@ -107,7 +108,10 @@ def create_dispatcher(
     dp.shutdown.register(stop_travellers)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
-    dp.shutdown.register(dialogue.stop)
+    # Last: every feature has registered its jobs; at shutdown after the Publisher, which
+    # hands its runs back first.
+    dp.startup.register(dp["jobs"].start)
+    dp.shutdown.register(dp["jobs"].stop)
     return dp
 
 
