@@ -81,8 +81,10 @@ async def pg_url(_pg_database: str) -> AsyncIterator[str]:
 class Fleet:
     """The bot processes, by pid."""
 
-    def __init__(self, server: LocalBotAPI, token: str, db_url: str, home: Path) -> None:
+    def __init__(self, server: LocalBotAPI, token: str, db_url: str, home: Path,
+                 send_rate: str = SEND_RATE) -> None:
         self.server, self.token, self.db_url, self.home = server, token, db_url, home
+        self.send_rate = send_rate
         self.procs: dict[int, asyncio.subprocess.Process] = {}
         self.logs: dict[int, Path] = {}
 
@@ -93,7 +95,7 @@ class Fleet:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.home),
             "DATABASE_URL": self.db_url, "REDIS_URL": REDIS_DB, "BOT_TOKEN": self.token,
             "BOT_API_URL": self.server.base_url, "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": SECRET, "SEND_RATE": SEND_RATE,
+            "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": SECRET, "SEND_RATE": self.send_rate,
             "DEFAULT_LANGUAGE": "en", "LOG_LEVEL": "INFO",
         }
         with log.open("wb") as out:
