@@ -200,3 +200,23 @@ async def test_a_runner_claims_no_kind_it_has_no_handler_for(
     await runner.schedule("other:1", "other", utcnow())
     assert await runner.poll_once() == 0
     assert (await _rows(factory))["other:1"].owner is None
+
+
+async def test_holding_a_job_another_runner_holds_is_refused(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def work(name: str) -> None:
+        ran.append(name)
+        await release.wait()
+
+    one, two = JobRunner(factory, owner="one"), JobRunner(factory, owner="two")
+    task = await one.hold("run:3", "run", {"run": 3}, lambda: work("one"))
+    assert task is not None
+    assert await two.hold("run:3", "run", {"run": 3}, lambda: work("two")) is None
+    assert (await _rows(factory))["run:3"].owner == "one"
+    release.set()
+    await one.wait_idle()
+    assert ran == ["one"] and await _rows(factory) == {}

@@ -82,9 +82,9 @@ class Fleet:
     """The bot processes, by pid."""
 
     def __init__(self, server: LocalBotAPI, token: str, db_url: str, home: Path,
-                 send_rate: str = SEND_RATE) -> None:
+                 send_rate: str = SEND_RATE, **env: str) -> None:
         self.server, self.token, self.db_url, self.home = server, token, db_url, home
-        self.send_rate = send_rate
+        self.send_rate, self.env = send_rate, env
         self.procs: dict[int, asyncio.subprocess.Process] = {}
         self.logs: dict[int, Path] = {}
 
@@ -96,7 +96,7 @@ class Fleet:
             "DATABASE_URL": self.db_url, "REDIS_URL": REDIS_DB, "BOT_TOKEN": self.token,
             "BOT_API_URL": self.server.base_url, "WEBHOOK_URL": f"http://127.0.0.1:{port}",
             "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": SECRET, "SEND_RATE": self.send_rate,
-            "DEFAULT_LANGUAGE": "en", "LOG_LEVEL": "INFO",
+            "DEFAULT_LANGUAGE": "en", "LOG_LEVEL": "INFO", **self.env,
         }
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(

@@ -241,7 +241,7 @@ class JobRunner:
         async with self.factory() as session, session.begin():
             taken = await JobRepo(session).hold(key, kind, payload, self.owner, now,
                                                 now + timedelta(seconds=self.lease))
-        if not taken:
+        if not taken or key in self._tasks:  # or this process's poll took it meanwhile
             return None
         return self._spawn(JobDTO(key, kind, payload), work)
 
