@@ -111,7 +111,7 @@ async def test_a_stopping_runner_hands_its_job_back_at_once(
         started.set()
         await asyncio.Event().wait()
 
-    one = JobRunner(factory, owner="one")
+    one = JobRunner(factory, owner="one", stop_wait=0.2)
     one.register("run", long)
     await one.schedule("run:2", "run", utcnow())
     await one.start()

@@ -48,6 +48,7 @@ MAX_ATTEMPTS = 5
 BACKOFF = 2.0  # seconds before the first retry; doubles, at most MAX_BACKOFF
 MAX_BACKOFF = 300.0
 CAPACITY = 32  # jobs one process runs at once
+STOP_WAIT = 5.0  # seconds the loops and jobs get to end on their own at stop
 
 Handler = Callable[[JobDTO], Awaitable[datetime | None]]
 Work = Callable[[], Awaitable[datetime | None]]
@@ -65,8 +66,9 @@ class JobRunner:
         poll: float = POLL,
         lease: float = LEASE,
         capacity: int = CAPACITY,
+        stop_wait: float = STOP_WAIT,
     ) -> None:
-        self.factory, self.clock = factory, clock
+        self.factory, self.clock, self.stop_wait = factory, clock, stop_wait
         self.owner = owner or new_worker_id()
         self.poll, self.lease, self.capacity = poll, lease, capacity
         self._handlers: dict[str, Handler] = {}
@@ -75,6 +77,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._running = False
+        self._stopping = asyncio.Event()
 
     # ------------------------------------------------------------------ registration
 
@@ -134,6 +137,7 @@ class JobRunner:
         if self._running:
             return
         self._running = True
+        self._stopping = asyncio.Event()
         bind = self.factory.kw.get("bind")
         if bind is not None and bind.dialect.name == "sqlite":
             # SQLite serves one process: a lease another owner holds is a dead process's.
@@ -147,16 +151,27 @@ class JobRunner:
                        loop.create_task(self._heartbeat(), name="jobs-heartbeat")]
 
     async def stop(self) -> None:
-        """Cancel what still runs and give every lease back, for another process now."""
+        """Cancel what still runs and give every lease back, for another process now.
+
+        The poll and heartbeat loops are asked to end between two statements rather than
+        cancelled inside one (a statement cancelled half-way may leave SQLite's write lock
+        with a connection nobody uses any more).
+        """
         self._running = False
-        for task in self._loops:
-            task.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._stopping.set()
+        self.wake()
+        if self._loops:
+            _, late = await asyncio.wait(self._loops, timeout=self.stop_wait)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # a sweep under way may finish; what still runs then is cancelled
+            _, late = await asyncio.wait(tasks, timeout=self.stop_wait)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             async with self.factory() as session, session.begin():
                 await JobRepo(session).release_all(self.owner)
@@ -198,7 +213,7 @@ class JobRunner:
         return len(claimed)
 
     async def _poll_loop(self) -> None:
-        while True:
+        while self._running:
             try:
                 await self.poll_once()
             except Exception as exc:  # noqa: BLE001 - the database may be away a moment
@@ -208,9 +223,12 @@ class JobRunner:
             self._wake.clear()
 
     async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease / 3)
+        while self._running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.lease / 3)
             keys = list(self._tasks)
+            if not self._running:
+                return
             if not keys:
                 continue
             try:
