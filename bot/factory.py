@@ -26,6 +26,7 @@ from bot.middlewares import (
 )
 from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
+from bot.services.budget import close_send_budget, create_send_budget
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.jobs import JobRunner
@@ -86,6 +87,7 @@ def create_dispatcher(
         charts=ChartDrawer(),
         operators=Operators(),
         metrics=metrics,
+        send_budget=create_send_budget(settings.redis_url),
         jobs=JobRunner(session_factory),
     )
     dp.shutdown.register(dp["charts"].close)
@@ -103,6 +105,7 @@ def create_dispatcher(
     dp.startup.register(retention.start)
     dp.startup.register(start_publisher)
     dp.shutdown.register(stop_publisher)
+    dp.shutdown.register(close_send_budget)  # after stop_publisher
     dp.startup.register(attach_api_metrics)  # after start_publisher: inside its limiter
     dp.startup.register(start_travellers)
     dp.shutdown.register(stop_travellers)

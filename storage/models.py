@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -217,6 +218,10 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "chat_id", "lang", name="uq_delivery_run_chat_lang"),
         Index("ix_deliveries_run_state", "run_id", "state"),
+        Index("ix_deliveries_pending", "run_id", "id", postgresql_where=text("state = 'pending'"),
+              sqlite_where=text("state = 'pending'")),
+        Index("ix_deliveries_sending", "run_id", "claimed_until",
+              postgresql_where=text("state = 'sending'"), sqlite_where=text("state = 'sending'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -232,6 +237,8 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # A claim's lease: past it, the row goes back to pending (its claimant is presumed dead).
+    claimed_until: Mapped[datetime | None]
 
 
 # --- Travellers (trips, followed countries) ------------------------------------------

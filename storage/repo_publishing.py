@@ -1,18 +1,27 @@
 """Repositories for publishing: posts, runs, the delivery ledger, recipients. They never commit.
 
-Claiming a delivery is one statement: the row's state goes from ``pending`` to ``sending``
-with the claimant's id. On PostgreSQL the row is picked with ``FOR UPDATE SKIP LOCKED``, so
-several processes working on one run never take the same row; SQLite has one writer process
-(the engine serializes its own claims).
+The ledger is written with one ``INSERT … SELECT`` per language for subscribed citizens (no
+row passes through Python) and in batches of :data:`LEDGER_BATCH` for chats and alerts.
+
+Claiming deliveries is one statement for a batch of rows: their state goes from ``pending``
+to ``sending`` with the claimant's id and a lease (``claimed_until``). On PostgreSQL the rows
+are picked with ``FOR UPDATE SKIP LOCKED``, so several processes working on one run never
+take the same row and never wait on each other's; on SQLite the statement is atomic by
+itself. The pick walks the partial index ``ix_deliveries_pending``, so a claim late in a run
+costs what an early one does (the predicate is written as a literal so that PostgreSQL's
+prepared statements can use that index). A claimant renews its leases while it lives; rows
+whose lease lapsed go back to ``pending`` (:meth:`PublishingRepo.expire_leases`).
+Outcomes are written many rows per statement (:meth:`PublishingRepo.settle_many`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, Table, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -26,6 +35,10 @@ from storage.models import (
 )
 
 FINAL_STATES = ("sent", "failed", "blocked", "skipped")
+LEDGER_BATCH = 5000  # ledger rows per INSERT
+PENDING = text("deliveries.state = 'pending'")  # a literal: matches ix_deliveries_pending
+SENDING = text("deliveries.state = 'sending'")
+UNSETTLED = text("deliveries.state IN ('pending', 'sending')")
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,16 @@ class DeliveryDTO:
     chat_kind: str
     lang: str
     attempts: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The outcome of one delivery, to be written with others (:meth:`settle_many`)."""
+
+    delivery_id: int
+    state: str
+    message_id: int | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,8 +260,49 @@ class PublishingRepo:
              "state": "skipped" if why else "pending", "error": why, "attempts": 0}
             for r, why in recipients
         ]
-        for start in range(0, len(rows), 1000):
-            await self.session.execute(insert(Delivery), rows[start:start + 1000])
+        for start in range(0, len(rows), LEDGER_BATCH):
+            await self.session.execute(insert(Delivery), rows[start:start + LEDGER_BATCH])
+        return run.id
+
+    async def write_ledger(self, run_id: int, targets: dict[str, Any],
+                           has_text: Callable[[str], bool]) -> int:
+        """The run's whole ledger for ``targets``; rows of a language without text are
+        ``skipped``. Subscribed citizens go in with one ``INSERT … SELECT`` per language,
+        so neither memory nor round trips grow with the audience. Returns the row count."""
+        total = 0
+        chats = {**targets, "citizens": []}
+        for lang in dict.fromkeys(x for x in targets.get("citizens") or [] if x):
+            if "recipients" in targets:
+                break
+            state, why = ("pending", None) if has_text(lang) else (
+                "skipped", "no text in this language")
+            pick = (
+                select(literal(run_id), NewsSubscription.user_id, literal("private"),
+                       NewsSubscription.language, literal(state), literal(why, String(300)),
+                       literal(0))
+                .where(NewsSubscription.active, NewsSubscription.language == lang)
+                .order_by(NewsSubscription.user_id)
+            )
+            result = await self.session.execute(insert(Delivery).from_select(
+                ["run_id", "chat_id", "chat_kind", "lang", "state", "error", "attempts"], pick))
+            total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        people = await self.recipients(chats if "recipients" not in targets else targets)
+        rows = [
+            {"run_id": run_id, "chat_id": r.chat_id, "chat_kind": r.kind, "lang": r.lang,
+             "state": "pending" if has_text(r.lang) else "skipped",
+             "error": None if has_text(r.lang) else "no text in this language", "attempts": 0}
+            for r in people
+        ]
+        for start in range(0, len(rows), LEDGER_BATCH):
+            await self.session.execute(insert(Delivery), rows[start:start + LEDGER_BATCH])
+        return total + len(rows)
+
+    async def open_run(self, post_id: int, run_key: str, priority: int) -> int:
+        """A new run row (its ledger follows with :meth:`write_ledger`)."""
+        run = PostRun(post_id=post_id, run_key=run_key, priority=priority, status="sending",
+                      started_at=utcnow())
+        self.session.add(run)
+        await self.session.flush()
         return run.id
 
     async def finish_run(self, run_id: int, status: str, totals: dict[str, Any]) -> bool:
@@ -277,6 +341,82 @@ class PublishingRepo:
         assert row is not None
         return DeliveryDTO(row.id, row.chat_id, row.chat_kind, row.lang, row.attempts)
 
+    async def claim_batch(self, run_id: int, worker: str, limit: int,
+                          lease: timedelta) -> list[DeliveryDTO]:
+        """Take up to ``limit`` pending deliveries of the run, in ledger order, under a lease."""
+        now = utcnow()
+        pick = (
+            select(Delivery.id).where(Delivery.run_id == run_id, PENDING)
+            .order_by(Delivery.id).limit(limit)
+            .with_for_update(skip_locked=True)
+            # A CTE, which PostgreSQL runs once: a plain ``IN (subquery)`` may be rescanned,
+            # and each rescan skips the rows it locked before and takes others.
+            .cte("pick")
+        )
+        rows = await self.session.execute(
+            update(Delivery).where(Delivery.id.in_(select(pick.c.id)), PENDING)
+            .values(state="sending", claimed_by=worker, claimed_at=now,
+                    claimed_until=now + lease, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id, Delivery.chat_id, Delivery.chat_kind, Delivery.lang,
+                       Delivery.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted((DeliveryDTO(i, c, k, lang, a) for i, c, k, lang, a in rows),
+                      key=lambda d: d.id)
+
+    async def settle_many(self, outcomes: list[Settled]) -> None:
+        """Write many outcomes in one statement (a row already final is left alone)."""
+        if not outcomes:
+            return
+        now = utcnow()
+        table = cast(Table, Delivery.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("did"), UNSETTLED)
+            .values(state=bindparam("st"), message_id=bindparam("mid"),
+                    error=bindparam("err"), sent_at=bindparam("at"), claimed_until=None)
+        )
+        await self.session.execute(statement, [
+            {"did": o.delivery_id, "st": o.state, "mid": o.message_id,
+             "err": o.error[:300] if o.error else None, "at": now if o.state == "sent" else None}
+            for o in outcomes
+        ])
+
+    async def renew_leases(self, run_id: int, worker: str, until: datetime) -> int:
+        """Extend the lease of every row ``worker`` holds in the run."""
+        result = await self.session.execute(
+            update(Delivery).where(Delivery.run_id == run_id, SENDING,
+                                   Delivery.claimed_by == worker)
+            .values(claimed_until=until).execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def expire_leases(self, run_id: int, now: datetime | None = None) -> int:
+        """Rows whose lease lapsed (their claimant died) go back to ``pending``."""
+        result = await self.session.execute(
+            update(Delivery).where(Delivery.run_id == run_id, SENDING,
+                                   Delivery.claimed_until < (now or utcnow()))
+            .values(state="pending", claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def lease_ends(self, run_id: int) -> datetime | None:
+        """When the earliest lease of the run's rows in flight lapses (None: none leased)."""
+        found = await self.session.scalar(
+            select(func.min(Delivery.claimed_until)).where(Delivery.run_id == run_id, SENDING))
+        return _aware(found)
+
+    async def release(self, delivery_ids: list[int], worker: str) -> None:
+        """Claimed rows this worker will not send after all go back to ``pending``."""
+        for start in range(0, len(delivery_ids), LEDGER_BATCH):
+            await self.session.execute(
+                update(Delivery).where(Delivery.id.in_(delivery_ids[start:start + LEDGER_BATCH]),
+                                       SENDING, Delivery.claimed_by == worker)
+                .values(state="pending", claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
     async def settle(self, delivery_id: int, state: str, *, message_id: int | None = None,
                      error: str | None = None, chat_id: int | None = None) -> None:
         values: dict[str, Any] = {"state": state, "message_id": message_id,
@@ -304,7 +444,7 @@ class PublishingRepo:
         if delivery_ids:
             await self.session.execute(
                 update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == "sending")
-                .values(state="pending", claimed_by=None)
+                .values(state="pending", claimed_by=None, claimed_until=None)
             )
 
     async def skip_pending(self, run_id: int, reason: str) -> int:

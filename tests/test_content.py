@@ -106,6 +106,14 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
          "reviewed: 'next week' is not a date like 2026-11-20"),
         ("countries/de.yaml", lambda d: d.update(reviewed="2026-02-30"),
          "reviewed: '2026-02-30' is not a date like 2026-11-20"),
+        ("countries/de.yaml", lambda d: d["missions"][0].update(time_zone="Europe/Berlinn"),
+         "missions.0.time_zone: unknown time zone 'Europe/Berlinn'"),
+        ("countries/de.yaml", lambda d: d["missions"][1].update(id="de-berlin"),
+         "missions: id 'de-berlin' is also used in"),
+        ("countries/de.yaml", lambda d: d["missions"][0].update(id="fr-berlin"),
+         "missions: id 'fr-berlin' must start with 'de'-"),
+        ("countries/de.yaml", lambda d: d["missions"][0].pop("id"),
+         "missions.0.id: required field is missing"),
     ],
 )
 def test_invalid_files_name_the_file_and_field(

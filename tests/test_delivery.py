@@ -259,3 +259,55 @@ async def test_edit_published_updates_channel_and_group_messages(rig: Rig) -> No
     assert all(m["edited"] for m in world.outgoing(channel))
     citizen = next(iter(world.citizens))
     assert world.outgoing(citizen)[0]["html"] == TEXTS["en"]  # private copies are not edited
+
+
+async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig) -> None:
+    """Another process claimed part of the run and hung (alive, its lease not renewed): its
+    rows go back to pending when the lease lapses, and the run completes, each once."""
+    from datetime import timedelta
+
+    from bot.services.delivery import DeliveryEngine
+    from bot.services.ratelimit import SendLimiter
+    from storage.repo_publishing import PublishingRepo
+
+    world = await build_world(rig.server, rig.factory, citizens={"en": 40})
+    post_id = await add_post(rig.factory, world.author, channels=False, groups=False)
+    hung = DeliveryEngine(rig.publisher.bot, rig.factory, SendLimiter(), worker_id="hung:1")
+    await hung.start()  # on PostgreSQL it now holds its liveness lock: it looks alive
+    try:
+        async with rig.factory() as session, session.begin():
+            repo = PublishingRepo(session)
+            run_id = await repo.open_run(post_id, "post:lease-test", 0)
+            assert await repo.write_ledger(run_id, {"citizens": ["en"]}, lambda _: True) == 40
+            await repo.set_post_status(post_id, "sending")
+            claimed = await repo.claim_batch(run_id, hung.worker_id, 15, timedelta(seconds=1))
+        assert len(claimed) == 15
+        await rig.publisher.resume_runs()
+        await rig.publisher.wait_idle()
+    finally:
+        await hung.stop()
+    rows = await ledger(rig.factory, post_id)
+    assert {r.state for r in rows} == {"sent"}
+    assert {r.claimed_by for r in rows} == {rig.publisher.engine.worker_id}
+    assert set(world.received().values()) == {1}
+    assert max(r.attempts for r in rows) == 2  # the hung claim, then the real one
+    (run,) = await runs(rig.factory, post_id)
+    assert run.status == "done"
+
+
+async def test_twenty_five_posts_at_once_every_editor_notice_arrives(rig: Rig) -> None:
+    """Progress and report messages to the author are paced per chat and retried like any
+    send: with 25 posts going out at once none is lost and the server answers no 429."""
+    world = await build_world(rig.server, rig.factory, citizens={"en": 3})
+    posts = [await add_post(rig.factory, world.author, channels=False, groups=False)
+             for _ in range(25)]
+    for post_id in posts:
+        await rig.publisher.enqueue(post_id)
+    await rig.publisher.wait_idle()
+    assert rig.server.stats.too_many_requests == 0, [
+        (c.method, c.params.get("chat_id"), round(c.at, 2)) for c in rig.server.calls
+        if c.status == 429]
+    author = [m["html"] for m in world.outgoing(world.author)]
+    for post_id in posts:
+        assert sum(f"Post #{post_id}: delivery report" in m for m in author) == 1, post_id
+    assert set(world.received().values()) == {25}

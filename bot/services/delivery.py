@@ -1,11 +1,21 @@
 """The delivery engine: works a run's ledger down to final states, within Telegram's limits.
 
-Each worker repeats: claim one pending delivery (it becomes ``sending``, committed), wait for
-its chat's limit and an overall slot (:mod:`bot.services.ratelimit`), send, write the outcome
-(committed). A crash therefore leaves at most the deliveries then in flight in ``sending``;
-resuming puts them back to ``pending``, so the only message that can arrive twice is one whose
-request had reached Telegram when the process died. Several workers keep requests in flight
-at once, so Telegram's 50-150 ms latency does not cap the rate.
+Each worker repeats: take the next claimed delivery, wait for its chat's limit and an overall
+slot (:mod:`bot.services.ratelimit`), send, hand the outcome to the run's settler. Claims come
+in batches (:attr:`EngineOptions.claim_batch` rows per transaction, committed as ``sending``
+under a lease) when the run's local queue runs dry. The settler writes outcomes by group
+commit: whatever finished while the previous transaction ran goes into the next one, so under
+load one transaction settles many rows and when idle a row is settled at once. A row is
+never marked sent before Telegram said so; a crash leaves the deliveries then claimed in
+``sending``, and only those whose request had reached Telegram (in flight, or sent and not
+yet settled) can arrive twice. Several workers keep requests in flight at once, so
+Telegram's 50-150 ms latency does not cap the rate.
+
+Leases: while a run is worked, a heartbeat renews the lease of this process's rows every
+``lease / 4`` seconds and returns the rows of others whose lease lapsed to ``pending``, so a
+dead process's rows go back within ``lease + lease / 4`` seconds (25 s by default) while the
+run goes on. A process whose own queue is empty waits for the rows other live processes
+hold, so a run ends only when its ledger is final.
 
 Outcomes: 429 → wait ``retry_after`` (all workers hold) and retry, the retry's outcome is
 recorded; 5xx, network errors and timeouts → bounded exponential backoff, then ``failed``;
@@ -28,7 +38,8 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -47,7 +58,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.services.ratelimit import SendLimiter, already_paced
-from storage.repo_publishing import DeliveryDTO, PostDTO, PublishingRepo
+from storage.models import utcnow
+from storage.repo_publishing import DeliveryDTO, PostDTO, PublishingRepo, Settled
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +103,26 @@ class EngineOptions:
     max_floods: int = 30  # 429 answers for one delivery before giving up
     backoff: float = 1.0  # Telegram seconds before the first retry; doubles each time
     paid_broadcast: bool = False
+    claim_batch: int = 0  # rows per claim; 0: two per worker
+    lease: float = 20.0  # real seconds a claim is held without renewal
+    settle_batch: int = 500  # most outcomes written in one transaction
+
+    @property
+    def batch(self) -> int:
+        return self.claim_batch or 2 * self.workers
+
+
+@dataclass
+class _RunWork:
+    """One run's local state in this process: claimed rows not yet taken, outcomes."""
+
+    run_id: int
+    queue: list[DeliveryDTO] = field(default_factory=list)
+    fill: asyncio.Lock = field(default_factory=asyncio.Lock)
+    drained: bool = False  # the last claim found nothing pending
+    outcomes: list[tuple[DeliveryDTO, Outcome]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
 
 
 class DeliveryEngine:
@@ -109,7 +141,6 @@ class DeliveryEngine:
         self.worker_id = worker_id or new_worker_id()
         bind = factory.kw.get("bind")
         self.postgres = bind is not None and bind.dialect.name == "postgresql"
-        self._claim_lock = asyncio.Lock()
         self._liveness: AsyncConnection | None = None
 
     # ------------------------------------------------------------------ liveness
@@ -157,10 +188,13 @@ class DeliveryEngine:
 
     async def run(self, run_id: int, post: PostDTO, priority: int,
                   stop: asyncio.Event | None = None) -> None:
-        """Work the ledger until nothing is pending (or ``stop`` is set)."""
+        """Work the ledger until it is final (or ``stop`` is set)."""
         stop = stop or asyncio.Event()
         while True:
-            workers = [asyncio.create_task(self._worker(run_id, post, priority, stop))
+            work = _RunWork(run_id)
+            settler = asyncio.create_task(self._settler(work), name=f"settle-{run_id}")
+            heartbeat = asyncio.create_task(self._heartbeat(run_id), name=f"lease-{run_id}")
+            workers = [asyncio.create_task(self._worker(work, post, priority, stop))
                        for _ in range(self.options.workers)]
             try:
                 async with self.limiter.run(priority):
@@ -168,34 +202,140 @@ class DeliveryEngine:
             finally:
                 for task in workers:
                     task.cancel()
-            if stop.is_set() or not await self.recover(run_id):
+                await asyncio.gather(*workers, return_exceptions=True)
+                work.closing = True
+                work.wake.set()
+                await settler
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+                if work.queue:
+                    await self._release(work)
+            if stop.is_set():
+                await self._skip_if_cancelled(run_id)
+                return
+            if await self.recover(run_id):
+                continue
+            if not await self._await_others(run_id, stop):
                 return
 
-    async def _worker(self, run_id: int, post: PostDTO, priority: int,
+    async def _skip_if_cancelled(self, run_id: int) -> None:
+        """A run cancelled while this process held claims: what it gave back is skipped."""
+        with contextlib.suppress(Exception):
+            async with self.factory() as session, session.begin():
+                repo = PublishingRepo(session)
+                run = await repo.run(run_id)
+                if run is not None and run.status == "cancelled":
+                    await repo.skip_pending(run_id, "cancelled")
+
+    async def _await_others(self, run_id: int, stop: asyncio.Event) -> bool:
+        """Rows other processes hold: wait until they are settled or their lease lapses.
+        True when rows came back to ``pending`` (work on), False when the ledger is final."""
+        while not stop.is_set():
+            if await self.recover(run_id):
+                return True
+            async with self.factory() as session, session.begin():
+                repo = PublishingRepo(session)
+                returned = await repo.expire_leases(run_id)
+                ends = await repo.lease_ends(run_id)
+                pending = (await repo.counts(run_id)).get("pending", 0)
+            if returned:
+                log.warning("run %s: %d deliveries of a process whose lease lapsed are "
+                            "pending again", run_id, returned)
+            if pending:
+                return True
+            if ends is None:
+                return False
+            wait = (ends - utcnow()).total_seconds()
+            await asyncio.sleep(min(max(wait, 0.05), self.options.lease / 4))
+        return False
+
+    async def _heartbeat(self, run_id: int) -> None:
+        """Renew this process's leases; return lapsed ones of others to ``pending``."""
+        while True:
+            await asyncio.sleep(self.options.lease / 4)
+            try:
+                async with self.factory() as session, session.begin():
+                    repo = PublishingRepo(session)
+                    await repo.renew_leases(run_id, self.worker_id, self._lease_end())
+                    returned = await repo.expire_leases(run_id)
+            except Exception:
+                log.exception("run %s: could not renew the leases", run_id)
+                continue
+            if returned:
+                log.warning("run %s: %d deliveries of a process whose lease lapsed are "
+                            "pending again", run_id, returned)
+
+    def _lease_end(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.options.lease)
+
+    async def _worker(self, work: _RunWork, post: PostDTO, priority: int,
                       stop: asyncio.Event) -> None:
         while not stop.is_set():
-            delivery = await self._claim(run_id)
+            delivery = await self._next(work)
             if delivery is None:
                 return
             outcome = await self._deliver(post, delivery, priority)
-            await self._record(delivery, outcome)
+            work.outcomes.append((delivery, outcome))
+            work.wake.set()
 
-    async def _claim(self, run_id: int) -> DeliveryDTO | None:
-        if self.postgres:
+    async def _next(self, work: _RunWork) -> DeliveryDTO | None:
+        """The next claimed delivery; claims a batch when the local queue is empty."""
+        if not work.queue and not work.drained:
+            async with work.fill:
+                if not work.queue and not work.drained:
+                    async with self.factory() as session, session.begin():
+                        claimed = await PublishingRepo(session).claim_batch(
+                            work.run_id, self.worker_id, self.options.batch,
+                            timedelta(seconds=self.options.lease))
+                    work.queue.extend(reversed(claimed))
+                    work.drained = not claimed
+        return work.queue.pop() if work.queue else None
+
+    async def _release(self, work: _RunWork) -> None:
+        """Rows claimed but not sent (the run was stopped) go back to ``pending``."""
+        ids = [d.id for d in work.queue]
+        work.queue.clear()
+        with contextlib.suppress(Exception):
             async with self.factory() as session, session.begin():
-                return await PublishingRepo(session).claim(run_id, self.worker_id)
-        async with self._claim_lock, self.factory() as session, session.begin():
-            return await PublishingRepo(session).claim(run_id, self.worker_id)
+                await PublishingRepo(session).release(ids, self.worker_id)
 
-    async def _record(self, delivery: DeliveryDTO, outcome: Outcome) -> None:
+    async def _settler(self, work: _RunWork) -> None:
+        """Group commit: each transaction writes every outcome that finished meanwhile."""
+        failures = 0
+        while True:
+            await work.wake.wait()
+            work.wake.clear()
+            while work.outcomes:
+                batch = work.outcomes[:self.options.settle_batch]
+                try:
+                    await self._record(batch)
+                except Exception:
+                    failures += 1
+                    if failures > self.options.max_errors:
+                        log.exception("run %s: outcomes could not be written; the rows stay "
+                                      "'sending' and are resent after a restart", work.run_id)
+                        work.outcomes.clear()
+                        break
+                    log.warning("run %s: writing outcomes failed; retrying", work.run_id,
+                                exc_info=True)
+                    await asyncio.sleep(0.1 * 2 ** failures)
+                    continue
+                failures = 0
+                del work.outcomes[:len(batch)]
+            if work.closing and not work.outcomes:
+                return
+
+    async def _record(self, batch: list[tuple[DeliveryDTO, Outcome]]) -> None:
         async with self.factory() as session, session.begin():
             repo = PublishingRepo(session)
-            await repo.settle(delivery.id, outcome.state, message_id=outcome.message_id,
-                              error=outcome.error)
-            if outcome.gone and delivery.chat_kind == "private":
-                await repo.deactivate_subscriber(delivery.chat_id, outcome.error or "")
-            elif outcome.gone:
-                await repo.deactivate_chat(delivery.chat_id, outcome.error or "")
+            await repo.settle_many([Settled(d.id, o.state, o.message_id, o.error)
+                                    for d, o in batch])
+            for delivery, outcome in batch:
+                if outcome.gone and delivery.chat_kind == "private":
+                    await repo.deactivate_subscriber(delivery.chat_id, outcome.error or "")
+                elif outcome.gone:
+                    await repo.deactivate_chat(delivery.chat_id, outcome.error or "")
 
     async def _migrated(self, delivery: DeliveryDTO, new_id: int) -> DeliveryDTO:
         async with self.factory() as session, session.begin():

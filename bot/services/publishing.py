@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import locale, reader_language
+from bot.services.budget import SharedBudget
 from bot.services.delivery import DeliveryEngine, EngineOptions
 from bot.services.jobs import JobRunner
 from bot.services.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
@@ -108,13 +109,16 @@ class Publisher:
         options: EngineOptions | None = None,
         scheduler: bool = True,
         share_limiter: bool = True,
+        budget: SharedBudget | None = None,
         jobs: JobRunner | None = None,
     ) -> None:
         self.bot, self.factory, self.settings, self.i18n = bot, session_factory, settings, i18n
         self.now = now
         rate = settings.send_rate if settings.allow_paid_broadcast else min(
             settings.send_rate, TELEGRAM_RATE)
-        self.limiter = SendLimiter(rate, time_scale=time_scale)
+        if budget is not None:
+            budget.bind(bot.id)
+        self.limiter = SendLimiter(rate, time_scale=time_scale, shared=budget)
         options = options or EngineOptions()
         options.paid_broadcast = settings.allow_paid_broadcast
         self.engine = DeliveryEngine(bot, session_factory, self.limiter, options)
@@ -301,17 +305,16 @@ class Publisher:
     async def _write_run(self, repo: PublishingRepo, post: PostDTO, key: str,
                          priority: int | None) -> int:
         """The run, its ledger, the post's status and the audit entry: one transaction."""
-        people = await repo.recipients(post.targets)
-        ledger = [(r, None if post.text_for(r.lang) else "no text in this language")
-                  for r in people]
         prio = post.priority if priority is None else priority
-        run_id = await repo.create_run(post.id, key, prio, ledger)
+        run_id = await repo.open_run(post.id, key, prio)
+        recipients = await repo.write_ledger(
+            run_id, post.targets, lambda lang: post.text_for(lang) is not None)
         if self.jobs is not None:  # the run's job, so that it is driven even if we die now
             await JobRepo(repo.session).ensure(run_job_key(run_id), RUN_JOB, self.now(),
                                                {"run": run_id})
         await repo.set_post_status(post.id, "sending")
         await repo.audit("post_published", f"post:{post.id}",
-                         details={"run": run_id, "recipients": len(ledger)})
+                         details={"run": run_id, "recipients": recipients})
         return run_id
 
     async def resume_runs(self) -> None:
@@ -556,6 +559,7 @@ async def start_publisher(
     publisher = dispatcher.workflow_data.get("publisher")
     if publisher is None:
         publisher = Publisher(bot, session_factory, settings, i18n,
+                              budget=dispatcher.workflow_data.get("send_budget"),
                               jobs=dispatcher.workflow_data.get("jobs"))
         dispatcher["publisher"] = publisher
     await publisher.start()

@@ -23,6 +23,11 @@ the delivery engine paces and retries its own sends and marks them so the middle
 through. Before a call waits, the middleware gives back the database connection the current
 update holds (:func:`storage.db.release_held`).
 
+With a :class:`bot.services.budget.SharedBudget` (``REDIS_URL``), the overall slots and each
+chat's limit are shared by every process of the bot through Redis; the local priority queue
+still decides which of this process's waiters takes the slot it won. Without Redis, or while
+it is unreachable, the limits are kept here alone (at ``rate / N`` while Redis is down).
+
 Time is read from ``clock`` and slept with ``sleep`` in *Telegram's* seconds: with
 ``time_scale`` k (tests and benchmarks against a local server whose clock runs k times
 faster) one limiter second is 1/k real seconds, and ``safety`` is at least 5 real ms.
@@ -50,6 +55,14 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.services.budget import (
+    ALERT_CLASS,
+    BACKGROUND_CLASS,
+    INTERACTIVE_CLASS,
+    ROUTINE_CLASS,
+    BudgetUnavailable,
+    SharedBudget,
+)
 from storage.db import release_held
 
 log = logging.getLogger(__name__)
@@ -89,6 +102,15 @@ def sending_at(priority: int) -> Iterator[None]:
         _priority.reset(token)
 
 
+def priority_class(priority: int) -> int:
+    """The shared budget's class of a limiter priority (see :mod:`bot.services.budget`)."""
+    if priority >= INTERACTIVE:
+        return INTERACTIVE_CLASS
+    if priority >= BACKGROUND:
+        return BACKGROUND_CLASS
+    return ALERT_CLASS if priority > 0 else ROUTINE_CLASS
+
+
 def is_edit(method_name: str) -> bool:
     """Methods Telegram counts toward one chat's limit only (at ``EDIT_WEIGHT``)."""
     return method_name.lower().startswith("editmessage")
@@ -102,11 +124,16 @@ def is_send(method_name: str) -> bool:
     )
 
 
+_Chat = tuple[int, bool, float]  # chat id, private, weight
+_Waiter = tuple[int, int, "asyncio.Future[None]", "_Chat | None"]
+
+
 class SendLimiter:
     """Priority-ordered pacing of sends, overall and per chat (see the module docstring)."""
 
     def __init__(
-        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.02
+        self, rate: float = TELEGRAM_RATE, *, time_scale: float = 1.0, safety: float = 0.02,
+        shared: SharedBudget | None = None,
     ) -> None:
         if rate <= 0 or time_scale <= 0:
             raise ValueError("rate and time_scale must be positive")
@@ -120,7 +147,7 @@ class SendLimiter:
         self._recent_429: deque[float] = deque(maxlen=3)
         self._next = 0.0
         self._hold_until = 0.0
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._pump: asyncio.Task[None] | None = None
         self._private_tokens: dict[int, tuple[float, float]] = {}
@@ -130,6 +157,7 @@ class SendLimiter:
         self.granted = 0
         self._runs: Counter[int] = Counter()
         self._runs_changed = asyncio.Condition()
+        self.shared = shared
 
     # ---------------------------------------------------------------- time
 
@@ -172,37 +200,94 @@ class SendLimiter:
                 self._runs[priority] -= 1
                 self._runs_changed.notify_all()
 
-    async def slot(self, priority: int = 0) -> None:
+    async def slot(self, priority: int = 0, chat: _Chat | None = None) -> None:
         """Wait for the next overall send slot; higher priority is served first.
 
         A broadcast slot also waits while a broadcast of higher priority is running (an alert
         preempts a routine post outright instead of sharing the slots its workers leave).
+        With the shared budget, ``chat`` (id, private, weight) is counted in the same
+        Redis step as the slot, so both hold at the moment of sending.
         """
         if priority < INTERACTIVE:
             async with self._runs_changed:
                 await self._runs_changed.wait_for(
                     lambda: not any(n and p > priority for p, n in self._runs.items()))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (-priority, next(self._seq), future))
+        heapq.heappush(self._waiters, (-priority, next(self._seq), future, chat))
+        self._wake_pump()
+        await future
+
+    def _wake_pump(self) -> None:
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._grant(), name="send-limiter")
-        await future
+
+    def _requeue(self, waiter: _Waiter) -> None:
+        if not waiter[2].done():
+            heapq.heappush(self._waiters, waiter)
+            self._wake_pump()
+
+    async def _shared_slot(self) -> _Waiter | bool | None:
+        """Win the next slot of the shared budget for the most urgent waiter (that waiter),
+        or find Redis unreachable (False: pace locally at this process's share)."""
+        assert self.shared is not None
+        while self._waiters:
+            waiter = self._waiters[0]
+            if waiter[2].done():
+                heapq.heappop(self._waiters)
+                continue
+            try:
+                outcome, wait = await self.shared.slot(
+                    priority_class(-waiter[0]), self.interval / self.time_scale,
+                    self.catch_up / self.time_scale, self.time_scale, waiter[3],
+                    private_interval=self.private_interval, safety=self.safety)
+            except BudgetUnavailable:
+                return False
+            if outcome == 2:  # its chat is busy (another process wrote to it): set aside
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+                    heapq.heapify(self._waiters)
+                asyncio.get_running_loop().call_later(wait, self._requeue, waiter)
+                continue
+            due = time.monotonic() + wait
+            await asyncio.sleep(wait)
+            if not outcome:
+                continue
+            # Woken late, this process's send would land among another's on-time ones:
+            # give the slot up rather than crowd the window (one process alone is only
+            # ever late behind its own sends, which shifts them all).
+            late = time.monotonic() - due
+            if self.shared.processes > 1 and late > self.safety / self.time_scale / 2:
+                continue
+            return waiter
+        return None
 
     async def _grant(self) -> None:
         while self._waiters:
             now = self.clock()
-            ready_at = max(self._next, self._hold_until)
+            shared = self.shared is not None and self.shared.active
+            ready_at = self._hold_until if shared else max(self._next, self._hold_until)
             if ready_at > now:
                 await self.sleep(ready_at - now)
                 continue
-            _, _, future = heapq.heappop(self._waiters)
+            if shared:
+                won = await self._shared_slot()
+                if won is False:
+                    continue
+                if isinstance(won, tuple) and not won[2].done():
+                    won[2].set_result(None)
+                    self.granted += 1
+                continue
+            _, _, future, _ = heapq.heappop(self._waiters)
             if future.done():
                 continue
             future.set_result(None)
             self.granted += 1
             # A late wake-up may catch up only ``catch_up``: any ``rate`` slots still span
             # 1 + safety - catch_up seconds, the lateness of a request the window tolerates.
-            self._next = max(self._next + self.interval, now + self.interval - self.catch_up)
+            interval = self.interval
+            if self.shared is not None and not self.shared.up:
+                interval *= self.shared.processes  # this process's share while Redis is down
+            self._next = max(self._next + interval, now + interval - self.catch_up)
 
     # ---------------------------------------------------------------- one chat
 
@@ -255,11 +340,35 @@ class SendLimiter:
             while (wait := self._chat_wait(chat_id, private, weight)) > 0:
                 await self.sleep(wait)
             if counts:
-                await self.slot(priority)
+                await self.slot(priority, (chat_id, private, weight))
+            else:
+                await self._shared_chat_wait(chat_id, private, weight)
             self._note_chat(chat_id, private, weight)
             yield
         if not lock.locked() and len(self._chat_locks) > 10_000:
             self._chat_locks.pop(chat_id, None)
+
+
+    async def _shared_chat_wait(self, chat_id: int, private: bool, weight: float) -> None:
+        """An edit: counted in the shared budget of its chat once the chat is free."""
+        while True:
+            wait = await self._shared_chat(chat_id, private, weight, True)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    async def _shared_chat(self, chat_id: int, private: bool, weight: float,
+                           take: bool) -> float:
+        """Real seconds the shared budget wants ``chat_id`` to wait (0: go; counted if
+        ``take``). 0 without a reachable shared budget: the local limits decide alone."""
+        if self.shared is None or not self.shared.active:
+            return 0.0
+        try:
+            return await self.shared.chat(
+                chat_id, private=private, weight=weight, scale=self.time_scale, take=take,
+                private_interval=self.private_interval, safety=self.safety)
+        except BudgetUnavailable:
+            return 0.0
 
 
 class LimiterMiddleware(BaseRequestMiddleware):

@@ -2,7 +2,7 @@
 job store goes
 
 Revision ID: 0006_jobs
-Revises: 0005_outbound
+Revises: 0006_delivery
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_jobs'
-down_revision: str | None = '0005_outbound'
+down_revision: str | None = '0006_delivery'  # re-chained when fix/delivery was merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
