@@ -31,6 +31,7 @@ from bot.services.budget import close_send_budget, create_send_budget
 from bot.services.cases import start_case_notices, stop_case_notices
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
+from bot.services.jobs import JobRunner
 from bot.services.officer import Operators
 from bot.services.publishing import start_publisher, stop_publisher
 from bot.services.question_log import QuestionLogBuffer
@@ -89,6 +90,7 @@ def create_dispatcher(
         operators=Operators(),
         metrics=metrics,
         send_budget=create_send_budget(settings.redis_url),
+        jobs=JobRunner(session_factory),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))
@@ -103,7 +105,6 @@ def create_dispatcher(
     dp.startup.register(bootstrap_admins)
     dp.startup.register(set_menus)  # after bootstrap_admins: ADMIN_IDS get their menus
     dp.startup.register(retention.start)
-    dp.shutdown.register(retention.stop)
     dp.startup.register(start_publisher)
     dp.shutdown.register(stop_publisher)
     dp.shutdown.register(close_send_budget)  # after stop_publisher
@@ -114,9 +115,12 @@ def create_dispatcher(
     dp.shutdown.register(stop_case_notices)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
-    dp.shutdown.register(dialogue.stop)
     dp.startup.register(start_appointments)
     dp.shutdown.register(stop_appointments)
+    # Last: every feature has registered its jobs; at shutdown after the Publisher, which
+    # hands its runs back first.
+    dp.startup.register(dp["jobs"].start)
+    dp.shutdown.register(dp["jobs"].stop)
     return dp
 
 

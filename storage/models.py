@@ -465,6 +465,8 @@ class CaseNotice(Base):
     lang: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
+
+
 # --- Appointments (consular visits booked at a mission) -----------------------------------
 
 
@@ -580,3 +582,26 @@ class TripCompanion(Base):
     trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     name: Mapped[str] = mapped_column(String(80))
+
+
+class Job(Base):
+    """Scheduled and periodic work, one row per job key (see :mod:`bot.services.jobs`).
+
+    A process claims a due row by setting ``owner`` and ``lease_until`` (``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL) and renews the lease while the job runs; a row whose lease
+    lapsed belongs to no one. ``due_at`` is ``None`` once a one-off job has given up.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "due_at"),)
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime | None]
+    every_seconds: Mapped[float | None]
+    owner: Mapped[str | None] = mapped_column(String(96))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

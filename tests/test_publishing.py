@@ -1,4 +1,4 @@
-"""Scheduling with the clock moved, not slept: the persistent job store across restarts,
+"""Scheduling with the clock moved, not slept: the job table across restarts,
 posts due while the bot was down (within and beyond SCHEDULE_GRACE), repeating posts,
 two Publishers on one PostgreSQL database; and the limiter serving replies first."""
 
@@ -19,9 +19,10 @@ from bot.config import Settings
 from bot.i18n import create_i18n
 from bot.localapi import LocalBotAPI
 from bot.services.delivery import EngineOptions
-from bot.services.publishing import Publisher, run_key
+from bot.services.publishing import Publisher, post_job_key, run_key
 from bot.services.ratelimit import INTERACTIVE, SendLimiter
 from storage.models import AuditEntry, utcnow
+from storage.repo_jobs import JobRepo
 from storage.repo_publishing import PublishingRepo
 from tests.conftest import make_settings
 from tests.publishing_kit import add_post, build_world, database, ledger, make_bot, post_row, runs
@@ -50,7 +51,13 @@ class Env:
 
     async def jobs(self) -> list[str]:
         async with self.factory() as session:
-            return list(await session.scalars(text("SELECT id FROM apscheduler_jobs")))
+            return list(await session.scalars(text("SELECT key FROM jobs ORDER BY key")))
+
+    async def due(self, post_id: int) -> datetime | None:
+        async with self.factory() as session:
+            job = await JobRepo(session).get(post_job_key(post_id))
+        assert job is not None, f"post {post_id} has no job"
+        return job.due_at
 
 
 @pytest_asyncio.fixture
@@ -132,9 +139,7 @@ async def test_restarts_and_rescheduling_keep_one_job_per_post(env: Env) -> None
     third = env.publisher()
     await third.start()
     assert await env.jobs() == [f"post:{post_id}"]
-    assert third._scheduler is not None
-    (job,) = third._scheduler.get_jobs()
-    assert job.next_run_time == due
+    assert await env.due(post_id) == due
 
 
 async def test_a_repeating_post_runs_weekly_in_the_embassy_time_zone(env: Env) -> None:
@@ -143,9 +148,10 @@ async def test_a_repeating_post_runs_weekly_in_the_embassy_time_zone(env: Env) -
     first = env.publisher()
     await first.start()
     await first.schedule(post_id)
-    assert first._scheduler is not None
-    (job,) = first._scheduler.get_jobs()
-    monday = job.next_run_time.astimezone(env.settings.tz)
+    assert await env.jobs() == [f"post:{post_id}"]
+    due = await env.due(post_id)
+    assert due is not None
+    monday = due.astimezone(env.settings.tz)
     assert (monday.weekday(), monday.hour, monday.minute) == (0, 10, 0)
     await first.stop()
 
@@ -154,9 +160,8 @@ async def test_a_repeating_post_runs_weekly_in_the_embassy_time_zone(env: Env) -
     await later.wait_idle()
     assert {d.state for d in await ledger(env.factory, post_id)} == {"sent"}
     assert (await post_row(env.factory, post_id)).status == "scheduled"  # waits for next week
-    assert later._scheduler is not None
-    (job,) = later._scheduler.get_jobs()
-    assert job.next_run_time == monday + timedelta(days=7)
+    assert await env.jobs() == [f"post:{post_id}"]
+    assert await env.due(post_id) == monday + timedelta(days=7)
 
 
 async def test_a_post_for_now_is_sent_by_the_running_scheduler(env: Env) -> None:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.date import DateTrigger
 
 from bot.localapi import LocalBotAPI
-from bot.services.publishing import JOB_TABLE, due_post, sync_url
+from bot.services.publishing import POST_JOB, post_job_key
+from storage.repo_jobs import JobRepo
 from tests.conftest import ROOT, seed_content
 from tests.publishing_kit import add_post, build_world, database, post_row
 
@@ -30,23 +29,11 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "LOG_LEVEL": "INFO", **extra}
 
 
-def _store_overdue_jobs(url: str, due: dict[int, datetime]) -> None:
-    """The job store as a bot that went down before these posts fell due left it."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-    scheduler = BackgroundScheduler(timezone=UTC)  # never started: only builds the jobs
-    store = SQLAlchemyJobStore(url=sync_url(url), tablename=JOB_TABLE)
-    store.start(scheduler, "default")
-    try:
+async def _store_overdue_jobs(factory: Any, due: dict[int, datetime]) -> None:
+    """The job table as a bot that went down before these posts fell due left it."""
+    async with factory() as session, session.begin():
         for post_id, when in due.items():
-            job = scheduler.add_job(
-                due_post, DateTrigger(run_date=when, timezone=UTC), args=[post_id],
-                id=f"post:{post_id}", name=f"post {post_id}", coalesce=True, max_instances=1,
-                misfire_grace_time=3600)
-            job._modify(next_run_time=when)
-            store.add_job(job)
-    finally:
-        store.shutdown()
+            await JobRepo(session).put(post_job_key(post_id), POST_JOB, when, {"post": post_id})
 
 
 async def test_sqlite_start_up_with_overdue_posts_sends_them_and_keeps_running(
@@ -60,7 +47,7 @@ async def test_sqlite_start_up_with_overdue_posts_sends_them_and_keeps_running(
         sent_soon = await add_post(factory, world.author, send_at=now - timedelta(minutes=5))
         sent_late = await add_post(factory, world.author, send_at=now - timedelta(minutes=20))
         missed = await add_post(factory, world.author, send_at=now - timedelta(hours=3))
-        _store_overdue_jobs(sqlite_url, {sent_soon: now - timedelta(minutes=5),
+        await _store_overdue_jobs(factory, {sent_soon: now - timedelta(minutes=5),
                                          sent_late: now - timedelta(minutes=20),
                                          missed: now - timedelta(hours=3)})
         proc = await asyncio.create_subprocess_exec(

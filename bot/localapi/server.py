@@ -73,6 +73,17 @@ Faults and limits
 ``after`` more sends have passed),
 ``lose_webhook_answers(count)`` (the update was delivered, the answer lost: sent again).
 
+Several webhook processes
+-------------------------
+``webhook_balance="round_robin"`` or ``"by_chat"`` puts the server in front of N bot
+processes as Telegram plus a load balancer would be: each ``setWebhook`` call adds its URL
+to the bot's pool (a process that starts adds itself; ``deleteWebhook`` empties the pool;
+``webhook_info()["urls"]`` lists it). Updates of one chat are posted one at a time and in
+order, those of different chats in parallel up to ``max_connections``; round robin sends
+each update to the next process, ``by_chat`` keeps a chat on one process. A failed post is
+retried with Telegram's growing delay, to the next process of the pool. Without the option
+(the default) a ``setWebhook`` replaces the URL and updates go one by one, as before.
+
 ``latency=(low, high)`` holds every HTTP answer for a uniform random ``low``-``high``
 seconds of server time, as Telegram's 50-150 ms round trip does (``None``: no delay).
 A send with ``allow_paid_broadcast`` counts toward ``paid_rate`` instead of the overall
@@ -238,6 +249,8 @@ class _Bot:
     webhook: JSON | None = None
     webhook_task: asyncio.Task[None] | None = None
     webhook_error: tuple[int, str] | None = None
+    webhook_urls: list[str] = field(default_factory=list)  # balanced mode: the pool
+    webhook_turn: int = 0  # balanced mode: the round robin's position
     logs: dict[int, _ChatLog] = field(default_factory=dict)
     started: set[int] = field(default_factory=set)
     blocked_by: set[int] = field(default_factory=set)
@@ -346,9 +359,13 @@ class LocalBotAPI:
         flood_config: FloodConfig | None = None,
         webhook_retry_delay: float = 1.0,
         latency: tuple[float, float] | None = None,
+        webhook_balance: str | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
+        if webhook_balance not in (None, "round_robin", "by_chat"):
+            raise ValueError("webhook_balance is None, 'round_robin' or 'by_chat'")
+        self.webhook_balance = webhook_balance
         self.latency = latency
         self._latency_rng = random.Random(0)
         self.flood_limits = flood_limits
@@ -1250,14 +1267,19 @@ class LocalBotAPI:
             state.allowed_updates = list(allowed) or list(DEFAULT_UPDATES)
         if p.bool("drop_pending_updates"):
             state.updates.clear()
+        if self.webhook_balance is None:
+            state.webhook_urls = [url]
+        elif url not in state.webhook_urls:
+            state.webhook_urls.append(url)  # one more process behind the balancer
         state.webhook = {
-            "url": url,
+            "url": state.webhook_urls[0],
             "secret_token": secret,
             "max_connections": p.int("max_connections", 40),
         }
         state.webhook_error = None
         if state.webhook_task is None or state.webhook_task.done():
-            state.webhook_task = asyncio.get_running_loop().create_task(self._deliver(state))
+            deliver = self._deliver if self.webhook_balance is None else self._deliver_balanced
+            state.webhook_task = asyncio.get_running_loop().create_task(deliver(state))
         state.poll_generation += 1
         state.wake()
         return True
@@ -1266,6 +1288,7 @@ class LocalBotAPI:
         if p.bool("drop_pending_updates"):
             state.updates.clear()
         state.webhook = None
+        state.webhook_urls = []
         state.webhook_error = None
         if state.webhook_task is not None:
             state.webhook_task.cancel()
@@ -1288,6 +1311,8 @@ class LocalBotAPI:
         }
         if state.webhook:
             info["max_connections"] = state.webhook["max_connections"]
+            if self.webhook_balance is not None:
+                info["urls"] = list(state.webhook_urls)  # not Telegram's: the balancer's pool
             info["allowed_updates"] = list(state.allowed_updates)
             info["ip_address"] = "127.0.0.1"
         if state.webhook_error:
@@ -1304,42 +1329,126 @@ class LocalBotAPI:
                 await signal.wait()
                 continue
             update = state.updates[0]
-            hook = state.webhook
-            headers = {"Content-Type": "application/json"}
-            if hook.get("secret_token"):
-                headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
-            error: str | None = None
-            reply: Any = None
-            try:
-                assert self._http is not None
-                async with self._http.post(
-                    hook["url"],
-                    data=json.dumps(update),
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=60),
-                ) as response:
-                    body = await response.read()
-                    if self._lost_answers > 0:
-                        self._lost_answers -= 1
-                        error = "Read timeout expired"
-                    elif 200 <= response.status < 300:
-                        with contextlib.suppress(ValueError):
-                            reply = json.loads(body) if body else None
-                    else:
-                        error = (
-                            f"Wrong response from the webhook: {response.status} {response.reason}"
-                        )
-            except asyncio.CancelledError:
-                raise
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                error = f"Connection failed: {type(exc).__name__}"
+            error = await self._post_update(state, state.webhook["url"], update)
             if error is None:
                 failures = 0
-                state.updates = [u for u in state.updates if u is not update]
-                if isinstance(reply, dict) and isinstance(reply.get("method"), str):
-                    method = reply.pop("method")
-                    await self.call(state.token, method, reply)
                 continue
+            failures += 1
+            state.webhook_error = (self.now(), error)
+            await self.sleep(min(self.webhook_retry_delay * 2 ** (failures - 1), 60.0))
+
+    async def _post_update(self, state: _Bot, url: str, update: JSON) -> str | None:
+        """POST one update; on success drop it from the queue and run the answer's method.
+        Returns the error Telegram would record, or None."""
+        hook = state.webhook
+        assert hook is not None
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        error: str | None = None
+        reply: Any = None
+        try:
+            assert self._http is not None
+            async with self._http.post(
+                url,
+                data=json.dumps(update),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=60),
+            ) as response:
+                body = await response.read()
+                if self._lost_answers > 0:
+                    self._lost_answers -= 1
+                    error = "Read timeout expired"
+                elif 200 <= response.status < 300:
+                    with contextlib.suppress(ValueError):
+                        reply = json.loads(body) if body else None
+                else:
+                    error = (
+                        f"Wrong response from the webhook: {response.status} {response.reason}"
+                    )
+        except asyncio.CancelledError:
+            raise
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            error = f"Connection failed: {type(exc).__name__}"
+        if error is None:
+            state.updates = [u for u in state.updates if u is not update]
+            if isinstance(reply, dict) and isinstance(reply.get("method"), str):
+                method = reply.pop("method")
+                await self.call(state.token, method, reply)
+        return error
+
+    # ------------------------------------------------------------------ balanced webhooks
+
+    @staticmethod
+    def _update_chat(update: JSON) -> int | str:
+        """Whose update this is (its chat, else its sender), for ordering and ``by_chat``."""
+        for key, payload in update.items():
+            if key == "update_id" or not isinstance(payload, dict):
+                continue
+            chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return int(chat["id"])
+            sender = payload.get("from") or payload.get("user")
+            if isinstance(sender, dict) and "id" in sender:
+                return int(sender["id"])
+        return f"update:{update['update_id']}"
+
+    def _pick_url(self, state: _Bot, update: JSON, failures: int) -> str:
+        urls = state.webhook_urls
+        if self.webhook_balance == "by_chat":
+            chat = self._update_chat(update)
+            digest = hashlib.sha256(str(chat).encode()).digest()
+            return urls[(int.from_bytes(digest[:4], "big") + failures) % len(urls)]
+        state.webhook_turn = (state.webhook_turn + 1) % len(urls)
+        return urls[state.webhook_turn]
+
+    async def _deliver_balanced(self, state: _Bot) -> None:
+        """Deliver as Telegram does behind a load balancer over several webhook processes.
+
+        Updates of one chat go one at a time, in order: the next is posted once the
+        previous one was answered. Updates of different chats go in parallel, at most
+        ``max_connections`` at once. Each is posted to the next URL of the pool (round
+        robin) or to its chat's URL (``by_chat``); a failed post is retried with Telegram's
+        growing delay, to the next URL of the pool (the balancer passes over a process that
+        does not answer).
+        """
+        in_flight: dict[int, asyncio.Task[None]] = {}
+        busy: set[int | str] = set()
+        try:
+            while state.webhook and not self._closing:
+                state.updates = [u for u in state.updates if self._allowed(state, u)]
+                limit = max(int(state.webhook.get("max_connections") or 40), 1)
+                for update in list(state.updates):
+                    if len(in_flight) >= limit:
+                        break
+                    update_id, chat = update["update_id"], self._update_chat(update)
+                    if update_id in in_flight or chat in busy:
+                        continue
+                    busy.add(chat)
+                    task = asyncio.get_running_loop().create_task(
+                        self._post_balanced(state, update))
+                    in_flight[update_id] = task
+
+                    def done(_: asyncio.Task[None], update_id: int = update_id,
+                             chat: int | str = chat) -> None:
+                        in_flight.pop(update_id, None)
+                        busy.discard(chat)
+                        state.wake()
+
+                    task.add_done_callback(done)
+                signal = state.signal
+                await signal.wait()
+        finally:
+            for task in list(in_flight.values()):
+                task.cancel()
+
+    async def _post_balanced(self, state: _Bot, update: JSON) -> None:
+        failures = 0
+        while state.webhook and state.webhook_urls and not self._closing:
+            error = await self._post_update(state, self._pick_url(state, update, failures),
+                                            update)
+            if error is None:
+                return
             failures += 1
             state.webhook_error = (self.now(), error)
             await self.sleep(min(self.webhook_retry_delay * 2 ** (failures - 1), 60.0))

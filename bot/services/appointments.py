@@ -9,8 +9,6 @@ depends on the time takes ``now``, so tests move a clock instead of sleeping.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import logging
@@ -27,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import locale, reader_language
-from bot.services import audit, privacy
+from bot.services import audit
 from bot.services.content import Mission
+from bot.services.jobs import JobRunner
 from bot.services.render import mission_label
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
@@ -37,13 +36,13 @@ from bot.translation import gettext as _
 from storage.models import utcnow
 from storage.repo_appointments import (
     ACTIVE,
-    NO_SHOW,
     AppointmentDTO,
     AppointmentRepo,
     SlotDTO,
     Taken,
     TemplateDTO,
 )
+from storage.repo_jobs import JobDTO
 from storage.repo_travellers import FollowRepo, TripRepo
 
 log = logging.getLogger(__name__)
@@ -478,12 +477,14 @@ async def purge_past_appointments(factory: async_sessionmaker[AsyncSession],
 class AppointmentTask:
     """Reminders and retention while the bot runs; one :meth:`sweep` a scheduler can call."""
 
+    KEY = "appointments"
+
     def __init__(self, factory: async_sessionmaker[AsyncSession], store: ContentStore,
                  i18n: I18n, settings: Settings, send: Send,
                  clock: Callable[[], datetime] = utcnow, every: timedelta = SWEEP_EVERY) -> None:
         self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
         self.send, self.clock, self.every = send, clock, every
-        self._task: asyncio.Task[None] | None = None
+        self._jobs: JobRunner | None = None
 
     async def sweep(self) -> tuple[int, int]:
         now = self.clock()
@@ -491,68 +492,32 @@ class AppointmentTask:
                                                     self.settings, self.send, now)
         return reminded, await purge_past_appointments(self.factory, self.settings, now)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("appointment sweep failed")
-            await asyncio.sleep(self.every.total_seconds())
+    async def _job(self, job: JobDTO) -> None:
+        await self.sweep()
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="appointments")
+    async def start(self, jobs: JobRunner) -> None:
+        """Run :meth:`sweep` as the periodic job ``appointments``, in whichever process
+        claims it (:mod:`bot.services.jobs`)."""
+        self._jobs = jobs
+        jobs.periodic(self.KEY, self.every, self._job)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-
-# --- /my_data and /forget_me ------------------------------------------------------------------
-
-
-async def _show(ctx: privacy.Context, user_id: int) -> list[str]:
-    found = places(ctx.store)
-    lines = []
-    for appt in await AppointmentRepo(ctx.session).for_user(user_id, active_only=False):
-        place = found.get(appt.mission)
-        if place is None:
-            continue
-        state = {ACTIVE: _("booked"), NO_SHOW: _("missed")}.get(appt.status, _("cancelled"))
-        lines.append(f"#{appt.id} · {quote(service_label(appt.service))} · "
-                     f"{quote(place.name(ctx.lang))} · "
-                     f"{when_text(appt.starts_at, place, ctx.lang)} · {state}")
-    return lines
-
-
-async def _erase(session: AsyncSession, user_id: int) -> int:
-    await AppointmentRepo(session).forget_operator(user_id)
-    return await AppointmentRepo(session).delete_for_user(user_id)
-
-
-def register_privacy() -> None:
-    privacy.register(privacy.PersonalData("appointments", lambda: _("Consular appointments"),
-                                          _show, _erase))
-
-
-register_privacy()
-
-
-# --- start-up hooks ---------------------------------------------------------------------------
+        """This process stops sweeping (tests sweep by hand after moving the clock)."""
+        if self._jobs is not None:
+            self._jobs.unregister(self.KEY)
+            self._jobs = None
 
 
 async def start_appointments(dispatcher: Any, bot: Bot, settings: Settings, store: ContentStore,
                              session_factory: async_sessionmaker[AsyncSession],
-                             i18n: I18n) -> None:
+                             i18n: I18n, jobs: JobRunner) -> None:
     """Tests put ``travel_clock`` into the dispatcher and call ``sweep`` themselves."""
     from bot.travel_jobs import sender
 
     clock: Callable[[], datetime] = dispatcher.workflow_data.get("travel_clock") or utcnow
     task = AppointmentTask(session_factory, store, i18n, settings, sender(bot), clock=clock)
     dispatcher["appointment_reminders"] = task
-    await task.start()
+    await task.start(jobs)
 
 
 async def stop_appointments(dispatcher: Any) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import LANGUAGES, Settings
 from bot.i18n import locale, reader_language
 from bot.services import audit, privacy
+from bot.services.jobs import JobRunner
 from bot.services.privacy import Context, PersonalData
 from bot.services.render import flag, mission_label
 from bot.services.store import ContentStore
@@ -46,6 +47,7 @@ from bot.translation import fmt_date
 from bot.translation import gettext as _
 from storage.models import utcnow
 from storage.repo_cases import CaseDTO, CaseRepo, StepDTO
+from storage.repo_jobs import JobDTO
 
 log = logging.getLogger(__name__)
 
@@ -590,41 +592,45 @@ async def purge_cases(factory: async_sessionmaker[AsyncSession], settings: Setti
 
 
 class CaseNotices:
-    """Sends the outbox every :data:`NOTICE_EVERY`, and at once when woken (the desk)."""
+    """Sends the outbox as the periodic job ``case-notices`` (every :data:`NOTICE_EVERY`, in
+    whichever process claims it), and soon after the desk wakes it."""
+
+    KEY = "case-notices"
 
     def __init__(self, factory: async_sessionmaker[AsyncSession], store: ContentStore,
                  i18n: I18n, settings: Settings, send: Send,
                  every: timedelta = NOTICE_EVERY) -> None:
         self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
         self.send, self.every = send, every
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._jobs: JobRunner | None = None
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def sweep(self) -> int:
         return await send_notices(self.factory, self.store, self.i18n, self.settings,
                                   self.send)
 
+    async def _job(self, job: JobDTO) -> None:
+        await self.sweep()
+
     def wake(self) -> None:
-        self._wake.set()
+        """Make the job due now (whichever process claims it sends the new notices)."""
+        if self._jobs is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._jobs.run_now(self.KEY))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("case notices sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.every.total_seconds())
-            self._wake.clear()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="case-notices")
+    async def start(self, jobs: JobRunner) -> None:
+        self._jobs = jobs
+        jobs.periodic(self.KEY, self.every, self._job)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._jobs is not None:
+            self._jobs.unregister(self.KEY)
+            self._jobs = None
+        for task in list(self._pending):
+            with contextlib.suppress(Exception):
+                await task
 
 
 # --- /my_data and /forget_me --------------------------------------------------------------
@@ -665,13 +671,13 @@ register_personal_data()
 async def start_case_notices(dispatcher: Any, bot: Bot, settings: Settings,
                              store: ContentStore,
                              session_factory: async_sessionmaker[AsyncSession],
-                             i18n: I18n) -> None:
+                             i18n: I18n, jobs: JobRunner) -> None:
     """Start-up hook: the outbox sender, as ``dispatcher["case_notices"]`` for the desk."""
     from bot.travel_jobs import sender  # the reminders' sender: same limiter, same priority
 
     task = CaseNotices(session_factory, store, i18n, settings, sender(bot))
     dispatcher["case_notices"] = task
-    await task.start()
+    await task.start(jobs)
 
 
 async def stop_case_notices(dispatcher: Any) -> None:

@@ -1,14 +1,14 @@
 """Background work of the dialogue: the SLA flag, the Monday digest, retention.
 
-Several processes may share one PostgreSQL: each job claims its unit of work in the
-database first (the SLA flag by a conditional update, a digest by inserting the key
-``digest:<week>:<editor>``), so nothing is sent twice.
+Each is a periodic job of :mod:`bot.services.jobs` (``sla``, ``digests``,
+``dialogue-retention``), run by one process at a time. Within a job each unit of work is
+still claimed in the database first (the SLA flag by a conditional update, a digest by
+inserting the key ``digest:<week>:<editor>``), so a job taken over from a process that died
+halfway sends nothing twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -19,17 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import LANGUAGES, Settings
 from bot.i18n import locale
+from bot.services.jobs import JobRunner
 from bot.services.officer import OfficerDesk, check_sla
 from bot.services.stats import build_digest, digest_week, render_digest
 from bot.services.store import ContentStore
 from bot.services.tghtml import split
 from storage.models import utcnow
 from storage.repo_dialogue import DialogueRepo
+from storage.repo_jobs import JobDTO
 
 log = logging.getLogger(__name__)
 TICK = timedelta(minutes=1)
 PURGE_EVERY = timedelta(hours=6)
 DIGEST_HOUR = 9  # Monday, local time
+DIGEST_EVERY = timedelta(minutes=5)  # how often the digest job looks whether one is due
 
 
 async def send_digests(bot: Bot, factory: async_sessionmaker[AsyncSession], settings: Settings,
@@ -74,37 +77,27 @@ async def purge_dialogue(factory: async_sessionmaker[AsyncSession], settings: Se
 
 
 class DialogueJobs:
-    """One loop per process; safe to run in many processes at once."""
+    """The dialogue's periodic jobs; safe to start in many processes at once."""
 
     def __init__(self, factory: async_sessionmaker[AsyncSession], settings: Settings,
                  store: ContentStore, i18n: I18n) -> None:
         self.factory, self.settings, self.store, self.i18n = factory, settings, store, i18n
-        self._task: asyncio.Task[None] | None = None
-        self._last_purge: datetime | None = None
+        self._bot: Bot | None = None
 
-    async def tick(self, bot: Bot, now: datetime | None = None) -> None:
-        now = now or utcnow()
-        if self.settings.operators_chat_id is not None:
-            await check_sla(OfficerDesk(bot, self.settings, self.store, self.i18n),
-                            self.factory, now)
-        await send_digests(bot, self.factory, self.settings, self.store, self.i18n, now)
-        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
-            await purge_dialogue(self.factory, self.settings, now)
-            self._last_purge = now
+    async def sla(self, job: JobDTO | None = None) -> None:
+        if self.settings.operators_chat_id is not None and self._bot is not None:
+            await check_sla(OfficerDesk(self._bot, self.settings, self.store, self.i18n),
+                            self.factory, utcnow())
 
-    async def _loop(self, bot: Bot) -> None:
-        while True:
-            try:
-                await self.tick(bot)
-            except Exception:
-                log.exception("dialogue jobs failed")
-            await asyncio.sleep(TICK.total_seconds())
+    async def digests(self, job: JobDTO | None = None) -> None:
+        if self._bot is not None:
+            await send_digests(self._bot, self.factory, self.settings, self.store, self.i18n)
 
-    async def start(self, bot: Bot) -> None:
-        self._task = asyncio.create_task(self._loop(bot), name="dialogue-jobs")
+    async def purge(self, job: JobDTO | None = None) -> None:
+        await purge_dialogue(self.factory, self.settings)
 
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def start(self, bot: Bot, jobs: JobRunner) -> None:
+        self._bot = bot
+        jobs.periodic("sla", TICK, self.sla)
+        jobs.periodic("digests", DIGEST_EVERY, self.digests)
+        jobs.periodic("dialogue-retention", PURGE_EVERY, self.purge)

@@ -1,22 +1,27 @@
 """The Publisher: schedules posts, turns a due post into a run, drives it, reports back.
 
-Scheduling uses APScheduler with its job store in the project's database (a sync driver:
-the stdlib's sqlite3, or psycopg for PostgreSQL). A post's job id is ``post:{id}``, so
-scheduling again replaces the job. Stored jobs name :func:`due_post`, an importable
-function, but they run through :class:`_PublisherExecutor`, which holds the Publisher that
-created it and passes it the job's due time: no module-level registry of running Publishers.
+Scheduling is the project's one job mechanism (:mod:`bot.services.jobs`): a post's job key
+is ``post:{id}``, so scheduling again moves the job instead of adding one; a repeating post's
+job reschedules itself to the next occurrence. Every process sees every job, and exactly one
+fires it. At start-up a ``scheduled`` post without a job (one scheduled before the job table
+existed) gets one.
 
 A due post becomes a run whose ``run_key`` is the post id plus the due time. The run, its
 whole delivery ledger and the post's move to ``sending`` are written in one transaction; the
 unique ``run_key`` makes a second process (or a restart) that fires the same job find the run
-instead of starting another. On PostgreSQL that second process joins the run: both claim
-deliveries with ``SKIP LOCKED``.
+instead of starting another.
 
-The job store's writes never run on the event loop (see :class:`_Scheduler`).
+A run is driven as job ``run:{id}``: the process that starts it holds the job's lease and
+renews it while it sends; if that process dies, the lease lapses and another process takes
+the job over, puts the dead process's in-flight deliveries back to pending and goes on. A
+process that stops hands its runs back at once (due now, lease released).
 
-At start-up, jobs that fell due while the bot was down are sent if they are at most
-``SCHEDULE_GRACE`` late, else the post is marked ``missed`` and its author told. Runs left
-``sending`` by a previous process are resumed from their ledger.
+A job that falls due late (the bot was down, or no process was alive) is sent if it is at
+most ``SCHEDULE_GRACE`` late, else the post is marked ``missed`` and its author told.
+
+Without the job mechanism (``scheduler=False``: tests and the kill-test runner), a post due
+now is fired at once and runs are driven in this process; on PostgreSQL several such
+processes join one run, each claiming deliveries with ``SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -25,18 +30,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from apscheduler.executors.base import BaseExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,122 +45,53 @@ from bot.config import Settings
 from bot.i18n import locale, reader_language
 from bot.services.budget import SharedBudget
 from bot.services.delivery import DeliveryEngine, EngineOptions
+from bot.services.jobs import JobRunner
 from bot.services.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
 from bot.translation import fmt_datetime
 from storage.models import utcnow
+from storage.repo_jobs import JobDTO, JobRepo
 from storage.repo_publishing import PostDTO, PublishingRepo, RunDTO
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 5.0  # Telegram seconds between edits of the author's progress message
-JOB_TABLE = "apscheduler_jobs"
+POST_JOB, RUN_JOB = "post", "run"
 
 
-async def due_post(post_id: int) -> None:
-    """What a stored job names; it only ever runs through the Publisher's executor."""
-    raise RuntimeError(f"post {post_id}: publishing jobs run only inside a Publisher")
+def post_job_key(post_id: int) -> str:
+    return f"post:{post_id}"
 
 
-def sync_url(async_url: str) -> str:
-    """The job store's URL: the same database through a synchronous driver."""
-    if async_url.startswith("sqlite+aiosqlite://"):
-        return "sqlite://" + async_url.removeprefix("sqlite+aiosqlite://")
-    if async_url.startswith("postgresql+asyncpg://"):
-        return "postgresql+psycopg://" + async_url.removeprefix("postgresql+asyncpg://")
-    return async_url
+def run_job_key(run_id: int) -> str:
+    return f"run:{run_id}"
 
 
 def run_key(post_id: int, due: datetime) -> str:
     return f"post:{post_id}@{due.astimezone(UTC):%Y%m%dT%H%M%S.%f}"
 
 
+def next_occurrence(repeat: dict[str, Any], after: datetime, tz: ZoneInfo) -> datetime:
+    """The first time after ``after`` that a repeating post is due, in UTC.
+
+    ``repeat`` is ``{"weekdays": [0..6] (Monday = 0; none: every day), "time": "HH:MM"}``
+    in the embassy's time zone.
+    """
+    hour, minute = (int(x) for x in str(repeat.get("time", "10:00")).split(":"))
+    days = {int(d) for d in repeat.get("weekdays") or range(7)}
+    local = after.astimezone(tz)
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        if day.weekday() not in days:
+            continue
+        moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+        if moment > after:
+            return moment.astimezone(UTC)
+    raise ValueError(f"no weekday in {repeat!r}")
+
+
 def _duration(seconds: float) -> str:
     whole = max(0, round(seconds))
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-class _PublisherExecutor(BaseExecutor):
-    """Runs publishing jobs on the event loop, handing the Publisher the job's due time.
-
-    Jobs are submitted from :class:`_Scheduler`'s worker thread, so the run is handed to
-    the loop the scheduler was started on.
-    """
-
-    def __init__(self, publisher: Publisher) -> None:
-        super().__init__()
-        self._publisher = publisher
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self, scheduler: Any, alias: str) -> None:
-        super().start(scheduler, alias)
-        self._loop = asyncio.get_running_loop()
-
-    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._run, job, run_times[-1])
-
-    def _run(self, job: Any, due: datetime) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._publisher.fire(int(job.args[0]), due))
-        self._tasks.add(task)
-
-        def done(finished: asyncio.Task[Any]) -> None:
-            self._tasks.discard(finished)
-            if finished.cancelled():
-                self._run_job_success(job.id, [])
-            elif (exc := finished.exception()) is not None:
-                self._run_job_error(job.id, exc, exc.__traceback__)
-            else:
-                self._run_job_success(job.id, [])
-
-        task.add_done_callback(done)
-
-    def shutdown(self, wait: bool = True) -> None:
-        for task in self._tasks:
-            task.cancel()
-
-
-class _Scheduler(AsyncIOScheduler):
-    """An asyncio scheduler whose job-store work runs on a worker thread, not on the loop.
-
-    The job store writes through a synchronous driver on its own connection. On SQLite an
-    aiosqlite connection of this process may hold the write lock between two statements of
-    a transaction (a run claiming deliveries, the question log, retention), and it needs
-    the event loop to reach its commit: a job-store write made on the loop waits for a lock
-    that only the blocked loop can release, until ``database is locked``. Off the loop,
-    the same write just waits its turn.
-    """
-
-    RETRY_SECONDS = 10.0
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._processing: set[asyncio.Task[None]] = set()
-
-    @run_in_event_loop
-    def wakeup(self) -> None:
-        self._stop_timer()
-        task = asyncio.get_running_loop().create_task(self._process_off_loop())
-        self._processing.add(task)
-        task.add_done_callback(self._processing.discard)
-
-    async def _process_off_loop(self) -> None:
-        try:
-            wait: float | None = await asyncio.to_thread(self._process_jobs)
-        except Exception:
-            log.exception("the scheduler could not process due jobs; retrying")
-            wait = self.RETRY_SECONDS
-        if self._eventloop is not None and self.running:
-            self._start_timer(wait)
-
-
-def _job_store(async_url: str) -> SQLAlchemyJobStore:
-    url = sync_url(async_url)
-    options: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        options["connect_args"] = {"timeout": 30}  # the app's own busy timeout (storage.db)
-    return SQLAlchemyJobStore(url=url, tablename=JOB_TABLE, engine_options=options)
 
 
 class Publisher:
@@ -178,6 +110,7 @@ class Publisher:
         scheduler: bool = True,
         share_limiter: bool = True,
         budget: SharedBudget | None = None,
+        jobs: JobRunner | None = None,
     ) -> None:
         self.bot, self.factory, self.settings, self.i18n = bot, session_factory, settings, i18n
         self.now = now
@@ -189,41 +122,37 @@ class Publisher:
         options = options or EngineOptions()
         options.paid_broadcast = settings.allow_paid_broadcast
         self.engine = DeliveryEngine(bot, session_factory, self.limiter, options)
-        self._use_scheduler = scheduler
         self._share_limiter = share_limiter
-        self._scheduler: AsyncIOScheduler | None = None
-        self._runs: dict[int, asyncio.Task[None]] = {}
+        # The process's job runner (from the factory), or one of its own (tests).
+        self._owns_jobs = scheduler and jobs is None
+        self.jobs: JobRunner | None = (
+            (jobs or JobRunner(session_factory, clock=now)) if scheduler else None)
+        self._runs: dict[int, asyncio.Task[Any]] = {}
         self._stops: dict[int, asyncio.Event] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Start the scheduler, settle overdue jobs, resume unfinished runs."""
+        """Take post and run jobs, give scheduled posts without one a job, resume runs."""
         if self._share_limiter and not any(
             isinstance(m, LimiterMiddleware) for m in self.bot.session.middleware._middlewares
         ):
             self.bot.session.middleware(LimiterMiddleware(self.limiter))
         await self.engine.start()
-        if self._use_scheduler:
-            url = self.factory.kw["bind"].url.render_as_string(hide_password=False)
-            self._scheduler = _Scheduler(
-                jobstores={"default": _job_store(url)},
-                executors={"default": _PublisherExecutor(self)},
-                job_defaults={
-                    "coalesce": True, "max_instances": 1,
-                    "misfire_grace_time": int(self.settings.schedule_grace.total_seconds()) or 1,
-                },
-                timezone=UTC,
-            )
-            self._scheduler.start(paused=True)
-            await self._settle_overdue()
-            self._scheduler.resume()
+        if self.jobs is not None:
+            self.jobs.register(POST_JOB, self._due_post)
+            self.jobs.register(RUN_JOB, self._run_job)
+            await self._adopt_scheduled()
         await self.resume_runs()
+        if self._owns_jobs:
+            assert self.jobs is not None
+            await self.jobs.start()
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        if self.jobs is not None:
+            # No new post or run here; the runs this process drives go back to the table.
+            self.jobs.unregister(POST_JOB)
+            self.jobs.unregister(RUN_JOB)
         for event in self._stops.values():
             event.set()
         tasks = list(self._runs.values())
@@ -232,11 +161,20 @@ class Publisher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._owns_jobs:
+            assert self.jobs is not None
+            await self.jobs.stop()
         await self.engine.stop()
 
     async def wait_idle(self) -> None:
-        """Until every run this process drives has finished (tests and the runner)."""
-        while self._runs:
+        """Until no post job or run is in progress in this process (tests and the runner)."""
+        while True:
+            if self.jobs is not None:
+                await self.jobs.wait_idle()
+            if not self._runs:
+                if self.jobs is None or not self.jobs.running():
+                    return
+                continue
             await asyncio.gather(*list(self._runs.values()), return_exceptions=True)
 
     # ------------------------------------------------------------------ scheduling
@@ -249,25 +187,18 @@ class Publisher:
             if post is None or post.status != "scheduled":
                 raise ValueError(f"post {post_id} is not scheduled")
             await repo.audit("post_scheduled", f"post:{post_id}", details=self._when(post))
-        trigger = self._trigger(post)
-        if self._scheduler is None:
+        due = self._due(post)
+        if self.jobs is None:
             if post.repeat is None:
-                await self.fire(post_id, trigger.run_date)
+                await self.fire(post_id, due)
             return
-        await asyncio.to_thread(
-            self._scheduler.add_job, due_post, trigger=trigger, args=[post_id],
-            id=f"post:{post_id}", replace_existing=True, name=f"post {post_id}",
-        )
+        await self.jobs.schedule(post_job_key(post_id), POST_JOB, due, {"post": post_id})
 
-    def _trigger(self, post: PostDTO) -> DateTrigger | CronTrigger:
-        if post.repeat:
-            hour, minute = (int(x) for x in str(post.repeat.get("time", "10:00")).split(":"))
-            days = ",".join(str(int(d)) for d in post.repeat.get("weekdays") or range(7))
-            return CronTrigger(day_of_week=days, hour=hour, minute=minute,
-                               timezone=self.settings.tz)
+    def _due(self, post: PostDTO) -> datetime:
         now = self.now()
-        when = post.send_at if post.send_at and post.send_at > now else now
-        return DateTrigger(run_date=when, timezone=UTC)
+        if post.repeat:
+            return next_occurrence(post.repeat, now, self.settings.tz)
+        return post.send_at if post.send_at and post.send_at > now else now
 
     @staticmethod
     def _when(post: PostDTO) -> dict[str, Any]:
@@ -277,9 +208,8 @@ class Publisher:
 
     async def unschedule(self, post_id: int) -> None:
         """Remove the post's job and stop its active run: what was not sent is skipped."""
-        if self._scheduler is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self._scheduler.remove_job, f"post:{post_id}")
+        if self.jobs is not None:
+            await self.jobs.cancel(post_job_key(post_id))
         async with self.factory() as session, session.begin():
             repo = PublishingRepo(session)
             run = await repo.latest_run(post_id)
@@ -292,23 +222,35 @@ class Publisher:
         if run is not None and run.id in self._stops:
             self._stops[run.id].set()
 
-    async def _settle_overdue(self) -> None:
-        """Jobs that fell due while the bot was down: send within the grace, else missed."""
-        assert self._scheduler is not None
-        now = self.now()
-        for job in await asyncio.to_thread(self._scheduler.get_jobs):
-            due = job.next_run_time
-            if due is None or due > now or job.func is not due_post:
-                continue
-            latest = job._get_run_times(now)[-1]  # coalesced: only the latest occurrence
-            await self.fire(int(job.args[0]), latest)
-            following = job.trigger.get_next_fire_time(latest, now)
-            if isinstance(job.trigger, CronTrigger) and following is not None:
-                await asyncio.to_thread(job.modify, next_run_time=following)
-            else:
-                await asyncio.to_thread(job.remove)
+    async def _adopt_scheduled(self) -> None:
+        """A ``scheduled`` post without a job (scheduled before the job table) gets one:
+        at its ``send_at`` (late ones then go within the grace or are missed), or at the
+        next occurrence of its rule."""
+        async with self.factory() as session, session.begin():
+            jobs = JobRepo(session)
+            for post in await PublishingRepo(session).posts_with_status("scheduled"):
+                if post.repeat:
+                    due = next_occurrence(post.repeat, self.now(), self.settings.tz)
+                else:
+                    due = post.send_at or self.now()
+                await jobs.ensure(post_job_key(post.id), POST_JOB, due, {"post": post.id})
 
-    # ------------------------------------------------------------------ runs
+    async def _due_post(self, job: JobDTO) -> datetime | None:
+        """Job ``post:{id}`` fell due: fire it; a repeating post's job moves to the next
+        occurrence (occurrences missed while no process ran coalesce into the latest)."""
+        post_id = int(job.payload["post"])
+        due = job.due_at or self.now()
+        async with self.factory() as session:
+            post = await PublishingRepo(session).post(post_id)
+        if post is None or not post.repeat:
+            await self.fire(post_id, due)
+            return None
+        now, tz = self.now(), self.settings.tz
+        latest = due
+        while (following := next_occurrence(post.repeat, latest, tz)) <= now:
+            latest = following
+        await self.fire(post_id, latest)
+        return next_occurrence(post.repeat, max(latest, now), tz)
 
     async def fire(self, post_id: int, due: datetime) -> int | None:
         """A job fell due at ``due``: start (or find) its run, or record it as missed."""
@@ -367,14 +309,26 @@ class Publisher:
         run_id = await repo.open_run(post.id, key, prio)
         recipients = await repo.write_ledger(
             run_id, post.targets, lambda lang: post.text_for(lang) is not None)
+        if self.jobs is not None:  # the run's job, so that it is driven even if we die now
+            await JobRepo(repo.session).ensure(run_job_key(run_id), RUN_JOB, self.now(),
+                                               {"run": run_id})
         await repo.set_post_status(post.id, "sending")
         await repo.audit("post_published", f"post:{post.id}",
                          details={"run": run_id, "recipients": recipients})
         return run_id
 
     async def resume_runs(self) -> None:
+        """Runs left ``sending``: with the job mechanism each gets its job (if it has none)
+        and whichever process is free takes it; without it, this process resumes them."""
         async with self.factory() as session:
             runs = await PublishingRepo(session).runs_with_status("sending")
+        if self.jobs is not None:
+            async with self.factory() as session, session.begin():
+                repo = JobRepo(session)
+                for run in runs:
+                    await repo.ensure(run_job_key(run.id), RUN_JOB, self.now(), {"run": run.id})
+            self.jobs.wake()
+            return
         if runs:
             # A run left "sending" means a process died mid-broadcast moments ago, perhaps:
             # its last second of sends still counts in Telegram's window.
@@ -384,30 +338,65 @@ class Publisher:
             self._launch(run.id)
 
     def _launch(self, run_id: int) -> None:
+        """Drive the run here: as its job when there is a job runner (unless another
+        process holds that job: it drives the run), else as a task of this process."""
         if run_id in self._runs:
             return
         stop = self._stops[run_id] = asyncio.Event()
-        task = asyncio.create_task(self._drive(run_id, stop), name=f"run-{run_id}")
+        work = self._hold(run_id, stop) if self.jobs is not None else self._drive(run_id, stop)
+        self._track(run_id, asyncio.create_task(work, name=f"run-{run_id}"))
+
+    def _track(self, run_id: int, task: asyncio.Task[Any]) -> None:
         self._runs[run_id] = task
 
-        def forget(_: asyncio.Task[None]) -> None:
-            self._runs.pop(run_id, None)
-            self._stops.pop(run_id, None)
+        def forget(finished: asyncio.Task[Any]) -> None:
+            if self._runs.get(run_id) is finished:
+                self._runs.pop(run_id, None)
+                self._stops.pop(run_id, None)
 
         task.add_done_callback(forget)
 
-    async def _drive(self, run_id: int, stop: asyncio.Event) -> None:
+    async def _hold(self, run_id: int, stop: asyncio.Event) -> None:
+        assert self.jobs is not None
+        task = await self.jobs.hold(run_job_key(run_id), RUN_JOB, {"run": run_id},
+                                    lambda: self._drive_job(run_id, stop))
+        if task is not None:
+            await asyncio.wait({task})
+
+    async def _run_job(self, job: JobDTO) -> datetime | None:
+        """Job ``run:{id}`` taken from the table: its driver stopped or died; go on."""
+        run_id = int(job.payload["run"])
+        stop = self._stops[run_id] = asyncio.Event()
+        current = asyncio.current_task()
+        assert current is not None
+        self._track(run_id, current)
+        log.info("run %s: taken over by this process", run_id)
+        return await self._drive_job(run_id, stop)
+
+    async def _drive_job(self, run_id: int, stop: asyncio.Event) -> datetime | None:
+        """Drive the run as its job: None when it is over, now when it must go on elsewhere
+        (this process stops); an error is the job's (retried with backoff)."""
+        await self.engine.recover(run_id)
+        await self._drive(run_id, stop, raise_errors=True)
+        async with self.factory() as session:
+            run = await PublishingRepo(session).run(run_id)
+        return self.now() if run is not None and run.status == "sending" else None
+
+    async def _drive(self, run_id: int, stop: asyncio.Event, *,
+                     raise_errors: bool = False) -> None:
         async with self.factory() as session:
             repo = PublishingRepo(session)
             run = await repo.run(run_id)
             post = await repo.post(run.post_id) if run else None
-        if run is None or post is None:
+        if run is None or post is None or run.status != "sending":
             return
         lang = await self._author_language(post.author_id)
         progress = asyncio.create_task(self._progress(run, post, lang, stop))
         try:
             await self.engine.run(run_id, post, run.priority, stop)
         except Exception:
+            if raise_errors:
+                raise
             log.exception("run %s stopped by an error; it resumes at the next start", run_id)
             return
         finally:
@@ -572,7 +561,8 @@ async def start_publisher(
     publisher = dispatcher.workflow_data.get("publisher")
     if publisher is None:
         publisher = Publisher(bot, session_factory, settings, i18n,
-                              budget=dispatcher.workflow_data.get("send_budget"))
+                              budget=dispatcher.workflow_data.get("send_budget"),
+                              jobs=dispatcher.workflow_data.get("jobs"))
         dispatcher["publisher"] = publisher
     await publisher.start()
 

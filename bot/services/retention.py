@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -11,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.services.cases import purge_cases
+from bot.services.jobs import JobRunner
 from storage.models import utcnow
+from storage.repo_jobs import JobDTO
 from storage.repositories import QuestionRepo
 
 log = logging.getLogger(__name__)
@@ -31,26 +31,17 @@ async def purge_expired(
 
 
 class RetentionTask:
-    """Runs :func:`purge_expired` at start-up and every few hours while the bot runs."""
+    """Runs :func:`purge_expired` as the periodic job ``retention`` (at start-up, then every
+    few hours), in whichever process claims it."""
+
+    KEY = "retention"
 
     def __init__(self, factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.factory, self.settings = factory, settings
-        self._task: asyncio.Task[None] | None = None
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await purge_expired(self.factory, self.settings)
-                await purge_cases(self.factory, self.settings)
-            except Exception:
-                log.exception("retention sweep failed")
-            await asyncio.sleep(PURGE_EVERY.total_seconds())
+    async def _job(self, job: JobDTO) -> None:
+        await purge_expired(self.factory, self.settings)
+        await purge_cases(self.factory, self.settings)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="retention")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def start(self, jobs: JobRunner) -> None:
+        jobs.periodic(self.KEY, PURGE_EVERY, self._job)

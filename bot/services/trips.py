@@ -6,8 +6,6 @@ of sleeping. Days are counted in the ministry's time zone (``TIMEZONE``).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -19,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import locale, reader_language
+from bot.services.jobs import JobRunner
 from bot.services.render import advisory_block, emergency_block, flag
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.translation import fmt_date
 from bot.translation import gettext as _
 from storage.models import utcnow
+from storage.repo_jobs import JobDTO
 from storage.repo_travellers import TripDTO, TripRepo
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,10 @@ async def purge_ended_trips(
 
 
 class TravellerTask:
-    """Reminders and retention while the bot runs; ``clock`` is replaceable in tests."""
+    """Reminders and retention as the periodic job ``travellers``; ``clock`` is replaceable
+    in tests, which stop the job and sweep themselves after moving the clock."""
+
+    KEY = "travellers"
 
     def __init__(self, factory: async_sessionmaker[AsyncSession], store: ContentStore,
                  i18n: I18n, settings: Settings, send: Send,
@@ -152,8 +155,7 @@ class TravellerTask:
                  every: timedelta = SWEEP_EVERY) -> None:
         self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
         self.send, self.clock, self.alert_lines, self.every = send, clock, alert_lines, every
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self.jobs: JobRunner | None = None
 
     async def sweep(self) -> tuple[int, int]:
         now = self.clock()
@@ -162,25 +164,19 @@ class TravellerTask:
         purged = await purge_ended_trips(self.factory, self.settings, now)
         return reminded, purged
 
-    def wake(self) -> None:
-        """Sweep now (tests call it after moving the clock)."""
-        self._wake.set()
+    async def _job(self, job: JobDTO) -> None:
+        await self.sweep()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("traveller sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.every.total_seconds())
-            self._wake.clear()
+    async def wake(self) -> None:
+        """Sweep now, in whichever process takes the job."""
+        if self.jobs is not None:
+            await self.jobs.run_now(self.KEY)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="travellers")
+    async def start(self, jobs: JobRunner) -> None:
+        self.jobs = jobs
+        jobs.periodic(self.KEY, self.every, self._job)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """This process no longer takes the job (a sweep under way finishes)."""
+        if self.jobs is not None:
+            self.jobs.unregister(self.KEY)
