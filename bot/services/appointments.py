@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import locale, reader_language
-from bot.services import audit
+from bot.services import audit, privacy
 from bot.services.content import Mission
 from bot.services.jobs import JobRunner
 from bot.services.render import mission_label
@@ -36,6 +36,7 @@ from bot.translation import gettext as _
 from storage.models import utcnow
 from storage.repo_appointments import (
     ACTIVE,
+    NO_SHOW,
     AppointmentDTO,
     AppointmentRepo,
     SlotDTO,
@@ -506,6 +507,39 @@ class AppointmentTask:
         if self._jobs is not None:
             self._jobs.unregister(self.KEY)
             self._jobs = None
+
+
+# --- /my_data and /forget_me ------------------------------------------------------------------
+
+
+async def _show(ctx: privacy.Context, user_id: int) -> list[str]:
+    found = places(ctx.store)
+    lines = []
+    for appt in await AppointmentRepo(ctx.session).for_user(user_id, active_only=False):
+        place = found.get(appt.mission)
+        if place is None:
+            continue
+        state = {ACTIVE: _("booked"), NO_SHOW: _("missed")}.get(appt.status, _("cancelled"))
+        lines.append(f"#{appt.id} · {quote(service_label(appt.service))} · "
+                     f"{quote(place.name(ctx.lang))} · "
+                     f"{when_text(appt.starts_at, place, ctx.lang)} · {state}")
+    return lines
+
+
+async def _erase(session: AsyncSession, user_id: int) -> int:
+    await AppointmentRepo(session).forget_operator(user_id)
+    return await AppointmentRepo(session).delete_for_user(user_id)
+
+
+def register_privacy() -> None:
+    privacy.register(privacy.PersonalData("appointments", lambda: _("Consular appointments"),
+                                          _show, _erase))
+
+
+register_privacy()
+
+
+# --- start-up hooks ---------------------------------------------------------------------------
 
 
 async def start_appointments(dispatcher: Any, bot: Bot, settings: Settings, store: ContentStore,
