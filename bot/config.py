@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     officer_reopen_days: int = Field(default=7, ge=0, le=365)
     request_retention_days: int = Field(default=365, ge=1, le=3650)
 
+    # The question analyzer: the trained topic model is kept here between starts
+    cache_dir: Path = Path("data/cache")
+
     bot: BotSettings = Field(default_factory=BotSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -14,6 +14,7 @@ Kazakh letters meets the Cyrillic content. Everything here is pure Python and sy
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import re
@@ -39,6 +40,7 @@ from bot.services.textnorm import (
     tokenize,
     without_kk_schwa,
 )
+from bot.services.topic_model import OUT_OF_SCOPE, TopicModel
 
 # --- topic scoring -----------------------------------------------------------------------
 KEYWORD_WEIGHT = 3.0
@@ -74,6 +76,12 @@ ALTERNATIVE_MIN_SHARE = 0.3  # an alternative scores at least this share of the 
 HOME_PENALTY = 0.7  # a question about a foreign country, not Kazakhstan: topics lose this
 # times the share of their keyword phrases that name Kazakhstan
 HOME_BONUS = 1.0  # ... and one about Kazakhstan, not abroad, makes them gain this times it
+
+# --- the topic model (bot.services.topic_model), fused with the index's scores ---------------
+MODEL_WEIGHT = 6.0  # a topic's model probability adds this times it to its index score
+INDEX_SHARE = 1.0  # ... to this share of its index score
+MODEL_MIN_PROBABILITY = 0.02  # topics the model gives less are left as the index scored them
+MODEL_OUT_OF_SCOPE = 0.5  # out-of-scope probability from which a topic needs a strong match
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -1135,6 +1143,26 @@ class QuestionIndex:
         self._phrase_index: dict[int | str, array[int]] = {}
         self._countries = _CountryMatcher()
         self._vocab = _Vocabulary()
+        self._model: TopicModel | None = None
+        self._model_docs: tuple[int, ...] = ()  # per model class, its topic (-1: none)
+
+    @property
+    def model(self) -> TopicModel | None:
+        """The topic model fused with the index's scores (None: the index alone)."""
+        return self._model
+
+    @model.setter
+    def model(self, model: TopicModel | None) -> None:
+        docs = {slug: d for d, slug in enumerate(self._slugs)}
+        self._model_docs = tuple(docs.get(c, -1) for c in model.classes) if model else ()
+        self._model = model
+
+    def with_model(self, model: TopicModel | None) -> QuestionIndex:
+        """This index with another topic model: a new object sharing everything else, so a
+        question being answered keeps the model it started with."""
+        other = copy.copy(self)
+        other.model = model
+        return other
 
     @classmethod
     def build(cls, topics: Mapping[str, Topic], countries: Mapping[str, Country]) -> QuestionIndex:
@@ -1195,7 +1223,8 @@ class QuestionIndex:
 
     # -- questions --
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
-        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        words = tokenize((text or "")[:MAX_QUERY_CHARS])
+        tokens = _merge_hyphen_suffixes(words)
         mentions = self._countries.find(tokens)
         if lang not in LANGS:
             lang = self._countries.language_of(tokens, mentions) or _detect(tokens, self._vocab)
@@ -1203,9 +1232,13 @@ class QuestionIndex:
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         offscope = _out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
-        ranked = self._rank(content, lang, _place_focus(tokens, mentions), bool(mentions))
+        scores = self._scores(content, lang, _place_focus(tokens, mentions), bool(mentions))
+        model_says_none = False
+        if self._model is not None and words:
+            model_says_none = self._fuse(scores, self._model.probabilities(words))
         topic, confidence, alternatives = _decide(
-            ranked, OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
+            _best(scores),
+            OUT_OF_SCOPE_SCORE if offscope or model_says_none else NOTHING_FITS_SCORE,
         )
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
         closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
@@ -1254,9 +1287,25 @@ class QuestionIndex:
             return second, OTHER_SCRIPT_FACTOR
         return None
 
+    def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> bool:
+        """Add the topic model's probabilities to the index's scores, in place; whether the
+        model holds the question to be out of scope (and the index has nothing strong)."""
+        docs = self._model_docs
+        for c, p in enumerate(probabilities.values()):
+            d = docs[c]
+            if d >= 0 and p >= MODEL_MIN_PROBABILITY:
+                scores[d] = scores.get(d, 0.0) * INDEX_SHARE + MODEL_WEIGHT * p
+        none = probabilities.get(OUT_OF_SCOPE, 0.0)
+        return none >= MODEL_OUT_OF_SCOPE
+
     def _rank(
         self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False
     ) -> list[tuple[float, int]]:
+        return _best(self._scores(tokens, lang, focus, country))
+
+    def _scores(
+        self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False
+    ) -> dict[int, float]:
         terms, present = self._query_terms(tokens, lang)
         if country:
             present.add(COUNTRY_SLOT)
@@ -1275,7 +1324,7 @@ class QuestionIndex:
         elif focus == "home":
             for d in scores:
                 scores[d] *= 1.0 + HOME_BONUS * self._home[d]
-        return _best(scores)
+        return scores
 
     def _phrase_bonus(self, present: set[int | str]) -> dict[int, float]:
         """Per topic, its best keyword phrase: the weight of the phrase's words present, times
