@@ -116,8 +116,16 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
             examples={"kk": ["қандас"], "ru": ["кандас"], "en": ["x" * 301]}),
          "examples.en: 'xxx"),
         ("topics/kandas.yaml", lambda d: d.update(examples={
-            "kk": ["Қандас мәртебесі?", "қандас мартебеси"], "ru": ["кандас"], "en": ["kandas"]}),
-         "examples.kk: 'қандас мартебеси' repeats 'Қандас мәртебесі?'"),
+            "kk": ["Қандас мәртебесі?", "қандас  МӘРТЕБЕСІ"], "ru": ["кандас"], "en": ["kandas"]}),
+         "examples.kk: 'қандас  МӘРТЕБЕСІ' repeats 'Қандас мәртебесі?'"),
+        ("countries/de.yaml", lambda d: d["missions"][0].update(time_zone="Europe/Berlinn"),
+         "missions.0.time_zone: unknown time zone 'Europe/Berlinn'"),
+        ("countries/de.yaml", lambda d: d["missions"][1].update(id="de-berlin"),
+         "missions: id 'de-berlin' is also used in"),
+        ("countries/de.yaml", lambda d: d["missions"][0].update(id="fr-berlin"),
+         "missions: id 'fr-berlin' must start with 'de'-"),
+        ("countries/de.yaml", lambda d: d["missions"][0].pop("id"),
+         "missions.0.id: required field is missing"),
     ],
 )
 def test_invalid_files_name_the_file_and_field(

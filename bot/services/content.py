@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -133,8 +134,11 @@ EXAMPLE_MIN, EXAMPLE_MAX = 2, 300  # characters of one example question, after s
 
 
 def example_key(text: str) -> str:
-    """The form in which two example questions count as the same: their words' keys."""
-    return " ".join(tok.key or tok.lower for tok in tokenize(text))
+    """The form in which two example questions count as the same: their words, lowercase,
+    without punctuation or spacing (textnorm's tokens). Not the folded keys: the same question
+    typed in Latin letters, without the Kazakh letters or with a typo is a variant the model
+    should learn from, not a duplicate."""
+    return " ".join(tok.lower.replace("ё", "е") for tok in tokenize(text))
 
 
 class Examples(_Strict):
@@ -269,7 +273,12 @@ class MissionKind(StrEnum):
 
 
 class Mission(_Strict):
+    """One mission; ``id`` (the country's code, a dash, the city) names it everywhere else
+    (appointments, cases, the regions it serves); ``time_zone`` is the mission's own."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=40)]
     kind: MissionKind
+    time_zone: str
     city: TitleText
     address: str | None = None
     phone: str | None = None
@@ -277,6 +286,16 @@ class Mission(_Strict):
     website: Annotated[str, Field(pattern=r"^https://")] | None = None
     hours: NoteText | None = None
     verified: bool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Berlin"
+                             ) from None
+        return v
 
 
 class Country(_Strict):
@@ -418,6 +437,17 @@ def load_tree(root: Path) -> ContentBundle:
         root / "topics", Topic, "slug", lambda p: p.stem, problems)
     countries: dict[str, Country] = _load_folder(
         root / "countries", Country, "iso", lambda p: p.stem.upper(), problems)
+    seen_missions: dict[str, str] = {}
+    for iso, country in countries.items():
+        where = f"{root / 'countries' / iso.lower()}.yaml"
+        for mission in country.missions:
+            if not mission.id.startswith(f"{iso.lower()}-"):
+                problems.append(f"{where}: missions: id {mission.id!r} must start with "
+                                f"{iso.lower()!r}-")
+            if mission.id in seen_missions:
+                problems.append(f"{where}: missions: id {mission.id!r} is also used in "
+                                f"{seen_missions[mission.id]}")
+            seen_missions[mission.id] = where
     for slug, topic in topics.items():
         for rel in topic.related:
             if rel not in topics:
