@@ -1223,8 +1223,7 @@ class QuestionIndex:
 
     # -- questions --
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
-        words = tokenize((text or "")[:MAX_QUERY_CHARS])
-        tokens = _merge_hyphen_suffixes(words)
+        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
         mentions = self._countries.find(tokens)
         if lang not in LANGS:
             lang = self._countries.language_of(tokens, mentions) or _detect(tokens, self._vocab)
@@ -1232,14 +1231,10 @@ class QuestionIndex:
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         offscope = _out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
-        scores = self._scores(content, lang, _place_focus(tokens, mentions), bool(mentions))
-        model_says_none = False
-        if self._model is not None and words:
-            model_says_none = self._fuse(scores, self._model.probabilities(words))
-        topic, confidence, alternatives = _decide(
-            _best(scores),
-            OUT_OF_SCOPE_SCORE if offscope or model_says_none else NOTHING_FITS_SCORE,
-        )
+        ranked, floor, guess = self._topic_ranking(tokens, named, offscope, lang, mentions)
+        topic, confidence, alternatives = _decide(ranked, floor)
+        if guess:
+            confidence = min(confidence, UNSURE_CONFIDENCE - 0.01)
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
         closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
         if smalltalk and (pure or topic is None or closing):
@@ -1255,6 +1250,13 @@ class QuestionIndex:
             names,
             smalltalk,
         )
+
+    def model_words(self, text: str) -> list[Token]:
+        """The words the topic model reads, in training as in answering: the question's words
+        but the country names (a country says nothing about the topic)."""
+        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        named = {j for a, b, *_ in self._countries.find(tokens) for j in range(a, b + 1)}
+        return [t for j, t in enumerate(tokens) if j not in named]
 
     def find_countries(self, text: str, limit: int = 8) -> list[str]:
         return self._countries.complete((text or "")[:200], limit)
@@ -1286,6 +1288,30 @@ class QuestionIndex:
         if second is not None:
             return second, OTHER_SCRIPT_FACTOR
         return None
+
+    def _topic_ranking(
+        self, tokens: Sequence[Token], named: set[int], offscope: set[int], lang: str,
+        mentions: list[Mention],
+    ) -> tuple[list[tuple[float, int]], float, bool]:
+        """The best topics by the index's scores fused with the topic model's probabilities;
+        the score below which no topic fits; and whether the pick is a guess to offer, not an
+        answer (one topic word that the index finds as fitting for two topics: the model only
+        knows which of them the examples say more often)."""
+        content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
+        scores = self._scores(content, lang, _place_focus(tokens, mentions), bool(mentions))
+        floor = OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
+        model = self._model
+        if model is None or offscope:  # a forecast, a rate: the index alone, as before
+            return _best(scores), floor, False
+        words = [t for j, t in enumerate(tokens) if j not in named]
+        topical = [t for t in content if not _is_stop(t)]
+        if not topical:  # "and Mongolia?": no topic words
+            return _best(scores), floor, False
+        by_index = _best(scores)
+        close = len(by_index) > 1 and by_index[1][0] > (1 - UNSURE_MARGIN) * by_index[0][0]
+        if self._fuse(scores, model.probabilities(words)):
+            floor = OUT_OF_SCOPE_SCORE
+        return _best(scores), floor, close and len(topical) == 1
 
     def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> bool:
         """Add the topic model's probabilities to the index's scores, in place; whether the

@@ -226,7 +226,11 @@ class ContentStore:
         return samples
 
     def _train(self, taught: Taught) -> TopicModel | None:
-        return topic_model.obtain(self.samples(taught), self.cache_dir)
+        """The model reads words as the index gives them (country names left out), so the
+        countries are part of the cache key."""
+        salt = digest({iso: _document(c)["aliases"] for iso, c in self.countries.items()})
+        return topic_model.obtain(
+            self.samples(taught), self.cache_dir, self.index.model_words, salt)
 
     @property
     def taught(self) -> tuple[tuple[str, str, str | None], ...]:

@@ -24,7 +24,7 @@ import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +75,11 @@ def features(tokens: Sequence[Token]) -> dict[str, float]:
     return counts
 
 
-def text_features(text: str) -> dict[str, float]:
-    return features(tokenize((text or "")[:MAX_CHARS]))
+Words = Callable[[str], Sequence[Token]]  # a text's words as the model reads them
+
+
+def plain_words(text: str) -> Sequence[Token]:
+    return tokenize((text or "")[:MAX_CHARS])
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,11 @@ class TopicModel:
         return model
 
 
-def samples_key(samples: Samples) -> str:
-    """A hash of everything the model learns from, and of how it learns."""
-    h = hashlib.sha256(f"v{MODEL_VERSION} C{C} df{MIN_DF} {CHAR_MIN}-{CHAR_MAX}\n".encode())
+def samples_key(samples: Samples, salt: str = "") -> str:
+    """A hash of everything the model learns from, and of how it learns (``salt``: what else
+    shapes the words it reads, such as the country names left out)."""
+    h = hashlib.sha256(
+        f"v{MODEL_VERSION} C{C} df{MIN_DF} {CHAR_MIN}-{CHAR_MAX} {salt}\n".encode())
     for text, label in samples:
         h.update(label.encode())
         h.update(b"\x1f")
@@ -175,12 +180,13 @@ def samples_key(samples: Samples) -> str:
     return h.hexdigest()
 
 
-def train(samples: Samples, key: str = "") -> TopicModel:
-    """Learn the model from (text, class) pairs. Imports scikit-learn: training time only."""
+def train(samples: Samples, key: str = "", words: Words = plain_words) -> TopicModel:
+    """Learn the model from (text, class) pairs, each text read by ``words`` (the function
+    the analyzer reads questions with). Imports scikit-learn: training time only."""
     from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-    rows = [text_features(text) for text, _ in samples]
+    rows = [features(words(text)) for text, _ in samples]
     df: dict[str, int] = {}
     for row in rows:
         for f in row:
@@ -216,7 +222,9 @@ def train(samples: Samples, key: str = "") -> TopicModel:
 CACHE_NAME = "topic-model.npz"
 
 
-def obtain(samples: Samples, cache_dir: Path | None) -> TopicModel | None:
+def obtain(
+    samples: Samples, cache_dir: Path | None, words: Words = plain_words, salt: str = ""
+) -> TopicModel | None:
     """The model for these samples: from the cache when it holds it, else trained (and then
     cached). None when there is nothing to tell apart or too much to train."""
     classes = {label for _, label in samples}
@@ -225,13 +233,13 @@ def obtain(samples: Samples, cache_dir: Path | None) -> TopicModel | None:
             log.info("%d topics: the topic model is not trained, the index answers alone",
                      len(classes))
         return None
-    key = samples_key(samples)
+    key = samples_key(samples, salt)
     path = cache_dir / CACHE_NAME if cache_dir is not None else None
     if path is not None:
         model = TopicModel.load(path, key)
         if model is not None:
             return model
-    model = train(samples, key)
+    model = train(samples, key, words)
     if path is not None:
         try:
             model.save(path)
