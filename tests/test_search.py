@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.content import load_tree
 from bot.services.search import Analysis, QuestionIndex, detect_language
 from bot.services.store import ContentStore
 from bot.services.textnorm import key, latin_to_cyrillic, tokenize
