@@ -78,10 +78,11 @@ HOME_PENALTY = 0.7  # a question about a foreign country, not Kazakhstan: topics
 HOME_BONUS = 1.0  # ... and one about Kazakhstan, not abroad, makes them gain this times it
 
 # --- the topic model (bot.services.topic_model), fused with the index's scores ---------------
+# (tuned on tests/data/questions.yaml and questions_styles.yaml only)
 MODEL_WEIGHT = 6.0  # a topic's model probability adds this times it to its index score
-INDEX_SHARE = 1.0  # ... to this share of its index score
+INDEX_SHARE = 0.5  # ... to this share of its index score
 MODEL_MIN_PROBABILITY = 0.02  # topics the model gives less are left as the index scored them
-MODEL_OUT_OF_SCOPE = 0.5  # out-of-scope probability from which a topic needs a strong match
+OUT_OF_SCOPE_WEIGHT = 18.0  # a topic must score above this times the out-of-scope probability
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -1308,21 +1309,23 @@ class QuestionIndex:
         if not topical:  # "and Mongolia?": no topic words
             return _best(scores), floor, False
         by_index = _best(scores)
-        close = len(by_index) > 1 and by_index[1][0] > (1 - UNSURE_MARGIN) * by_index[0][0]
-        if self._fuse(scores, model.probabilities(words)):
-            floor = OUT_OF_SCOPE_SCORE
-        return _best(scores), floor, close and len(topical) == 1
+        if (len(topical) == 1 and len(by_index) > 1
+                and by_index[1][0] > (1 - UNSURE_MARGIN) * by_index[0][0]):
+            return by_index, floor, True  # offered with its alternatives, as the index has them
+        none = self._fuse(scores, model.probabilities(words))
+        # "none of these" competes with the topics: a topic must score above it
+        floor = max(floor, OUT_OF_SCOPE_WEIGHT * none)
+        return _best(scores), floor, False
 
-    def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> bool:
-        """Add the topic model's probabilities to the index's scores, in place; whether the
-        model holds the question to be out of scope (and the index has nothing strong)."""
+    def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> float:
+        """Add the topic model's probabilities to the index's scores, in place; the model's
+        probability that the question is out of scope."""
         docs = self._model_docs
         for c, p in enumerate(probabilities.values()):
             d = docs[c]
             if d >= 0 and p >= MODEL_MIN_PROBABILITY:
                 scores[d] = scores.get(d, 0.0) * INDEX_SHARE + MODEL_WEIGHT * p
-        none = probabilities.get(OUT_OF_SCOPE, 0.0)
-        return none >= MODEL_OUT_OF_SCOPE
+        return probabilities.get(OUT_OF_SCOPE, 0.0)
 
     def _rank(
         self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False

@@ -40,7 +40,7 @@ OUT_OF_SCOPE = "~out-of-scope"  # the class of questions the bot does not answer
 CHAR_MIN, CHAR_MAX = 2, 5
 MAX_CHARS = 1000  # the rest of a very long message is not read (as the index)
 MAX_CLASSES = 400  # beyond this many topics the model is not trained (the index alone answers)
-C = 20.0  # inverse regularisation of the logistic regression
+C = 5.0  # inverse regularisation of the logistic regression
 MIN_DF = 1
 
 Samples = Sequence[tuple[str, str]]  # (text, class)
