@@ -83,6 +83,7 @@ MODEL_WEIGHT = 6.0  # a topic's model probability adds this times it to its inde
 INDEX_SHARE = 0.5  # ... to this share of its index score
 MODEL_MIN_PROBABILITY = 0.02  # topics the model gives less are left as the index scored them
 OUT_OF_SCOPE_WEIGHT = 18.0  # a topic must score above this times the out-of-scope probability
+LANG_MODEL_SURE = 0.6  # the language model overrides the detector's votes from this probability
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -1146,6 +1147,7 @@ class QuestionIndex:
         self._vocab = _Vocabulary()
         self._model: TopicModel | None = None
         self._model_docs: tuple[int, ...] = ()  # per model class, its topic (-1: none)
+        self.lang_model: TopicModel | None = None  # classes: the languages
 
     @property
     def model(self) -> TopicModel | None:
@@ -1158,11 +1160,16 @@ class QuestionIndex:
         self._model_docs = tuple(docs.get(c, -1) for c in model.classes) if model else ()
         self._model = model
 
-    def with_model(self, model: TopicModel | None) -> QuestionIndex:
-        """This index with another topic model: a new object sharing everything else, so a
-        question being answered keeps the model it started with."""
+    def with_model(
+        self, model: TopicModel | None, lang_model: TopicModel | None = None
+    ) -> QuestionIndex:
+        """This index with another topic model (and language model, if given): a new object
+        sharing everything else, so a question being answered keeps the models it started
+        with."""
         other = copy.copy(self)
         other.model = model
+        if lang_model is not None:
+            other.lang_model = lang_model
         return other
 
     @classmethod
@@ -1226,10 +1233,10 @@ class QuestionIndex:
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
         tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
         mentions = self._countries.find(tokens)
-        if lang not in LANGS:
-            lang = self._countries.language_of(tokens, mentions) or _detect(tokens, self._vocab)
-        country = _pick_country(tokens, mentions)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
+        if lang not in LANGS:
+            lang = self._countries.language_of(tokens, mentions) or self._language(tokens, named)
+        country = _pick_country(tokens, mentions)
         offscope = _out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
         ranked, floor, guess = self._topic_ranking(tokens, named, offscope, lang, mentions)
@@ -1289,6 +1296,21 @@ class QuestionIndex:
         if second is not None:
             return second, OTHER_SCRIPT_FACTOR
         return None
+
+    def _language(self, tokens: Sequence[Token], named: set[int]) -> str:
+        """The language by the detector's votes, unless the language model (trained on the
+        examples, which are written in each language as people write it: Russian with Kazakh
+        words, Kazakh without the Kazakh letters) is sure of another."""
+        voted = _detect(tokens, self._vocab)
+        model = self.lang_model
+        if model is None:
+            return voted
+        words = [t for j, t in enumerate(tokens) if j not in named]
+        if not words:
+            return voted
+        p = model.probabilities(words)
+        best = max(p, key=p.__getitem__)
+        return best if p[best] >= LANG_MODEL_SURE else voted
 
     def _topic_ranking(
         self, tokens: Sequence[Token], named: set[int], offscope: set[int], lang: str,

@@ -219,11 +219,26 @@ def train(samples: Samples, key: str = "", words: Words = plain_words) -> TopicM
     return TopicModel(tuple(classes), vocab, idf.astype(np.float32), coef, intercept, key)
 
 
-CACHE_NAME = "topic-model.npz"
+# Models this process trained or read lately, by key: a store built again from the same
+# content (tests, benchmarks, a restart of the dispatcher) does not train again. Immutable.
+_RECENT: dict[str, TopicModel] = {}
+RECENT_LIMIT = 4
+
+
+def _remember(model: TopicModel) -> TopicModel:
+    if len(_RECENT) >= RECENT_LIMIT:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[model.key] = model
+    return model
+
+
+CACHE_NAME = "topic-model.npz"  # the topic model's file; the language model's is
+LANG_CACHE_NAME = "language-model.npz"
 
 
 def obtain(
-    samples: Samples, cache_dir: Path | None, words: Words = plain_words, salt: str = ""
+    samples: Samples, cache_dir: Path | None, words: Words = plain_words, salt: str = "",
+    name: str = "topic-model",
 ) -> TopicModel | None:
     """The model for these samples: from the cache when it holds it, else trained (and then
     cached). None when there is nothing to tell apart or too much to train."""
@@ -234,12 +249,15 @@ def obtain(
                      len(classes))
         return None
     key = samples_key(samples, salt)
-    path = cache_dir / CACHE_NAME if cache_dir is not None else None
+    model = _RECENT.get(key)
+    if model is not None:
+        return model
+    path = cache_dir / f"{name}.npz" if cache_dir is not None else None
     if path is not None:
         model = TopicModel.load(path, key)
         if model is not None:
-            return model
-    model = train(samples, key, words)
+            return _remember(model)
+    model = _remember(train(samples, key, words))
     if path is not None:
         try:
             model.save(path)
