@@ -80,7 +80,7 @@ HOME_BONUS = 1.0  # ... and one about Kazakhstan, not abroad, makes them gain th
 # --- the topic model (bot.services.topic_model), fused with the index's scores ---------------
 # (tuned on tests/data/questions.yaml and questions_styles.yaml only)
 MODEL_WEIGHT = 6.0  # a topic's model probability adds this times it to its index score
-INDEX_SHARE = 0.5  # ... to this share of its index score
+INDEX_SHARE = 0.7  # ... to this share of its index score
 MODEL_MIN_PROBABILITY = 0.02  # topics the model gives less are left as the index scored them
 OUT_OF_SCOPE_WEIGHT = 18.0  # a topic must score above this times the out-of-scope probability
 LANG_MODEL_SURE = 0.6  # the language model overrides the detector's votes from this probability
@@ -1259,6 +1259,10 @@ class QuestionIndex:
             smalltalk,
         )
 
+    def language_words(self, text: str) -> list[Token]:
+        """The words the language model reads, in training as in answering."""
+        return _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+
     def model_words(self, text: str) -> list[Token]:
         """The words the topic model reads, in training as in answering: the question's words
         but the country names (a country says nothing about the topic)."""
@@ -1305,10 +1309,9 @@ class QuestionIndex:
         model = self.lang_model
         if model is None:
             return voted
-        words = [t for j, t in enumerate(tokens) if j not in named]
-        if not words:
+        if not tokens:
             return voted
-        p = model.probabilities(words)
+        p = model.probabilities(tokens)  # country names too: «Германияға» is Kazakh
         best = max(p, key=p.__getitem__)
         return best if p[best] >= LANG_MODEL_SURE else voted
 

@@ -247,8 +247,10 @@ class ContentStore:
         words = self.index.model_words
         return (
             topic_model.obtain(self.samples(taught), self.cache_dir, words, salt),
-            topic_model.obtain(self.language_samples(taught), self.cache_dir, words, salt,
-                               name=topic_model.LANG_CACHE_NAME.removesuffix(".npz")),
+            topic_model.obtain(self.language_samples(taught), self.cache_dir,
+                               self.index.language_words, "",
+                               name=topic_model.LANG_CACHE_NAME.removesuffix(".npz"),
+                               c=topic_model.LANG_C),
         )
 
     @property
