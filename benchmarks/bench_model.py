@@ -114,9 +114,12 @@ def main() -> None:
     rss_in_process = peak_rss_mb()
 
     env = dict(os.environ, DATABASE_URL=url, CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
-    probe = ("import runpy, sys; sys.argv = ['bot.py', 'ask', '--json']; "
-             "import atexit; atexit.register(lambda: print('sklearn' in sys.modules, "
-             "file=sys.stderr)); runpy.run_path('bot.py', run_name='__main__')")
+    # The child reports its own high-water mark (VmHWM): ru_maxrss of a forked child counts
+    # the parent's pages it shared before exec.
+    probe = ("import atexit, runpy, sys; sys.argv = ['bot.py', 'ask', '--json']; "
+             "atexit.register(lambda: print('sklearn' in sys.modules, [l.split()[1] for l in "
+             "open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)); "
+             "runpy.run_path('bot.py', run_name='__main__')")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     child = subprocess.run([sys.executable, "-c", probe], input="\n".join(qs), text=True,
@@ -124,6 +127,7 @@ def main() -> None:
     child_wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     answered = sum(1 for line in child.stdout.splitlines() if line.startswith("{"))
+    report = child.stderr.strip().splitlines()[-1].split()
     save("model", {
         "topics": len(store.topics),
         "classes": len(store.index.model.classes),
@@ -142,8 +146,8 @@ def main() -> None:
             "cpu_s": round((after.ru_utime + after.ru_stime)
                            - (before.ru_utime + before.ru_stime), 2),
             "wall_s": round(child_wall, 2),
-            "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
-            "imported_sklearn": child.stderr.strip().splitlines()[-1:] == ["True"],
+            "peak_rss_mb": round(int(report[1]) / 1024, 1),
+            "imported_sklearn": report[0] == "True",
         },
         "python": sys.version.split()[0],
     })

@@ -243,7 +243,8 @@ async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: P
     try:
         first = await import_content(factory, root)
         bundle = load_tree(root)
-        assert len(first.added) == len(bundle.topics) + len(bundle.countries)
+        assert len(first.added) == (len(bundle.topics) + len(bundle.countries)
+                                    + (bundle.out_of_scope is not None))
         second = await import_content(factory, root)
         assert not second.touched and second.unchanged == len(first.added)
 
