@@ -245,8 +245,10 @@ class ContentStore:
         names left out), so the countries are part of the cache key."""
         salt = digest({iso: _document(c)["aliases"] for iso, c in self.countries.items()})
         words = self.index.model_words
+        trainable = len(self.topics) < topic_model.MAX_CLASSES  # else not even its samples
         return (
-            topic_model.obtain(self.samples(taught), self.cache_dir, words, salt),
+            topic_model.obtain(self.samples(taught), self.cache_dir, words, salt)
+            if trainable else None,
             topic_model.obtain(self.language_samples(taught), self.cache_dir,
                                self.index.language_words, "",
                                name=topic_model.LANG_CACHE_NAME.removesuffix(".npz"),
