@@ -5,6 +5,7 @@
     python bot.py content import [PATH]    validate and import the content store
     python bot.py content export PATH      write the store back out as files
     python bot.py ask "QUESTION" [--lang auto|kk|ru|en] [--json]
+    python bot.py cases import FILE        validate and import cases from the consular system
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?")
     ask.add_argument("--lang", default="auto", choices=["auto", "kk", "ru", "en"])
     ask.add_argument("--json", action="store_true", help="print JSON")
+    cases = sub.add_parser("cases", help="cases from the consular system")
+    casesub = cases.add_subparsers(dest="action", required=True)
+    cimp = casesub.add_parser("import", help="validate a CSV file, then import it")
+    cimp.add_argument("file", type=Path)
     return parser
 
 
@@ -101,6 +106,29 @@ async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: 
         await engine.dispose()
 
 
+async def cmd_cases(settings: Settings, path: Path) -> int:
+    """Writes cases and their steps and queues the followers' notices; the bot sends them."""
+    from bot.services.cases import CaseImportErrors, import_cases
+    from bot.services.store import ContentStore
+    from storage.db import create_engine, create_session_factory
+
+    engine = create_engine(settings.db.url)
+    try:
+        factory = create_session_factory(engine)
+        try:
+            report = await import_cases(factory, await ContentStore.load(factory), path,
+                                        settings.tz)
+        except CaseImportErrors as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            print(f"{path}: nothing was imported", file=sys.stderr)
+            return 1
+        print(f"imported {path}: {report.line()}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def _print_reply(reply: object, as_json: bool) -> None:
     from bot.services.answers import Reply
 
@@ -144,6 +172,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_migrate(settings)
     if command == "content":
         return asyncio.run(cmd_content(settings, args.action, args.path))
+    if command == "cases":
+        return asyncio.run(cmd_cases(settings, args.file))
     if command == "ask":
         return asyncio.run(cmd_ask(settings, args.question, args.lang, args.json))
     if command == "sandbox" or (command == "run" and settings.bot.token is None):

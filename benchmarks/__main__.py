@@ -7,7 +7,7 @@ import sys
 
 BENCHMARKS = ["benchmarks.bench_ask", "benchmarks.bench_dispatcher", "benchmarks.bench_broadcast",
               "benchmarks.bench_alert", "benchmarks.bench_stats", "benchmarks.bench_citizens",
-              "benchmarks.bench_model"]
+              "benchmarks.bench_model", "benchmarks.bench_cases"]
 
 if __name__ == "__main__":
     selected = sys.argv[1:] or BENCHMARKS

@@ -8,6 +8,7 @@ Plain Python (no Telegram framework) so the services that build buttons also run
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self, get_type_hints
@@ -122,3 +123,45 @@ class News(CallbackData):
     def check(self) -> None:
         if self.action not in ("open", "sub", "unsub"):
             raise ValueError("unknown news action")
+
+
+@dataclass(frozen=True)
+class AskBack(CallbackData):
+    """One of the topics the bot asks back about when two are close: pressing it answers
+    with that topic's card, for the country the question named."""
+
+    prefix: ClassVar[str] = "ab"
+    slug: str
+    iso: str = ""
+    lang: str = ""  # the question's language, which the card is shown in
+
+    def check(self) -> None:
+        if not self.slug or len(self.slug) > 40 or len(self.iso) not in (0, 2):
+            raise ValueError("malformed ask-back button")
+        if self.lang and self.lang not in LANGUAGES:
+            raise ValueError("unknown language")
+
+
+@dataclass(frozen=True)
+class MissionCard(CallbackData):
+    """A country card with one mission first ("Where are you?" on a country card)."""
+
+    prefix: ClassVar[str] = "cm"
+    mission: str
+
+    def check(self) -> None:
+        if not re.fullmatch(r"[a-z]{2}-[a-z0-9-]{1,37}", self.mission):
+            raise ValueError("malformed mission button")
+
+
+@dataclass(frozen=True)
+class AlertArchive(CallbackData):
+    """A country's past travel alerts, newest first, a page at a time."""
+
+    prefix: ClassVar[str] = "aa"
+    iso: str
+    page: int = 0
+
+    def check(self) -> None:
+        if len(self.iso) != 2 or not 0 <= self.page < 100:
+            raise ValueError("malformed alert archive button")

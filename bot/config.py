@@ -146,6 +146,18 @@ class Settings(BaseSettings):
     officer_max_open: int = Field(default=3, ge=1, le=50)
     officer_reopen_days: int = Field(default=7, ge=0, le=365)
     request_retention_days: int = Field(default=365, ge=1, le=3650)
+    # Appointments
+    appointment_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Which missions each operator manages: "111:de-berlin,de-frankfurt;222:tr-ankara".
+    # Empty: every operator of the operators' group manages every mission.
+    operator_missions: Annotated[dict[int, tuple[str, ...]], NoDecode] = Field(
+        default_factory=dict)
+
+    # Cases (applications citizens follow)
+    cases_retention_days: int = Field(default=365, ge=1, le=3650)
+    case_lookup_retention_days: int = Field(default=2, ge=1, le=90)
+    case_tries_per_hour: int = Field(default=5, ge=1, le=100)
+    case_failures_per_day: int = Field(default=5, ge=1, le=100)
 
     # The question analyzer: the trained topic model is kept here between starts
     cache_dir: Path = Path("data/cache")
@@ -189,6 +201,31 @@ class Settings(BaseSettings):
                 raise ValueError(f"{bad[0]!r} is not a Telegram user id")
             return tuple(int(p) for p in parts)
         return v
+
+    @field_validator("operator_missions", mode="before")
+    @classmethod
+    def _operator_missions(cls, v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        out: dict[int, tuple[str, ...]] = {}
+        for part in (p.strip() for p in v.split(";")):
+            if not part:
+                continue
+            who, sep, missions = part.partition(":")
+            ids = [m.strip().lower() for m in missions.split(",") if m.strip()]
+            if not sep or not re.fullmatch(r"-?\d{1,20}", who.strip()) or not ids:
+                raise ValueError(f"{part!r} is not OPERATOR_ID:mission-id,mission-id")
+            bad = [m for m in ids if not re.fullmatch(r"[a-z]{2}-[a-z0-9-]+", m)]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a mission id (such as de-berlin)")
+            out[int(who)] = tuple(ids)
+        return out
+
+    def missions_of(self, operator_id: int) -> set[str] | None:
+        """The missions an operator manages; None: all (OPERATOR_MISSIONS is empty)."""
+        if not self.operator_missions:
+            return None
+        return set(self.operator_missions.get(operator_id, ()))
 
     @field_validator("schedule_grace", mode="before")
     @classmethod

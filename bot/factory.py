@@ -26,6 +26,8 @@ from bot.middlewares import (
 )
 from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
+from bot.services.appointments import start_appointments, stop_appointments
+from bot.services.cases import start_case_notices, stop_case_notices
 from bot.services.commands import set_menus
 from bot.services.dialogue_jobs import DialogueJobs
 from bot.services.officer import Operators
@@ -105,9 +107,13 @@ def create_dispatcher(
     dp.startup.register(attach_api_metrics)  # after start_publisher: inside its limiter
     dp.startup.register(start_travellers)
     dp.shutdown.register(stop_travellers)
+    dp.startup.register(start_case_notices)
+    dp.shutdown.register(stop_case_notices)
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
     dp.shutdown.register(dialogue.stop)
+    dp.startup.register(start_appointments)
+    dp.shutdown.register(stop_appointments)
     return dp
 
 

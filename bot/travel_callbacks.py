@@ -23,7 +23,7 @@ class UnfollowCountry(CallbackData):
 @dataclass(frozen=True)
 class TripAction(CallbackData):
     prefix: ClassVar[str] = "tr"
-    action: str  # "show" | "dates" | "cancel" | "cancel_yes" | "list"
+    action: str  # "show" | "dates" | "cancel" | "cancel_yes" | "list" | "leg" | "companion"
     trip_id: int = 0
 
 

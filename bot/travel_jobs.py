@@ -14,8 +14,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.services.advice import send_queued_changes
 from bot.services.alert_board import refresh_board
 from bot.services.alerts import alert_lines
+from bot.services.journeys import send_leg_reminders
 from bot.services.ratelimit import BACKGROUND, sending_at
 from bot.services.store import ContentStore
 from bot.services.trips import TravellerTask
@@ -44,9 +46,14 @@ def sender(bot: Bot) -> Callable[[int, str], Any]:
 
 
 class BoardRefreshingTask(TravellerTask):
+    publisher: Any = None  # set at start-up: queued advisory changes go out through it
+
     async def sweep(self) -> tuple[int, int]:
         result = await super().sweep()
+        await send_leg_reminders(self.factory, self.store, self.i18n, self.settings,
+                                 self.send, self.clock(), self.alert_lines)
         await refresh_board(self.factory, self.clock())
+        await send_queued_changes(self.factory, self.publisher)
         return result
 
 
@@ -57,6 +64,7 @@ async def start_travellers(dispatcher: Any, bot: Bot, settings: Settings, store:
     clock: Callable[[], datetime] = dispatcher.workflow_data.get("travel_clock") or utcnow
     task = BoardRefreshingTask(session_factory, store, i18n, settings, sender(bot),
                                clock=clock, alert_lines=alert_lines)
+    task.publisher = dispatcher.workflow_data.get("publisher")
     dispatcher["travellers"] = task
     await task.start()
 

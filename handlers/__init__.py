@@ -7,7 +7,10 @@ from aiogram.enums import ChatType as Kind
 
 from bot.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
+    advice,
     alerts,
+    appointments,
+    cases,
     common,
     editors,
     errors,
@@ -16,6 +19,7 @@ from handlers import (
     inline,
     navigation,
     officer,
+    places,
     privacy,
     questions,
     stats,
@@ -44,18 +48,26 @@ def create_root_router() -> Router:
         alerts.create_router(),
         privacy.create_router(),
         navigation.create_router(),
+        places.create_router(),
+        advice.create_router(),
         officer.create_router(),
+        cases.create_router(),
+        appointments.create_router(),
         feedback.create_router(),
         stats.create_router(),
         subscriptions.create_router(),
         questions.create_router(),  # text sent in a dialogue step that did not take it
+        questions.create_choice_router(),
         fallback.create_router(),
     )
     root = Router(name="root")
     operators = Router(name="operators")
     operators.message.filter(officer.InOperatorsChat())
     operators.callback_query.filter(officer.InOperatorsChat())
-    operators.include_router(officer.create_operators_router())
+    # /case first: the officer desk's router takes every other operator message
+    operators.include_routers(cases.create_operators_router(),
+                              appointments.create_operators_router(),
+                              officer.create_operators_router())
     groups = Router(name="groups")
     groups.message.filter(ChatType(Kind.GROUP, Kind.SUPERGROUP), CommandText())
     groups.include_routers(subscriptions.create_group_router(), in_groups.create_command_router())

@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import AskBack
 from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
 from bot.i18n import language_from_telegram, locale
 from bot.middlewares import UnitOfWork
@@ -281,6 +282,11 @@ class AddressedToBot(Filter):
         return False
 
 
+# Buttons of an answer that work in a group: following a country's alerts, and the topics
+# the bot asks back about when two are close (handlers/questions.py answers them).
+GROUP_BUTTONS = ("fc:", "ab:")
+
+
 async def answer_in_group(message: Message, question: str, answers: AnswerService,
                           uow: UnitOfWork, i18n: I18n) -> None:
     group = await GroupRepo(uow.session).get(message.chat.id)
@@ -290,10 +296,28 @@ async def answer_in_group(message: Message, question: str, answers: AnswerServic
             await message.reply(intro())
         return
     reply = answers.answer(question, fallback=fallback)
-    screen = reply.screen
-    await message.reply(tghtml.split(screen.html)[0], reply_markup=keyboard(
-        Screenful(screen.html, [[b for b in row if b.url or (b.data or "").startswith("fc:")]
-                                for row in screen.buttons if row])))
+    screen = _for_group(reply.screen)
+    await message.reply(tghtml.split(screen.html)[0], reply_markup=keyboard(screen))
+
+
+def _for_group(screen: Screenful) -> Screenful:
+    """The screen with only the buttons that work in a group (the menu does not)."""
+    rows = [[b for b in row if b.url or (b.data or "").startswith(GROUP_BUTTONS)]
+            for row in screen.buttons]
+    return Screenful(screen.html, [row for row in rows if row])
+
+
+async def choice_pressed(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
+                         i18n: I18n) -> None:
+    """A topic picked when the bot asked back in the group: the question becomes its card."""
+    lang = callback_data.lang or i18n.current_locale
+    screen = answers.chosen(callback_data.slug, callback_data.iso, lang)
+    if screen is None:
+        await query.answer(_("This choice is not available any more. "
+                             "Please type your question again."), show_alert=True)
+        return
+    await show(query, _for_group(screen))
+    await query.answer()
 
 
 async def group_help(message: Message, uow: UnitOfWork, i18n: I18n) -> None:
@@ -319,5 +343,6 @@ def create_router() -> Router:
     router.message.register(migrated, Migrated())
     router.callback_query.register(setting_pressed, GroupSetting.filter())
     router.callback_query.register(follow_pressed, FollowCountry.filter())
+    router.callback_query.register(choice_pressed, AskBack.filter())
     router.message.register(answer_in_group, AddressedToBot())
     return router

@@ -62,8 +62,11 @@ def results(store: ContentStore, text: str, lang: str, settings: Settings
     codes = store.index.find_countries(text, limit=MAX_RESULTS)
     if analysis.country and analysis.country not in codes:
         codes.insert(0, analysis.country)
-    if analysis.topic and analysis.topic in store.topics:
-        topic = store.topics[analysis.topic]
+    # An emergency's topic comes first, then the topic the question matched.
+    for slug in dict.fromkeys(s for s in (analysis.urgent, analysis.topic) if s):
+        if slug not in store.topics:
+            continue
+        topic = store.topics[slug]
         iso = analysis.country if analysis.country in store.countries else None
         screen = topic_card(store, topic.slug, lang, settings.tz, iso)
         out.append(_article(_result_id("t", topic.slug, iso or "", lang),

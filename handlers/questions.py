@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import AskBack
 from bot.config import Settings
 from bot.filters import PlainText
 from bot.middlewares import UnitOfWork
 from bot.services import feedback as dialogue
 from bot.services.answers import AnswerService
 from bot.services.question_log import QuestionLogBuffer
-from handlers.ui import send
+from handlers.ui import send, show
 
 STORED_QUESTION_CHARS = 1000
 
@@ -28,6 +30,26 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
             list(reply.analysis.alternatives),
         )
     await send(message, await dialogue.logged_reply(question_log, message, reply, text, settings))
+
+
+async def choose(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
+                 i18n: I18n) -> None:
+    """A topic picked when the bot asked back: its card, for the country asked about."""
+    lang = callback_data.lang or i18n.current_locale
+    screen = answers.chosen(callback_data.slug, callback_data.iso, lang)
+    if screen is None:
+        await query.answer(_("This choice is not available any more. "
+                             "Please type your question again."), show_alert=True)
+        return
+    await show(query, screen)
+    await query.answer()
+
+
+def create_choice_router() -> Router:
+    """The buttons of the bot's ask-back question."""
+    router = Router(name=__name__ + ".choice")
+    router.callback_query.register(choose, AskBack.filter())
+    return router
 
 
 def create_router() -> Router:

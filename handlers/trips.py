@@ -26,7 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import Nav, Screen
 from bot.config import Settings
 from bot.middlewares import UnitOfWork
-from bot.services import screens, when
+from bot.services import journeys, screens, when
 from bot.services import trips as svc
 from bot.services.render import Button, Screenful, country_card, flag
 from bot.services.store import ContentStore
@@ -34,6 +34,7 @@ from bot.services.tghtml import quote
 from bot.travel_callbacks import TravelMenu, TripAction, TripCountryPick
 from handlers.ui import send, show
 from storage.models import utcnow
+from storage.repo_journeys import COMPANION_CHARS, MAX_COMPANIONS, MAX_LEGS, JourneyRepo
 from storage.repo_travellers import HOME_CONTACT_CHARS, TripDTO, TripRepo
 
 MAX_TRIPS = 20
@@ -46,6 +47,9 @@ class TripForm(StatesGroup):
     phone = State()
     home_contact = State()
     new_dates = State()
+    leg_country = State()  # journeys: another country of the same journey
+    leg_dates = State()
+    companion = State()  # journeys: a travelling companion's name
 
 
 def _today(settings: Settings) -> date:
@@ -296,7 +300,106 @@ async def _save(message: Message, state: FSMContext, uow: UnitOfWork, store: Con
           "/mytrips lists your trips.").format(
             trip=svc.format_trip(store, trip, lang, settings.tz)),
         reply_markup=ReplyKeyboardRemove())
-    await send(message, country_card(store, trip.country, lang, settings.tz))
+    card = country_card(store, trip.country, lang, settings.tz)
+    await send(message, Screenful(card.html, [*_journey_rows(trip.id), *card.buttons]))
+
+
+def _journey_rows(trip_id: int) -> list[list[Button]]:
+    return [[Button(_("➕ Add another country"), TripAction(action="leg", trip_id=trip_id).pack()),
+             Button(_("👥 Add a companion"),
+                    TripAction(action="companion", trip_id=trip_id).pack())]]
+
+
+async def _journey_step(query: CallbackQuery, state: FSMContext, uow: UnitOfWork,
+                        trip: TripDTO, action: str) -> None:
+    """"Add another country" or "Add a companion" on a registered trip."""
+    repo = JourneyRepo(uow.session)
+    if action == "leg":
+        if len(await repo.legs(trip.id)) >= MAX_LEGS:
+            await send(query.message, Screenful(  # type: ignore[arg-type]
+                _("A journey can have at most {limit} countries.").format(limit=MAX_LEGS)))
+            return
+        await state.set_state(TripForm.leg_country)
+        text = _("Which other country does this journey take you to? Type its name. "
+                 "/cancel stops.")
+    else:
+        if len(await repo.companions(trip.id)) >= MAX_COMPANIONS:
+            await send(query.message, Screenful(  # type: ignore[arg-type]
+                _("A journey can have at most {limit} companions.").format(
+                    limit=MAX_COMPANIONS)))
+            return
+        await state.set_state(TripForm.companion)
+        text = _("Who travels with you? Send a name only (no document numbers). "
+                 "/cancel stops.")
+    await state.update_data(trip_id=trip.id)
+    await send(query.message, Screenful(text))  # type: ignore[arg-type]
+
+
+async def leg_country_typed(message: Message, state: FSMContext, store: ContentStore,
+                            i18n: I18n) -> None:
+    lang = i18n.current_locale
+    text = (message.text or "")[:200]
+    codes = store.index.find_countries(text, limit=6)
+    if not codes:
+        analysis = store.index.analyze(text)
+        codes = [analysis.country] if analysis.country in store.countries else []
+    if len(codes) != 1:
+        await message.answer(_("I do not know a country called “{text}”. Check the spelling, "
+                               "or choose from the list.").format(text=quote(text[:60])))
+        return
+    iso = codes[0]
+    await state.update_data(country=iso)
+    await state.set_state(TripForm.leg_dates)
+    await message.answer(_(
+        "{flag} <b>{country}</b>. When are you there? Send both dates, for example "
+        "<i>28.12 – 02.01</i>.").format(flag=flag(iso),
+                                        country=quote(store.country_name(iso, lang))))
+
+
+async def leg_dates_typed(message: Message, state: FSMContext, uow: UnitOfWork,
+                          store: ContentStore, settings: Settings, i18n: I18n) -> None:
+    lang, today = i18n.current_locale, _today(settings)
+    try:
+        parsed = when.parse_dates(message.text or "", today, limit=2)
+    except when.Unreadable as exc:
+        await message.answer(when.refusal(exc, "date"))
+        return
+    if len(parsed) < 2:
+        await message.answer(_("Please send both dates: when you leave and when you return."))
+        return
+    problem = journeys.check_leg(parsed[0], parsed[1], today)
+    if problem is not None:
+        await message.answer(_problem_text(problem, []))
+        return
+    data = await state.get_data()
+    leg = await JourneyRepo(uow.session).add_leg(
+        int(data.get("trip_id", 0)), message.chat.id, str(data["country"]), parsed[0],
+        parsed[1], reminder_sent=svc.reminder_due_at_registration(parsed[0], today))
+    await state.clear()
+    if leg is None:
+        await message.answer(_("This trip is no longer registered."))
+        return
+    await send(message, Screenful(
+        _("✅ Added to your journey: {leg}\nAlerts for this country will reach you while you "
+          "are there.").format(leg=journeys.format_leg(store, leg, lang, settings.tz)),
+        _journey_rows(leg.trip_id)))
+
+
+async def companion_typed(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
+    name = " ".join((message.text or "").split())
+    if not name or len(name) > COMPANION_CHARS or any(ch.isdigit() for ch in name):
+        await message.answer(_("Please send a name only, at most {limit} characters and no "
+                               "numbers.").format(limit=COMPANION_CHARS))
+        return
+    trip_id = int((await state.get_data()).get("trip_id", 0))
+    companion = await JourneyRepo(uow.session).add_companion(trip_id, message.chat.id, name)
+    await state.clear()
+    if companion is None:
+        await message.answer(_("This trip is no longer registered."))
+        return
+    await send(message, Screenful(
+        _("✅ {name} travels with you on this journey.").format(name=quote(companion.name)),
+        _journey_rows(trip_id)))
 
 
 # --- /mytrips ---------------------------------------------------------------------------
@@ -305,6 +408,8 @@ async def _save(message: Message, state: FSMContext, uow: UnitOfWork, store: Con
 async def _trips_screen(uow: UnitOfWork, user_id: int, store: ContentStore, lang: str,
                         settings: Settings, note: str | None = None) -> Screenful:
     trips = await TripRepo(uow.session).for_user(user_id)
+    legs = await JourneyRepo(uow.session).legs_for_user(user_id)
+    companions = await JourneyRepo(uow.session).companions_for_user(user_id)
     rows: list[list[Button]] = []
     if not trips:
         text = _("You have no trips registered.")
@@ -312,6 +417,8 @@ async def _trips_screen(uow: UnitOfWork, user_id: int, store: ContentStore, lang
         lines = [_("<b>Your trips</b>")]
         for i, trip in enumerate(trips, 1):
             lines.append(f"{i}. {svc.format_trip(store, trip, lang, settings.tz)}")
+            lines.extend(journeys.journey_lines(store, legs.get(trip.id, []),
+                                                companions.get(trip.id, []), lang, settings.tz))
             rows.append([
                 Button(_("✏️ Dates {n}").format(n=i),
                        TripAction(action="dates", trip_id=trip.id).pack()),
@@ -352,6 +459,10 @@ async def trip_action(query: CallbackQuery, callback_data: TripAction, state: FS
         await show(query, await _trips_screen(uow, uid, store, lang, settings))
         return
     line = svc.format_trip(store, trip, lang, settings.tz)
+    if callback_data.action in ("leg", "companion"):
+        await query.answer()
+        await _journey_step(query, state, uow, trip, callback_data.action)
+        return
     if callback_data.action == "cancel":
         await show(query, Screenful(_("Cancel this trip?\n{trip}").format(trip=line), [[
             Button(_("Yes, cancel it"), TripAction(action="cancel_yes", trip_id=trip.id).pack()),
@@ -411,7 +522,11 @@ def create_router() -> Router:
     router.message.register(phone_other, StateFilter(TripForm.phone))
     router.message.register(home_contact_typed, StateFilter(TripForm.home_contact), F.text)
     router.message.register(new_dates_typed, StateFilter(TripForm.new_dates), F.text)
+    router.message.register(leg_country_typed, StateFilter(TripForm.leg_country), F.text)
+    router.message.register(leg_dates_typed, StateFilter(TripForm.leg_dates), F.text)
+    router.message.register(companion_typed, StateFilter(TripForm.companion), F.text)
     for step in (TripForm.country, TripForm.dates, TripForm.return_date,
-                 TripForm.home_contact, TripForm.new_dates):
+                 TripForm.home_contact, TripForm.new_dates, TripForm.leg_country,
+                 TripForm.leg_dates, TripForm.companion):
         router.message.register(not_text_in_form, StateFilter(step))
     return router

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -380,3 +381,208 @@ class ContentDocumentRow(Base):
     data: Mapped[dict[str, Any]]
     digest: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Cases (the status of an application a citizen can follow) --------------------------
+
+
+class Case(Base):
+    """An application in the consular system, as its number is known there.
+
+    The citizen's second factor (date of birth or the document's last 4 digits, ``factor``)
+    is kept only as a salted hash. ``closed_at`` is set when the status becomes final
+    (issued, refused, closed); retention deletes the case ``CASES_RETENTION_DAYS`` later.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_closed_at", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    service: Mapped[str] = mapped_column(String(24))
+    country: Mapped[str] = mapped_column(String(2))
+    mission: Mapped[str] = mapped_column(String(40))  # the mission's id in content (de-berlin)
+    factor: Mapped[str] = mapped_column(String(4))  # "dob" | "doc4"
+    factor_salt: Mapped[str] = mapped_column(String(32))
+    factor_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))
+    lang: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class CaseStep(Base):
+    """One dated status of a case: its history, as the citizen sees it."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(8))  # "import" | "desk"
+
+
+class CaseFollower(Base):
+    """A citizen who looked the case up successfully and asked for its status changes."""
+
+    __tablename__ = "case_followers"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False,
+                                         index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseLookup(Base):
+    """One lookup attempt, for the enumeration guard; deleted after a short period.
+
+    ``case_id`` is set when the number exists (a failure there counts against the case).
+    """
+
+    __tablename__ = "case_lookups"
+    __table_args__ = (
+        Index("ix_case_lookups_user_at", "user_id", "at"),
+        Index("ix_case_lookups_case_at", "case_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseNotice(Base):
+    """The outbox: a status change still to be told to one follower. The desk and
+    ``bot.py cases import`` write it; the running bot claims it (``claimed_until``, a lease),
+    sends it and deletes it."""
+
+    __tablename__ = "case_notices"
+    __table_args__ = (UniqueConstraint("step_id", "user_id", name="uq_case_notices_step_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("case_steps.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+# --- Appointments (consular visits booked at a mission) -----------------------------------
+
+
+class AppointmentTemplate(Base):
+    """A weekly opening of a mission for one service: weekday, local start/end, slot length.
+
+    Times are wall-clock times in the mission's own time zone (``Mission.time_zone``).
+    """
+
+    __tablename__ = "appointment_templates"
+    __table_args__ = (
+        UniqueConstraint("mission", "service", "weekday", "starts", name="uq_appt_template"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mission: Mapped[str] = mapped_column(String(40), index=True)
+    service: Mapped[str] = mapped_column(String(24))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 Monday … 6 Sunday
+    starts: Mapped[str] = mapped_column(String(5))  # "09:00", local
+    ends: Mapped[str] = mapped_column(String(5))
+    minutes: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppointmentException(Base):
+    """A mission's local date that differs from its week: ``closed`` (a holiday) or ``open``
+    (an extra day served with the templates of ``weekday``)."""
+
+    __tablename__ = "appointment_exceptions"
+
+    mission: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(6))  # closed | open
+    weekday: Mapped[int | None] = mapped_column(Integer)  # for "open": which week day's hours
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AppointmentSlot(Base):
+    """One bookable time, materialised from the templates; capacity one."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (
+        UniqueConstraint("mission", "service", "starts_at", name="uq_appt_slot"),
+        Index("ix_appt_slots_mission_start", "mission", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mission: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(24))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+
+
+class Appointment(Base):
+    """A citizen's booking of a slot. Two partial unique indexes are the guarantee: one active
+    booking per slot, one active booking per person and service."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("uq_appointments_slot_active", "slot_id", unique=True,
+              sqlite_where=text("status = 'active'"),
+              postgresql_where=text("status = 'active'")),
+        Index("uq_appointments_user_service_active", "user_id", "service", unique=True,
+              sqlite_where=text("status = 'active'"),
+              postgresql_where=text("status = 'active'")),
+        Index("ix_appointments_reminder", "status", "reminded_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slot_id: Mapped[int] = mapped_column(
+        ForeignKey("appointment_slots.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    mission: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(24))
+    starts_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active|cancelled|no_show
+    reminded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Journeys (a trip's legs and travelling companions) ---------------------------------
+
+
+class TripLeg(Base):
+    """One country of a journey with its dates. ``position`` 0 is the trip row's own country
+    and dates (kept equal by the trips repository); further legs may overlap it. Deleted with
+    the trip."""
+
+    __tablename__ = "trip_legs"
+    __table_args__ = (
+        Index("ix_trip_legs_country_dates", "country", "starts_on", "ends_on"),
+        UniqueConstraint("trip_id", "position", name="uq_trip_legs_position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    country: Mapped[str] = mapped_column(String(2))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reminder_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TripCompanion(Base):
+    """Someone travelling with the person: a name only, no documents. Deleted with the trip."""
+
+    __tablename__ = "trip_companions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(80))

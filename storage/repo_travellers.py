@@ -9,7 +9,18 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatRow, CountryFollow, Delivery, Post, PostRun, Role, Trip, User
+from storage.models import (
+    ChatRow,
+    CountryFollow,
+    Delivery,
+    Post,
+    PostRun,
+    Role,
+    Trip,
+    TripCompanion,
+    TripLeg,
+    User,
+)
 from storage.repositories import READS
 
 PHONE_CHARS = 32
@@ -67,6 +78,10 @@ class TripRepo:
         )
         self.session.add(row)
         await self.session.flush()
+        self.session.add(TripLeg(trip_id=row.id, user_id=user_id, position=0, country=country,
+                                 starts_on=starts_on, ends_on=ends_on,
+                                 reminder_sent=reminder_sent))  # the journey's first leg
+        await self.session.flush()
         return _trip(row)
 
     async def get(self, trip_id: int, user_id: int) -> TripDTO | None:
@@ -96,9 +111,15 @@ class TripRepo:
             update(Trip).where(Trip.id == trip_id, Trip.user_id == user_id).values(
                 starts_on=starts_on, ends_on=ends_on, reminder_sent=reminder_sent)
         )
+        await self.session.execute(
+            update(TripLeg).where(TripLeg.trip_id == trip_id, TripLeg.user_id == user_id,
+                                  TripLeg.position == 0)
+            .values(starts_on=starts_on, ends_on=ends_on, reminder_sent=reminder_sent))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def cancel(self, trip_id: int, user_id: int) -> bool:
+        await self._drop_journeys(select(Trip.id).where(Trip.id == trip_id,
+                                                        Trip.user_id == user_id))
         result = await self.session.execute(
             delete(Trip).where(Trip.id == trip_id, Trip.user_id == user_id)
         )
@@ -130,12 +151,25 @@ class TripRepo:
         return _trip(row) if row else None
 
     async def purge_ended_before(self, day: date) -> int:
-        result = await self.session.execute(delete(Trip).where(Trip.ends_on < day))
+        """Journeys whose last leg ended before ``day``, with their legs and companions."""
+        later_leg = select(TripLeg.id).where(TripLeg.trip_id == Trip.id, TripLeg.ends_on >= day)
+        ended = select(Trip.id).where(Trip.ends_on < day, ~later_leg.exists())
+        ids = list(await self.session.scalars(ended))
+        if not ids:
+            return 0
+        await self._drop_journeys(select(Trip.id).where(Trip.id.in_(ids)))
+        result = await self.session.execute(delete(Trip).where(Trip.id.in_(ids)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def delete_for_user(self, user_id: int) -> int:
+        await self._drop_journeys(select(Trip.id).where(Trip.user_id == user_id))
         result = await self.session.execute(delete(Trip).where(Trip.user_id == user_id))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def _drop_journeys(self, trips: Any) -> None:
+        """A trip's legs and companions go before it (whatever the backend's foreign keys)."""
+        await self.session.execute(delete(TripLeg).where(TripLeg.trip_id.in_(trips)))
+        await self.session.execute(delete(TripCompanion).where(TripCompanion.trip_id.in_(trips)))
 
 
 class FollowRepo:
@@ -194,6 +228,12 @@ class AudienceRepo:
                 Trip.country == country, Trip.starts_on <= today, Trip.ends_on >= today)
         )
         for uid, lang, pick in trips:
+            out.setdefault(uid, pick or lang)
+        legs = await self.session.execute(  # further legs of a journey (leg 0 is the trip's)
+            select(Trip.user_id, Trip.lang, chosen_t).join(TripLeg, TripLeg.trip_id == Trip.id)
+            .where(TripLeg.position > 0, TripLeg.country == country,
+                   TripLeg.starts_on <= today, TripLeg.ends_on >= today))
+        for uid, lang, pick in legs:
             out.setdefault(uid, pick or lang)
         return out
 

@@ -27,7 +27,10 @@ from storage.migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 PG_BASE = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker (gw0, gw1, ...) gets its own Redis database, counting down from 15,
+# so workers never see each other's keys; PostgreSQL databases are per session already.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 12}")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

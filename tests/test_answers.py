@@ -10,7 +10,9 @@ import pytest
 
 from bot.services.alert_board import BOARD
 from bot.services.answers import AnswerService, Kind
+from bot.services.search import Analysis
 from bot.services.store import ContentStore
+from bot.services.tghtml import quote
 from storage.models import utcnow
 from storage.repo_travellers import AlertDTO
 from tests.conftest import CONTENT
@@ -63,3 +65,118 @@ def test_answer_json_shape(answers: AnswerService) -> None:
     assert (data["lang"], data["topic"], data["country"]) == ("ru", "passport-renewal", "DE")
     assert "Германия" in data["answer"]
     assert all(isinstance(s, str) for s in data["alternatives"])
+
+
+def _labels(reply_screen) -> list[str]:  # type: ignore[no-untyped-def]
+    return [b.text for row in reply_screen.buttons for b in row]
+
+
+@pytest.mark.parametrize(("question", "lead", "title", "numbers"), [
+    ("Ағам Түркияда қайтыс болды, не істеймін?", "death-abroad",
+     "Азамат шетелде қайтыс болса", "<b>112</b>"),
+    ("Брата задержали в Германии, что делать?", "emergency-help",
+     "Экстренная помощь за границей", "<b>112</b>"),
+    ("My son was injured in an accident in Turkey", "emergency-help",
+     "Emergency help abroad", "<b>112</b>"),
+])
+def test_an_emergency_leads_with_its_card_and_the_countrys_numbers_first(
+    answers: AnswerService, question: str, lead: str, title: str, numbers: str
+) -> None:
+    reply = answers.answer(question)
+    assert reply.kind == Kind.ANSWER and reply.analysis.topic == lead
+    html = reply.screen.html
+    assert html.startswith(f"<b>{title}</b>")
+    body = answers.store.topics[lead].body.get(reply.lang)
+    assert html.index(numbers) < html.index(body[:40])  # the numbers come before the advice
+    country = answers.store.countries[reply.analysis.country or ""]
+    assert country.emergency.general and country.emergency.general in numbers
+    sites = [m.website for m in country.missions if m.website]
+    assert sites and all(f'href="{quote(site)}"' in html for site in sites)  # official pages
+
+
+def test_the_other_matched_topic_follows_an_emergency_as_a_button(
+    answers: AnswerService,
+) -> None:
+    plain = answers.answer("I lost my passport in Turkey")
+    assert plain.analysis.topic == "lost-passport" and plain.analysis.urgent is None
+    reply = answers.answer("I lost my passport in Turkey and my flight is tomorrow")
+    assert reply.analysis.topic == "emergency-help"
+    assert reply.analysis.alternatives[0] == "lost-passport"
+    first_row = reply.screen.buttons[0]
+    assert [b.text for b in first_row] == ["Passport lost or stolen"]
+    assert first_row[0].data == "t:lost-passport:TR"
+    assert _labels(reply.screen).count("Passport lost or stolen") == 1
+
+
+@pytest.mark.parametrize(("question", "asked", "choices"), [
+    ("паспорт", "Что ближе к вашему случаю?", ["Истёк срок или испорчен", "Утерян или украден"]),
+    ("төлқұжат", "Сіздің жағдайыңызға қайсысы жақын?",
+     ["Мерзімі бітті немесе бүлінді", "Жоғалды немесе ұрланды"]),
+    ("passport", "Which is closer to your case?", ["Expired or damaged", "Lost or stolen"]),
+])
+def test_close_topics_are_asked_back_with_one_button_each(
+    answers: AnswerService, question: str, asked: str, choices: list[str]
+) -> None:
+    reply = answers.answer(question)
+    assert reply.kind == Kind.UNSURE
+    assert reply.screen.html == asked
+    labels = _labels(reply.screen)
+    assert labels[:2] == choices and len(labels) == 3  # two topics and the menu
+    assert reply.screen.buttons[0][0].data == f"ab:passport-renewal::{reply.lang}"
+
+
+def test_a_chosen_topic_is_answered_for_the_country_asked_about(
+    answers: AnswerService,
+) -> None:
+    asked = answers.answer("passport Germany")
+    assert asked.kind == Kind.UNSURE
+    assert asked.screen.buttons[1][0].data == "ab:lost-passport:DE:en"
+    card = answers.chosen("lost-passport", "DE", "en")
+    assert card is not None
+    assert card.html.startswith("<b>Passport lost or stolen</b>") and "Germany" in card.html
+    assert answers.chosen("no-such-topic", "", "en") is None
+    assert answers.chosen("lost-passport", "ZZ", "en") is None
+
+
+@pytest.mark.parametrize(("question", "lang", "country", "visa"), [
+    ("visa Germany", "en", "Germany", "🛂 <b>Visa:</b> required"),
+    ("виза в Германию", "ru", "Германия", "🛂 <b>Виза:</b>"),
+    ("Германияға виза", "kk", "Германия", "🛂 <b>Виза:</b>"),
+    ("Germaniyaga viza", "kk", "Германия", "🛂 <b>Виза:</b>"),
+])
+def test_a_visa_keyword_question_puts_the_countrys_visa_line_on_top(
+    answers: AnswerService, question: str, lang: str, country: str, visa: str
+) -> None:
+    reply = answers.answer(question)
+    assert (reply.kind, reply.lang, reply.analysis.topic) == (
+        Kind.ANSWER, lang, "visa-for-citizens")
+    title = answers.store.topics["visa-for-citizens"].title.get(lang)
+    head, _, rest = reply.screen.html.partition("\n\n")
+    assert head == f"<b>{title}</b>"
+    assert rest.startswith(f"🇩🇪 <b>{country}</b>\n\n{visa}")
+    body = answers.store.topics["visa-for-citizens"].body.get(lang)
+    assert rest.index(visa) < rest.index(body[:40])
+
+
+@pytest.mark.parametrize("question", [
+    "What should I know about Germany?", "Что нужно знать о Германии?",
+    "Германия туралы не білу керек?",
+])
+def test_a_question_naming_only_a_country_shows_its_card(
+    answers: AnswerService, question: str
+) -> None:
+    reply = answers.answer(question)
+    assert reply.kind == Kind.COUNTRY and reply.analysis.country == "DE"
+    assert reply.screen.html.startswith("🇩🇪")
+
+
+def test_a_lone_unsure_topic_is_asked_about_with_one_button(answers: AnswerService) -> None:
+    """Built from an analysis rather than typed text, so the topic model's scores may change
+    without changing what this checks."""
+    weak = Analysis("en", "appointment", "DE", 0.3, (), None)
+    assert weak.unsure
+    reply = answers.reply_to("how to book apointment embasy berlin", weak)
+    assert reply.kind == Kind.UNSURE
+    assert reply.screen.html == "Is this what you are asking about?"
+    assert _labels(reply.screen) == ["I need an appointment", "🏠 Menu"]
+    assert reply.screen.buttons[0][0].data == "ab:appointment:DE:en"

@@ -13,8 +13,9 @@ from bot.localapi import LocalBotAPI
 from bot.middlewares import FloodMiddleware
 from tests.conftest import Conversation, start_bot
 
-CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "subscribe", "my_data",
-           "forget_me", "language", "help", "cancel"]
+CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "case", "book", "appointments",
+           "subscribe", "my_data", "forget_me", "language", "help", "cancel"]
+OPERATOR = ["answer", "slots", "closed", "open", "day", "case"]
 EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats"]
 ADMIN = [*EDITOR, "editors", "channels"]
 
@@ -91,7 +92,7 @@ async def test_operators_see_their_commands(
     operator = Conversation(server, next(u for u in server.users.values()
                                          if u.first_name == "Operator"))
     [shown] = await operator.say("/help")
-    assert _help_commands(shown["text"]) == [*CITIZEN, "answer"]
+    assert _help_commands(shown["text"]) == [*CITIZEN, *OPERATOR]
     assert "For consular operators" in shown["text"]
     group = {"type": "chat", "chat_id": started.settings.operators_chat_id}
-    assert _names(server.commands(group, "en")) == ["answer"]
+    assert _names(server.commands(group, "en")) == OPERATOR

@@ -126,6 +126,10 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
          "missions: id 'fr-berlin' must start with 'de'-"),
         ("countries/de.yaml", lambda d: d["missions"][0].pop("id"),
          "missions.0.id: required field is missing"),
+        ("topics/lost-passport.yaml", lambda d: d["choice"].update(en="Lost, stolen " * 5),
+         "choice.en: 65 characters, the limit is 40"),
+        ("topics/lost-passport.yaml", lambda d: d["choice"].pop("kk"),
+         "choice.kk: required field is missing"),
     ],
 )
 def test_invalid_files_name_the_file_and_field(
@@ -333,3 +337,20 @@ def test_content_uses_one_term_for_one_thing(lang: str) -> None:
                 problems += [f"{path.name}: {m.group(0)!r} ({rule})"
                              for m in re.finditer(pattern, text)]
     assert problems == []
+
+
+def test_every_topic_names_its_case_for_the_ask_back_question() -> None:
+    """The short phrase on a topic's button when the bot asks which of two close topics is
+    meant: in every language, and distinct within each language."""
+    bundle = load_tree(CONTENT)
+    for lang in LANGS:
+        labels = []
+        for topic in bundle.topics.values():
+            assert topic.choice is not None, topic.slug
+            label = topic.choice.get(lang)
+            assert 0 < len(label) <= 40, (topic.slug, lang)
+            labels.append(label)
+        assert len(set(labels)) == len(labels), lang
+    lost, renewal = bundle.topics["lost-passport"], bundle.topics["passport-renewal"]
+    assert lost.choice is not None and renewal.choice is not None
+    assert (lost.choice.en, renewal.choice.en) == ("Lost or stolen", "Expired or damaged")

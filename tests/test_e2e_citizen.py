@@ -87,7 +87,7 @@ async def test_commands_are_set_per_language(running_bot: RunningBot) -> None:
     en = {c["command"]: c["description"] for c in server.commands("all_private_chats", "en")}
     assert set(kk) == set(ru) == set(en) == {
         "menu", "trip", "mytrips", "alerts", "officer", "subscribe", "my_data", "forget_me",
-        "language", "help", "cancel",
+        "language", "help", "cancel", "case", "book", "appointments",
     }
     assert en["menu"] == "Main menu"
     assert ru["menu"] == "Главное меню"

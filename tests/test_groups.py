@@ -107,3 +107,26 @@ async def test_introduction_in_the_groups_language(tb: TravelBot, title: str, co
     [row] = await tb.eventually(select(ChatRow))
     assert row.languages == "kk"
     assert hello["text"]
+
+
+async def test_the_bot_asks_back_in_a_group_and_the_choice_answers_there(tb: TravelBot) -> None:
+    server = tb.server
+    admin = server.add_user(first_name="Admin", language_code="en")
+    member = server.add_user(first_name="Member", language_code="en")
+    group = server.add_group("Travel club", members=[member], admins=[admin], bot_member=False)
+    server.add_bot_to_group(group, by=admin)
+    await server.wait_for_messages(group)
+    server.mark(group)
+    await server.send_message(member, "@embassy_bot passport Germany", chat=group)
+    [asked] = await server.wait_for_messages(group)
+    assert asked["text"] == "Which is closer to your case?"
+    labels = [t for row in server.buttons(asked) for t, _ in row]
+    assert labels == ["Expired or damaged", "Lost or stolen"]  # no menu: it has no use here
+    server.mark(group)
+    await server.press_button(member, asked, text="Lost or stolen", chat=group)
+    [card] = await server.wait_for_messages(group)
+    assert card["edited"] and card["message_id"] == asked["message_id"]
+    assert card["text"].startswith("Passport lost or stolen") and "Germany" in card["text"]
+    assert all(data.startswith("fc:") for row in server.buttons(card) for _, data in row
+               if data)
+    assert tb.failed_calls() == []

@@ -57,3 +57,14 @@ async def test_empty_and_nonsense_queries(tb: TravelBot) -> None:
     user = tb.server.add_user(first_name="Asel", language_code="en")
     assert await _answer(tb, user, "") == []
     assert await _answer(tb, user, "zzqxw") == []
+
+
+async def test_an_emergency_comes_first_inline_then_what_else_it_matched(tb: TravelBot) -> None:
+    user = tb.server.add_user(first_name="Asel", language_code="en")
+    results = await _answer(tb, user, "lost my passport in Turkey, my flight is tomorrow")
+    titles = [r["title"] for r in results]
+    assert titles[:2] == ["Emergency help abroad", "Passport lost or stolen"]
+    assert "112" in results[0]["input_message_content"]["message_text"]
+    [kk] = (await _answer(tb, user, "Ағам Түркияда қайтыс болды"))[:1]
+    assert kk["title"] == "Азамат шетелде қайтыс болса"
+    assert tb.failed_calls() == []

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.callbacks import AskBack, Nav, Screen, TopicCard
 from bot.services import screens, tghtml
 from bot.services.alert_board import BOARD
-from bot.services.render import Button, Screenful, country_card, flag, topic_card
+from bot.services.render import Button, Screenful, country_card, topic_card
 from bot.services.search import Analysis
 from bot.services.store import ContentStore
 from bot.translation import gettext as _
@@ -19,6 +20,7 @@ from bot.translation import use_language
 
 ANALYSED_CHARS = 1000  # a question longer than this is judged by its beginning
 SEARCH_WORDS = 3  # up to this many words may be a partial country name
+ASK_BACK_TOPICS = 2  # topics offered when the bot asks back which one is meant
 
 
 class Kind(StrEnum):
@@ -85,8 +87,12 @@ class AnswerService:
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
         analysis = self.store.index.analyze(question, lang=lang)
+        # A city or region names the mission that serves it, and its country when none was.
+        place = self.store.places.find(question, analysis.country)
+        if place is not None and analysis.country is None:
+            analysis = replace(analysis, country=place.iso)
         with use_language(analysis.lang):
-            reply = self._reply(question, analysis)
+            reply = self._reply(question, analysis, place.mission_id if place else None)
         if reply.kind == Kind.UNKNOWN and fallback and fallback != analysis.lang and lang is None:
             # Nothing was understood, so the detected language is a guess too: use the
             # language the person reads the bot in.
@@ -94,7 +100,12 @@ class AnswerService:
                 reply.screen = self._cached(("?", fallback), self._unknown)
         return reply
 
-    def _reply(self, question: str, a: Analysis) -> Reply:
+    def reply_to(self, question: str, analysis: Analysis) -> Reply:
+        """The reply to a question already analysed (in the analysis' language)."""
+        with use_language(analysis.lang):
+            return self._reply(" ".join(question.split())[:ANALYSED_CHARS], analysis)
+
+    def _reply(self, question: str, a: Analysis, mission: str | None = None) -> Reply:
         lang = a.lang
         if not any(ch.isalpha() for ch in question):
             return Reply(Kind.EMPTY, a, Screenful(
@@ -102,6 +113,19 @@ class AnswerService:
                   "<i>“How do I renew my passport?”</i>"),
                 [[Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]],
             ))
+        if a.urgent and a.urgent in self.store.topics:
+            # Emergencies first, whatever else the question matched: that topic follows as
+            # a button under the urgent card.
+            other = a.topic if a.topic in self.store.topics and a.topic != a.urgent else None
+            urgent, iso = a.urgent, a.country
+            led = dataclasses.replace(
+                a, topic=urgent,
+                alternatives=tuple(dict.fromkeys(s for s in (a.topic, *a.alternatives)
+                                                 if s and s != urgent)),
+            )
+            return Reply(Kind.ANSWER, led, self._cached(
+                ("!", urgent, other or "", iso or "", lang, mission or ""),
+                lambda: self._urgent(urgent, other, iso, lang, mission)))
         if a.smalltalk and not a.topic and not a.country:
             kind = a.smalltalk
             return Reply(Kind.SMALLTALK, a, self._cached(
@@ -109,18 +133,19 @@ class AnswerService:
         if a.topic and a.topic in self.store.topics and not a.unsure:
             topic, iso = a.topic, a.country
             return Reply(Kind.ANSWER, a, self._cached(
-                ("t", topic, iso or "", lang),
-                lambda: topic_card(self.store, topic, lang, self.tz, iso)))
+                ("t", topic, iso or "", lang, mission or ""),
+                lambda: topic_card(self.store, topic, lang, self.tz, iso, mission=mission)))
         if a.topic and a.unsure:
             return Reply(Kind.UNSURE, a, self._cached(
-                ("u", a.topic, *a.alternatives, a.country or "", lang), lambda: self._unsure(a)))
+                ("u", a.topic, *a.alternatives, a.country or "", lang),
+                lambda: self._unsure(a)))
         if a.country and a.country in self.store.countries:
             iso = a.country
             # The card shows the country's active alert on top: it is part of the key, so a
             # new or expired alert shows at once.
             return Reply(Kind.COUNTRY, a, self._cached(
-                ("c", iso, lang, BOARD.banner(iso, lang)),
-                lambda: country_card(self.store, iso, lang, self.tz)))
+                ("c", iso, lang, BOARD.banner(iso, lang), mission or ""),
+                lambda: country_card(self.store, iso, lang, self.tz, mission)))
         if len(question.split()) <= SEARCH_WORDS:
             codes = self.store.index.find_countries(question, limit=6)
             if len(codes) == 1:
@@ -143,16 +168,43 @@ class AnswerService:
         }.get(kind) or _("Ask me anything about consular services.")
         return Screenful(text, [[Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]])
 
+    def _urgent(self, urgent: str, other: str | None, iso: str | None, lang: str,
+                mission: str | None = None) -> Screenful:
+        card = topic_card(self.store, urgent, lang, self.tz, iso, mission=mission)
+        if other is None:
+            return card
+        button = Button(self.store.topics[other].title.get(lang),
+                        TopicCard(slug=other, iso=iso or "").pack())
+        rows = [[b for b in row if b.data != button.data] for row in card.buttons]
+        return Screenful(card.html, [[button], *(row for row in rows if row)])
+
     def _unsure(self, a: Analysis) -> Screenful:
-        slugs = [s for s in (a.topic, *a.alternatives) if s in self.store.topics][:3]
-        rows = [[Button(self.store.topics[s].title.get(a.lang),
-                        TopicCard(slug=s, iso=a.country or "").pack())] for s in slugs]
-        if a.country and a.country in self.store.countries:
-            rows.append([Button(
-                f"{flag(a.country)} {self.store.country_name(a.country, a.lang)}",
-                CountryCard(iso=a.country).pack())])
+        """Ask back instead of guessing: one short question, one button per close topic,
+        labelled with the topic's short ``choice`` phrase."""
+        slugs = [s for s in dict.fromkeys((a.topic, *a.alternatives))
+                 if s in self.store.topics][:ASK_BACK_TOPICS]
+        iso = a.country if a.country in self.store.countries else ""
+        rows = [[Button(self._choice_label(s, a.lang),
+                        AskBack(slug=s, iso=iso or "", lang=a.lang).pack())] for s in slugs]
         rows.append([Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())])
-        return Screenful(_("I am not sure I understood. Did you mean one of these?"), rows)
+        question = (_("Which is closer to your case?") if len(slugs) > 1
+                    else _("Is this what you are asking about?"))
+        return Screenful(question, rows)
+
+    def _choice_label(self, slug: str, lang: str) -> str:
+        topic = self.store.topics[slug]
+        return (topic.choice or topic.title).get(lang)
+
+    def chosen(self, slug: str, iso: str, lang: str) -> Screenful | None:
+        """The card of the topic a person picked when asked back, for the country their
+        question named; None for a topic or country the store does not have (forged or
+        stale data)."""
+        code = iso.upper()
+        if slug not in self.store.topics or (code and code not in self.store.countries):
+            return None
+        with use_language(lang):
+            return self._cached(("t", slug, code, lang),
+                                lambda: topic_card(self.store, slug, lang, self.tz, code or None))
 
     def _unknown(self) -> Screenful:
         return Screenful(

@@ -39,6 +39,9 @@ def citizen_commands() -> list[tuple[str, str]]:
         ("mytrips", _("My trips")),
         ("alerts", _("Countries whose alerts I follow")),
         ("officer", _("Ask a consular officer")),
+        ("case", _("The status of my application")),
+        ("book", _("Book a visit to a mission")),
+        ("appointments", _("My appointments")),
         ("subscribe", _("Subscribe to the ministry's news")),
         ("my_data", _("What the bot holds about me")),
         ("forget_me", _("Erase everything about me")),
@@ -65,7 +68,12 @@ def admin_commands() -> list[tuple[str, str]]:
 
 
 def operator_commands() -> list[tuple[str, str]]:
-    return [("answer", _("Send a topic's card to the citizen (in a request's topic)"))]
+    return [("answer", _("Send a topic's card to the citizen (in a request's topic)")),
+            ("slots", _("A mission's weekly hours for appointments")),
+            ("closed", _("Close a mission for appointments on a date")),
+            ("open", _("Open a mission on an extra date")),
+            ("day", _("A mission's appointments of a day")),
+            ("case", _("Show or update a case: /case NUMBER status STATUS"))]
 
 
 def private_commands(role: str | None) -> list[tuple[str, str]]:

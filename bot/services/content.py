@@ -35,6 +35,7 @@ TITLE_LIMIT = 60
 SUMMARY_LIMIT = 250
 BODY_LIMIT = 3500  # leaves room in one 4096 message for the title and country specifics
 NOTE_LIMIT = 600
+CHOICE_LIMIT = 40  # a button's label when the bot asks which of two topics is meant
 
 
 class _Strict(BaseModel):
@@ -112,6 +113,10 @@ class BodyText(_LimitedText):
 
 class NoteText(_LimitedText):
     limit = NOTE_LIMIT
+
+
+class ChoiceText(_LimitedText):
+    limit = CHOICE_LIMIT
 
 
 class Words(_Strict):
@@ -210,6 +215,9 @@ class Topic(_Strict):
     verified: bool = True
     reviewed: date
     examples: Examples | None = None
+    # A short phrase naming this topic's case ("Lost or stolen"), the button when the bot
+    # asks back which of two close topics is meant; without it the title is used.
+    choice: ChoiceText | None = None
 
     _reviewed = field_validator("reviewed", mode="before")(_reviewed_date)
 
@@ -243,9 +251,20 @@ class Visa(_Strict):
 
 
 class Advisory(_Strict):
+    """The safety level and its note; ``reviewed`` is when the advice was last checked and
+    ``changed`` says, per language, what that review changed (shown on the card, and sent to
+    followers and travellers when the level changes)."""
+
     level: int = Field(ge=1, le=4)
     note: NoteText
     verified: bool = False
+    reviewed: date | None = None
+    changed: NoteText | None = None
+
+    @field_validator("reviewed", mode="before")
+    @classmethod
+    def _reviewed(cls, v: object) -> date | None:
+        return None if v is None else _reviewed_date(v)
 
 
 class Emergency(_Strict):
@@ -272,6 +291,21 @@ class MissionKind(StrEnum):
     CONSULATE = "consulate"
 
 
+class Serves(_Strict):
+    """The regions and cities a mission serves (its consular district), as people write
+    them: several spellings per language. Compared by :func:`bot.services.places.place_key`."""
+
+    regions: Words = Field(default_factory=Words)
+    cities: Words = Field(default_factory=Words)
+
+    @model_validator(mode="after")
+    def _each_language(self) -> Serves:
+        missing = [lang for lang in LANGS if not (self.regions.get(lang) or self.cities.get(lang))]
+        if missing:
+            raise ValueError(f"no region or city for {', '.join(missing)}")
+        return self
+
+
 class Mission(_Strict):
     """One mission; ``id`` (the country's code, a dash, the city) names it everywhere else
     (appointments, cases, the regions it serves); ``time_zone`` is the mission's own."""
@@ -286,6 +320,7 @@ class Mission(_Strict):
     website: Annotated[str, Field(pattern=r"^https://")] | None = None
     hours: NoteText | None = None
     verified: bool = False
+    serves: Serves | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -448,6 +483,7 @@ def load_tree(root: Path) -> ContentBundle:
                 problems.append(f"{where}: missions: id {mission.id!r} is also used in "
                                 f"{seen_missions[mission.id]}")
             seen_missions[mission.id] = where
+        problems.extend(_check_districts(where, country))
     for slug, topic in topics.items():
         for rel in topic.related:
             if rel not in topics:
@@ -459,6 +495,31 @@ def load_tree(root: Path) -> ContentBundle:
     if problems:
         raise ContentErrors(problems)
     return ContentBundle(topics=topics, countries=countries, out_of_scope=out_of_scope)
+
+
+def _check_districts(where: str, country: Country) -> list[str]:
+    """A country with several missions says which places each serves, and no place is
+    served by two of its missions (compared as :func:`bot.services.places.place_key`)."""
+    from bot.services.places import place_key
+
+    if len(country.missions) < 2:
+        return []
+    out = []
+    owner: dict[tuple[str, str], str] = {}
+    for mission in country.missions:
+        if mission.serves is None:
+            out.append(f"{where}: missions: {mission.id}: serves: required where a country "
+                       f"has several missions")
+            continue
+        for kind, words in (("cities", mission.serves.cities),
+                            ("regions", mission.serves.regions)):
+            for _lang, name in words.all():
+                key = (kind, place_key(name))
+                if owner.get(key, mission.id) != mission.id:
+                    out.append(f"{where}: missions: {mission.id}: serves: {kind}: {name!r} is "
+                               f"served by {owner[key]} too")
+                owner.setdefault(key, mission.id)
+    return out
 
 
 def dump_yaml(data: dict[str, Any]) -> str:

@@ -16,11 +16,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGE_NAMES
+from bot.services.journeys import journey_lines
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.services.trips import format_trip
 from bot.translation import gettext as _
-from storage.models import ChatRow, Delivery, NewsSubscription, UnansweredQuestion, User
+from storage.models import (
+    ChatRow,
+    Delivery,
+    NewsSubscription,
+    TripCompanion,
+    UnansweredQuestion,
+    User,
+)
+from storage.repo_journeys import JourneyRepo
 from storage.repo_travellers import FollowRepo, GroupRepo, TripRepo
 
 Show = Callable[["Context", int], Awaitable[list[str]]]
@@ -142,8 +151,11 @@ async def _erase_questions(session: AsyncSession, user_id: int) -> int:
 
 async def _show_trips(ctx: Context, user_id: int) -> list[str]:
     lines = []
+    legs = await JourneyRepo(ctx.session).legs_for_user(user_id)
     for trip in await TripRepo(ctx.session).for_user(user_id):
         line = format_trip(ctx.store, trip, ctx.lang, ctx.tz)
+        for extra in journey_lines(ctx.store, legs.get(trip.id, []), [], ctx.lang, ctx.tz):
+            line += "\n" + extra
         if trip.phone:
             line += "\n   " + _("your phone: {phone}").format(phone=quote(trip.phone))
         if trip.home_contact:
@@ -151,6 +163,23 @@ async def _show_trips(ctx: Context, user_id: int) -> list[str]:
                 contact=quote(trip.home_contact))
         lines.append(line)
     return lines
+
+
+async def _show_companions(ctx: Context, user_id: int) -> list[str]:
+    trips = {t.id: t for t in await TripRepo(ctx.session).for_user(user_id)}
+    lines = []
+    for trip_id, people in (await JourneyRepo(ctx.session).companions_for_user(user_id)).items():
+        trip = trips.get(trip_id)
+        where = format_trip(ctx.store, trip, ctx.lang, ctx.tz) if trip else "?"
+        lines.append(f"{', '.join(quote(c.name) for c in people)} ({where})")
+    return lines
+
+
+async def _erase_companions(session: AsyncSession, user_id: int) -> int:
+    """Before the trips: their legs go with them, the companions are counted on their own."""
+    result = await session.execute(
+        delete(TripCompanion).where(TripCompanion.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def _show_follows(ctx: Context, user_id: int) -> list[str]:
@@ -196,6 +225,8 @@ def _register_builtin() -> None:
     register(PersonalData("unanswered_questions",
                           lambda: _("Questions I could not answer (kept for editors)"),
                           _show_questions, _erase_questions))
+    register(PersonalData("trip_companions", lambda: _("Travelling companions you named"),
+                          _show_companions, _erase_companions))
     register(PersonalData("trips", lambda: _("Trips"), _show_trips, _erase_trips))
     register(PersonalData("country_follows", lambda: _("Countries whose alerts you follow"),
                           _show_follows, _erase_follows))

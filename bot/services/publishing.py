@@ -440,6 +440,8 @@ class Publisher:
             return await reader_language(session, user_id, self.settings.default_language)
 
     async def _tell(self, user_id: int, text: str) -> int | None:
+        if not user_id:  # no author to tell: queued by ``content import`` (services/advice)
+            return None
         try:
             message = await self.bot.send_message(user_id, text)
         except TelegramAPIError as exc:

@@ -11,9 +11,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.callbacks import AlertArchive, CountryCard, MissionCard, Nav, Screen, TopicCard
 from bot.services.alert_board import BOARD
 from bot.services.content import Country, Mission, MissionKind, Topic, VisaRegime
+from bot.services.places import ordered, prompt_names
 from bot.services.store import ContentStore
 from bot.services.tghtml import quote
 from bot.translation import fmt_date, ngettext
@@ -112,12 +113,23 @@ def visa_block(country: Country, lang: str) -> str:
     return f"{head}\n{visa.note.get(lang)}"
 
 
-def advisory_block(country: Country, lang: str) -> str:
+def advisory_block(country: Country, lang: str, tz: ZoneInfo | None = None) -> str:
     adv = country.advisory
     head = _("🚦 <b>Safety:</b> {level}").format(level=advisory_label(adv.level))
     if not adv.verified:
         head += " " + unverified_mark()
-    return f"{head}\n{adv.note.get(lang)}"
+    block = f"{head}\n{adv.note.get(lang)}"
+    if adv.reviewed is not None:
+        day = adv.reviewed
+        noon = datetime(day.year, day.month, day.day, 12, tzinfo=tz or ZoneInfo("UTC"))
+        when = fmt_date(noon, lang, tz or ZoneInfo("UTC"))
+        if adv.changed is not None:
+            line = _("Advice last reviewed {date}: {changed}").format(
+                date=when, changed=adv.changed.get(lang))
+        else:
+            line = _("Advice last reviewed {date}.").format(date=when)
+        block += f"\n<i>{line}</i>"
+    return block
 
 
 def emergency_block(country: Country) -> str:
@@ -134,7 +146,7 @@ def emergency_block(country: Country) -> str:
     return line if em.verified else f"{line} {unverified_mark()}"
 
 
-def mission_block(mission: Mission, lang: str) -> str:
+def mission_block(mission: Mission, lang: str, serves: bool = False) -> str:
     head = f"🏛 <b>{mission_label(mission.kind)}</b>, {mission.city.get(lang)}"
     if not mission.verified:
         head += " " + unverified_mark()
@@ -150,7 +162,21 @@ def mission_block(mission: Mission, lang: str) -> str:
         lines.append(f'<a href="{quote(mission.website)}">{label}</a>')
     if mission.hours:
         lines.append(mission.hours.get(lang))
+    if serves and mission.serves is not None:
+        names = mission.serves.regions.get(lang) or mission.serves.cities.get(lang)
+        lines.append(_("Serves: {places}").format(
+            places=quote(", ".join(dict.fromkeys(names)))))
     return "\n".join(lines)
+
+
+def where_are_you(country: Country, lang: str) -> list[list[Button]]:
+    """One button per mission, named by the places it serves: the card with it first."""
+    rows = []
+    for mission in country.missions:
+        names = prompt_names(mission, lang)
+        label = "📍 " + ", ".join(names[:2]) + ("…" if len(names) > 2 else "")
+        rows.append([Button(label, MissionCard(mission=mission.id).pack())])
+    return rows
 
 
 def _country_verified(country: Country) -> bool:
@@ -160,16 +186,24 @@ def _country_verified(country: Country) -> bool:
     )
 
 
-def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo) -> Screenful:
+def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo,
+                 mission: str | None = None) -> Screenful:
+    """The country card; ``mission`` (an id) is the mission serving where the person is,
+    shown first. A country with several missions asks "Where are you?" until one is known."""
     country = store.countries[iso]
+    several = len(country.missions) > 1
+    missions = ordered(country.missions, mission)
     parts = [
         *filter(None, [BOARD.banner(iso, lang)]),
         f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>",
         visa_block(country, lang),
-        advisory_block(country, lang),
+        advisory_block(country, lang, tz),
         emergency_block(country),
-        *(mission_block(m, lang) for m in country.missions),
+        *(mission_block(m, lang, serves=several) for m in missions),
     ]
+    if several and not any(m.id == mission for m in missions):
+        parts.append(_("📍 <b>Where are you?</b> Choose your region: the mission that serves "
+                       "it comes first."))
     footer = []
     if not _country_verified(country):
         footer.append(_source_line(country.source.url))
@@ -183,7 +217,9 @@ def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo) -> Scre
             Button(_("🆘 Emergency"), TopicCard(slug="emergency-help", iso=iso).pack()),
         ],
         [Button(_("🚦 Travel advice"), TopicCard(slug="travel-advisory", iso=iso).pack())],
-        [Button(_("🔔 Follow alerts"), FollowCountry(iso=iso).pack())],
+        [Button(_("🔔 Follow alerts"), FollowCountry(iso=iso).pack()),
+         Button(_("🗂 Past alerts"), AlertArchive(iso=iso).pack())],
+        *(where_are_you(country, lang) if several else []),
         [
             Button(_("⬅️ Countries"), Nav(screen=Screen.COUNTRIES).pack()),
             Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack()),
@@ -209,10 +245,23 @@ COUNTRY_FACETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def country_specifics(store: ContentStore, topic: Topic, iso: str, lang: str) -> str:
+# Which of those lead the answer, right under its title: the visa regime for the country
+# named ("visa Germany"), the emergency numbers for someone in trouble.
+LEAD_FACETS: dict[str, tuple[str, ...]] = {
+    "visa-for-citizens": ("visa",),
+    "emergency-help": ("emergency",),
+    "death-abroad": ("emergency",),
+}
+
+
+def country_specifics(
+    store: ContentStore, topic: Topic, iso: str, lang: str,
+    facets: tuple[str, ...] | None = None, header: bool = True, mission: str | None = None,
+) -> str:
     country = store.countries[iso]
-    facets = COUNTRY_FACETS.get(topic.slug, ("missions",))
-    blocks = [f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>"]
+    if facets is None:
+        facets = COUNTRY_FACETS.get(topic.slug, ("missions",))
+    blocks = [f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>"] if header else []
     for facet in facets:
         if facet == "visa":
             blocks.append(visa_block(country, lang))
@@ -221,13 +270,13 @@ def country_specifics(store: ContentStore, topic: Topic, iso: str, lang: str) ->
         elif facet == "emergency":
             blocks.append(emergency_block(country))
         else:
-            blocks.extend(mission_block(m, lang) for m in country.missions)
+            blocks.extend(mission_block(m, lang) for m in ordered(country.missions, mission))
     return "\n\n".join(blocks)
 
 
 def topic_card(
     store: ContentStore, slug: str, lang: str, tz: ZoneInfo, iso: str | None = None,
-    back: Button | None = None,
+    back: Button | None = None, mission: str | None = None,
 ) -> Screenful:
     topic = store.topics[slug]
     parts = [f"<b>{topic.title.get(lang)}</b>", topic.body.get(lang)]
@@ -235,7 +284,13 @@ def topic_card(
     reviewed = topic.reviewed
     if iso and iso in store.countries and topic.section == "consular":
         country = store.countries[iso]
-        parts.append(country_specifics(store, topic, iso, lang))
+        lead = LEAD_FACETS.get(slug, ())
+        rest = tuple(f for f in COUNTRY_FACETS.get(slug, ("missions",)) if f not in lead)
+        if lead:
+            parts.insert(1, country_specifics(store, topic, iso, lang, lead, mission=mission))
+        if rest:
+            parts.append(country_specifics(store, topic, iso, lang, rest, header=not lead,
+                                           mission=mission))
         if not _country_verified(country):
             unverified_sources.append(country.source.url)
         reviewed = min(reviewed, country.reviewed)  # as fresh as its least recently checked part

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.services.cases import purge_cases
 from storage.models import utcnow
 from storage.repositories import QuestionRepo
 
@@ -40,6 +41,7 @@ class RetentionTask:
         while True:
             try:
                 await purge_expired(self.factory, self.settings)
+                await purge_cases(self.factory, self.settings)
             except Exception:
                 log.exception("retention sweep failed")
             await asyncio.sleep(PURGE_EVERY.total_seconds())

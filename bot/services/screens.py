@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.appointment_callbacks import BookCb
 from bot.callbacks import CountryCard, Nav, News, Screen, SetLanguage, TopicCard
+from bot.case_callbacks import CaseCb
 from bot.config import LANGUAGE_NAMES
 from bot.dialogue_callbacks import OfficerCb
 from bot.services import commands
@@ -35,6 +37,8 @@ def main_menu(greeting: str | None = None) -> Screenful:
         [Button(_("✈️ My trips"), TravelMenu(screen="trips").pack()),
          Button(_("🔔 Alerts"), TravelMenu(screen="alerts").pack())],
         [Button(_("✍️ Ask a consular officer"), OfficerCb(action="new").pack())],
+        [Button(_("📄 My case"), CaseCb(action="open").pack())],
+        [Button(_("📅 Book a visit"), BookCb(action="start").pack())],
         [Button(_("🗣 Language"), Nav(screen=Screen.LANGUAGE).pack()),
          Button(_("❓ Help"), Nav(screen=Screen.HELP).pack())],
     ])

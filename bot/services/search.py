@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from babel import Locale
 
+from bot.services import urgency
 from bot.services.content import LANGS, Country, Topic
 from bot.services.textnorm import (
     KK_LETTERS,
@@ -512,6 +513,9 @@ class Analysis:
     confidence: float
     alternatives: tuple[str, ...]
     smalltalk: str | None
+    # The topic an emergency leads with (death-abroad or emergency-help), whatever else the
+    # question matches; None when nothing urgent is described (bot/services/urgency.py).
+    urgent: str | None = None
 
     @property
     def unsure(self) -> bool:
@@ -1257,6 +1261,7 @@ class QuestionIndex:
             round(confidence, 3),
             names,
             smalltalk,
+            urgency.detect((text or "")[:MAX_QUERY_CHARS], tokens),
         )
 
     def language_words(self, text: str) -> list[Token]:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from bot.services.content import (
     dump_yaml,
     load_tree,
 )
+from bot.services.places import PlaceIndex
 from bot.services.search import QuestionIndex
 from bot.services.topic_model import TopicModel
 from storage.repositories import ContentRepo
@@ -52,6 +53,8 @@ class ImportReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    advisories: list[str] = field(default_factory=list)  # level changes: "DE 1→2"
+    queued: int = 0  # change messages queued for the running bot
 
     @property
     def touched(self) -> bool:
@@ -63,6 +66,9 @@ class ImportReport:
                              ("removed", self.removed)):
             out.append(f"{label}: {len(items)}" + (f" ({', '.join(items)})" if items else ""))
         out.append(f"unchanged: {self.unchanged}")
+        if self.advisories:
+            out.append(f"advisory levels changed: {', '.join(self.advisories)} "
+                       f"({self.queued} change messages queued)")
         return out
 
 
@@ -70,15 +76,20 @@ OUT_OF_SCOPE_DOC = OUT_OF_SCOPE_FILE.removesuffix(".yaml")  # its key in content
 
 
 async def import_content(
-    session_factory: async_sessionmaker[AsyncSession], root: Path
+    session_factory: async_sessionmaker[AsyncSession], root: Path, today: date | None = None,
 ) -> ImportReport:
-    """Validate the whole tree first, then apply it in one transaction."""
+    """Validate the whole tree first, then apply it in one transaction; a changed advisory
+    level queues its change message for followers and travellers in the same transaction."""
+    from bot.services.advice import level_changes, queue_level_changes
+
     bundle = load_tree(root)
     report = ImportReport()
     async with session_factory() as session, session.begin():
         repo = ContentRepo(session)
         stored_topics = {r.key: r.digest for r in await repo.topics()}
-        stored_countries = {r.key: r.digest for r in await repo.countries()}
+        country_records = await repo.countries()
+        stored_countries = {r.key: r.digest for r in country_records}
+        changes = level_changes({r.key: r.data for r in country_records}, bundle.countries)
         for kind, items, stored, put in (
             ("topic", bundle.topics, stored_topics, repo.put_topic),
             ("country", bundle.countries, stored_countries, repo.put_country),
@@ -117,6 +128,10 @@ async def import_content(
         await repo.remove_countries(gone_countries)
         report.removed += [f"topic {k}" for k in gone_topics]
         report.removed += [f"country {k}" for k in gone_countries]
+        queued = await queue_level_changes(session, changes, bundle.countries,
+                                           today or datetime.now(UTC).date())
+        report.advisories = [f"{c.iso} {c.old}→{c.new}" for c in changes]
+        report.queued = len(queued)
     return report
 
 
@@ -194,6 +209,7 @@ class ContentStore:
         self._learning = asyncio.Lock()
         self.index = QuestionIndex.build(self.topics, self.countries)
         self.index.model, self.index.lang_model = self._train(self._taught)
+        self.places = PlaceIndex.build(self.countries)
         self._names: dict[str, dict[str, str]] = {
             lang: {iso: Locale(lang).territories.get(iso, iso) for iso in self.countries}
             for lang in LANGS

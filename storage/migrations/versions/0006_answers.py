@@ -1,7 +1,7 @@
 """Content documents beside topics and countries: the out-of-scope example questions
 
 Revision ID: 0006_answers
-Revises: 0005_outbound
+Revises: 0006_cases
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_answers'
-down_revision: str | None = '0005_outbound'
+down_revision: str | None = '0006_cases'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

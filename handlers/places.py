@@ -1,0 +1,33 @@
+"""The right mission: "Where are you?" buttons on a several-mission country's card."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery
+from aiogram.utils.i18n import I18n
+
+from bot.callbacks import MissionCard
+from bot.config import Settings
+from bot.services.render import country_card
+from bot.services.store import ContentStore
+from handlers.ui import show
+
+
+async def known_mission(_: CallbackQuery, callback_data: MissionCard,
+                        store: ContentStore) -> bool:
+    country = store.countries.get(callback_data.mission[:2].upper())
+    return country is not None and any(m.id == callback_data.mission for m in country.missions)
+
+
+async def open_mission(query: CallbackQuery, callback_data: MissionCard, store: ContentStore,
+                       settings: Settings, i18n: I18n) -> None:
+    iso = callback_data.mission[:2].upper()
+    await show(query, country_card(store, iso, i18n.current_locale, settings.tz,
+                                   callback_data.mission))
+    await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(open_mission, MissionCard.filter(), known_mission)
+    return router
