@@ -90,7 +90,8 @@ async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: 
     check_catalogs()
     engine = create_engine(settings.db.url)
     try:
-        answers = AnswerService(await ContentStore.load(create_session_factory(engine)),
+        answers = AnswerService(await ContentStore.load(create_session_factory(engine),
+                                                  cache_dir=settings.cache_dir),
                                 settings.tz)
         forced = None if lang == "auto" else lang
         if question is not None:

@@ -7,7 +7,8 @@ import sys
 
 BENCHMARKS = ["benchmarks.bench_ask", "benchmarks.bench_dispatcher", "benchmarks.bench_broadcast",
               "benchmarks.bench_alert", "benchmarks.bench_stats", "benchmarks.bench_citizens",
-               "benchmarks.bench_cases", "benchmarks.bench_scaleout"]
+              "benchmarks.bench_model", "benchmarks.bench_holdout", "benchmarks.bench_urgency",
+              "benchmarks.bench_cases", "benchmarks.bench_delivery", "benchmarks.bench_scaleout"]
 
 if __name__ == "__main__":
     selected = sys.argv[1:] or BENCHMARKS

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     case_tries_per_hour: int = Field(default=5, ge=1, le=100)
     case_failures_per_day: int = Field(default=5, ge=1, le=100)
 
+    # The question analyzer: the trained topic model is kept here between starts
+    cache_dir: Path = Path("data/cache")
+
     bot: BotSettings = Field(default_factory=BotSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)

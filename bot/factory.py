@@ -141,7 +141,7 @@ class App:
                                pool_timeout=db.pool_timeout)
         factory = create_session_factory(engine)
         i18n = create_i18n(settings.default_language)
-        store = await ContentStore.load(factory)
+        store = await ContentStore.load(factory, cache_dir=settings.cache_dir)
         if not store.topics:
             log.warning("the content store is empty: run `python bot.py content import`")
         return cls(settings, engine, factory, i18n, store)

@@ -377,6 +377,18 @@ class JobClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ContentDocumentRow(Base):
+    """A content file that is neither a topic nor a country (``out-of-scope.yaml``: the
+    examples of what the bot does not answer), as validated; keyed by its file stem."""
+
+    __tablename__ = "content_documents"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    digest: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- Cases (the status of an application a citizen can follow) --------------------------
 
 

@@ -11,7 +11,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CountryRow, TopicRow, UnansweredQuestion, User, utcnow
+from storage.models import (
+    ContentDocumentRow,
+    CountryRow,
+    TopicRow,
+    UnansweredQuestion,
+    User,
+    utcnow,
+)
 
 # The language a person reads, as SQL: the one they chose, else the one Telegram reports
 # (None: neither; the caller falls back to DEFAULT_LANGUAGE). See bot.i18n.reader_language.
@@ -116,6 +123,25 @@ class ContentRepo:
     async def remove_countries(self, codes: list[str]) -> None:
         if codes:
             await self.session.execute(delete(CountryRow).where(CountryRow.iso.in_(codes)))
+
+    async def documents(self) -> list[StoredRecord]:
+        rows = await self.session.scalars(
+            select(ContentDocumentRow).order_by(ContentDocumentRow.key))
+        return [StoredRecord(r.key, r.data, r.digest, r.updated_at) for r in rows]
+
+    async def put_document(self, key: str, data: dict[str, Any], digest: str) -> None:
+        row = await self.session.get(ContentDocumentRow, key)
+        if row is None:
+            row = ContentDocumentRow(key=key)
+            self.session.add(row)
+        row.data = data
+        row.digest = digest
+        row.updated_at = utcnow()
+
+    async def remove_documents(self, keys: list[str]) -> None:
+        if keys:
+            await self.session.execute(
+                delete(ContentDocumentRow).where(ContentDocumentRow.key.in_(keys)))
 
 
 @dataclass(frozen=True)

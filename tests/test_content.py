@@ -106,6 +106,18 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
          "reviewed: 'next week' is not a date like 2026-11-20"),
         ("countries/de.yaml", lambda d: d.update(reviewed="2026-02-30"),
          "reviewed: '2026-02-30' is not a date like 2026-11-20"),
+        ("topics/kandas.yaml",
+         lambda d: d.update(examples={"kk": ["қандас мәртебесі"], "ru": ["кандас статус"]}),
+         "examples.en: required field is missing"),
+        ("topics/kandas.yaml",
+         lambda d: d.update(examples={"kk": ["қандас"], "ru": ["а"], "en": ["kandas status"]}),
+         "examples.ru: 'а': 1 characters, an example has 2-300"),
+        ("topics/kandas.yaml", lambda d: d.update(
+            examples={"kk": ["қандас"], "ru": ["кандас"], "en": ["x" * 301]}),
+         "examples.en: 'xxx"),
+        ("topics/kandas.yaml", lambda d: d.update(examples={
+            "kk": ["Қандас мәртебесі?", "қандас  МӘРТЕБЕСІ"], "ru": ["кандас"], "en": ["kandas"]}),
+         "examples.kk: 'қандас  МӘРТЕБЕСІ' repeats 'Қандас мәртебесі?'"),
         ("countries/de.yaml", lambda d: d["missions"][0].update(time_zone="Europe/Berlinn"),
          "missions.0.time_zone: unknown time zone 'Europe/Berlinn'"),
         ("countries/de.yaml", lambda d: d["missions"][1].update(id="de-berlin"),
@@ -131,6 +143,90 @@ def test_invalid_files_name_the_file_and_field(
         err.value.problems
 
 
+def test_shipped_topics_have_examples_in_every_language() -> None:
+    """The topic model learns each topic from at least 25 example questions per language, and
+    what the bot does not answer from the out-of-scope file."""
+    bundle = load_tree(CONTENT)
+    short = [(slug, lang, len(t.examples.get(lang)) if t.examples else 0)
+             for slug, t in bundle.topics.items() for lang in LANGS
+             if t.examples is None or len(t.examples.get(lang)) < 25]
+    assert short == []
+    assert bundle.out_of_scope is not None
+    assert all(len(bundle.out_of_scope.examples.get(lang)) >= 20 for lang in LANGS)
+
+
+def _examples(kk: list[str], ru: list[str], en: list[str]) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d.update(examples={"kk": kk, "ru": ru, "en": en})
+
+
+def test_an_example_in_two_topics_or_also_out_of_scope_is_refused(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    _edit(root / "topics" / "kandas.yaml",
+          _examples(["қандас болу"], ["кандас статус"], ["visa Germany please"]))
+    _edit(root / "topics" / "visa-for-citizens.yaml",
+          _examples(["виза керек"], ["Кандас  статус!"], ["schengen visa"]))
+    (root / "out-of-scope.yaml").write_text(yaml.safe_dump(
+        {"examples": {"kk": ["ауа райы қандай"], "ru": ["какая погода"],
+                      "en": ["Schengen visa"]}}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContentErrors) as err:
+        load_tree(root)
+    problems = "\n".join(err.value.problems)
+    assert ("visa-for-citizens.yaml: examples.ru: 'Кандас  статус!' is an example in "
+            "kandas.yaml too") in problems
+    assert ("out-of-scope.yaml: examples.en: 'Schengen visa' is an example in "
+            "visa-for-citizens.yaml too") in problems
+
+
+def test_a_broken_out_of_scope_file_names_itself(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    (root / "out-of-scope.yaml").write_text(
+        yaml.safe_dump({"examples": {"kk": ["ауа райы"], "ru": ["погода"]}, "poems": 1},
+                       allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContentErrors) as err:
+        load_tree(root)
+    problems = "\n".join(err.value.problems)
+    assert f"{root / 'out-of-scope.yaml'}: examples.en: required field is missing" in problems
+    assert f"{root / 'out-of-scope.yaml'}: poems: unknown field" in problems
+
+
+@pytest.mark.asyncio
+async def test_examples_and_out_of_scope_are_imported_and_exported(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The out-of-scope examples live in the database as a content document beside the
+    topics; the store loads them, and export writes the file back the same."""
+    root = _copy(tmp_path)
+    _edit(root / "topics" / "kandas.yaml",
+          _examples(["қандас мәртебесін алу"], ["как стать кандасом"], ["kandas status"]))
+    oos = {"examples": {"kk": ["ауа райы қандай"], "ru": ["какая погода завтра"],
+                        "en": ["write me a poem"]}}
+    (root / "out-of-scope.yaml").write_text(yaml.safe_dump(oos, allow_unicode=True),
+                                            encoding="utf-8")
+    engine = create_engine(db_url)
+    factory = create_session_factory(engine)
+    try:
+        first = await import_content(factory, root)
+        assert "document out-of-scope" in first.added
+        again = await import_content(factory, root)
+        assert not again.touched
+        store = await ContentStore.load(factory, cache_dir=tmp_path / "cache")
+        assert store.out_of_scope is not None
+        assert store.out_of_scope.examples.en == ["write me a poem"]
+        assert store.topics["kandas"].examples is not None
+        assert ("write me a poem", "~out-of-scope") in store.samples()
+        out = tmp_path / "exported"
+        await export_content(factory, out)
+        reread = load_tree(out)
+        assert reread.out_of_scope == store.out_of_scope
+        assert reread.topics["kandas"].examples == store.topics["kandas"].examples
+
+        (root / "out-of-scope.yaml").unlink()
+        gone = await import_content(factory, root)
+        assert gone.removed == ["document out-of-scope"]
+    finally:
+        await engine.dispose()
+
+
 def test_duplicate_slug_and_broken_yaml(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     shutil.copy(root / "topics" / "lost-passport.yaml", root / "topics" / "lost-passport-2.yaml")
@@ -151,7 +247,8 @@ async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: P
     try:
         first = await import_content(factory, root)
         bundle = load_tree(root)
-        assert len(first.added) == len(bundle.topics) + len(bundle.countries)
+        assert len(first.added) == (len(bundle.topics) + len(bundle.countries)
+                                    + (bundle.out_of_scope is not None))
         second = await import_content(factory, root)
         assert not second.touched and second.unchanged == len(first.added)
 
@@ -173,7 +270,8 @@ async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: P
 
         out = tmp_path / "exported"
         written = await export_content(factory, out)
-        assert written == len(bundle.topics) + len(bundle.countries) - 1
+        assert written == (len(bundle.topics) + len(bundle.countries) - 1
+                           + (bundle.out_of_scope is not None))
         reread = load_tree(out)
         assert reread.topics["kandas"].summary.en == "Changed."
         # the review date goes out as an editor writes it and comes back the same
@@ -222,7 +320,8 @@ def _texts(node: Any, lang: str) -> list[str]:
     if isinstance(node, dict):
         if isinstance(node.get(lang), str) and set(node) <= set(LANGS):
             return [node[lang]]
-        return [t for key, value in node.items() if key not in ("keywords", "aliases")
+        return [t for key, value in node.items()
+                if key not in ("keywords", "aliases", "examples")
                 for t in _texts(value, lang)]
     if isinstance(node, list):
         return [t for value in node for t in _texts(value, lang)]

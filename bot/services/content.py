@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bot.services import tghtml
+from bot.services.textnorm import tokenize
 
 LANGS: tuple[str, ...] = ("kk", "ru", "en")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -134,6 +135,61 @@ class Words(_Strict):
                 yield lang, word
 
 
+EXAMPLE_MIN, EXAMPLE_MAX = 2, 300  # characters of one example question, after strip
+
+
+def example_key(text: str) -> str:
+    """The form in which two example questions count as the same: their words, lowercase,
+    without punctuation or spacing (textnorm's tokens). Not the folded keys: the same question
+    typed in Latin letters, without the Kazakh letters or with a typo is a variant the model
+    should learn from, not a duplicate."""
+    return " ".join(tok.lower.replace("ё", "е") for tok in tokenize(text))
+
+
+class Examples(_Strict):
+    """Example questions, the way people write them, per language: what the topic model
+    learns from. Every language is given; no example twice (compared by :func:`example_key`)."""
+
+    kk: list[str]
+    ru: list[str]
+    en: list[str]
+
+    def get(self, lang: str) -> list[str]:
+        return list(getattr(self, lang))
+
+    def all(self) -> Iterable[tuple[str, str]]:
+        for lang in LANGS:
+            for text in self.get(lang):
+                yield lang, text
+
+    @field_validator("kk", "ru", "en")
+    @classmethod
+    def _each(cls, v: list[str]) -> list[str]:
+        out = []
+        seen: dict[str, str] = {}
+        for text in v:
+            if not isinstance(text, str):
+                raise ValueError(f"{text!r} is not a text")
+            text = text.strip()
+            if not EXAMPLE_MIN <= len(text) <= EXAMPLE_MAX:
+                raise ValueError(
+                    f"{text!r}: {len(text)} characters, an example has "
+                    f"{EXAMPLE_MIN}-{EXAMPLE_MAX}")
+            k = example_key(text)
+            if k in seen:
+                raise ValueError(f"{text!r} repeats {seen[k]!r}")
+            seen[k] = text
+            out.append(text)
+        return out
+
+
+class OutOfScope(_Strict):
+    """``content/out-of-scope.yaml``: examples of what the bot does not answer (small talk,
+    homework, weather, poems, rates), the topic model's "none of these" class."""
+
+    examples: Examples
+
+
 class Section(StrEnum):
     CONSULAR = "consular"
     ABOUT = "about"
@@ -158,7 +214,7 @@ class Topic(_Strict):
     source: Source
     verified: bool = True
     reviewed: date
-    examples: dict[str, list[str]] = Field(default_factory=dict)  # the topic model's training
+    examples: Examples | None = None
     # A short phrase naming this topic's case ("Lost or stolen"), the button when the bot
     # asks back which of two close topics is meant; without it the title is used.
     choice: ChoiceText | None = None
@@ -314,6 +370,45 @@ class ContentErrors(Exception):
 class ContentBundle:
     topics: dict[str, Topic]
     countries: dict[str, Country]
+    out_of_scope: OutOfScope | None = None
+
+
+OUT_OF_SCOPE_FILE = "out-of-scope.yaml"
+
+
+def _load_out_of_scope(root: Path, problems: list[str]) -> OutOfScope | None:
+    path = root / OUT_OF_SCOPE_FILE
+    if not path.exists():
+        return None
+    data = _read_yaml(path, problems)
+    if data is None:
+        return None
+    try:
+        return OutOfScope.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_format_error(path, exc))
+        return None
+
+
+def _check_examples_unique(
+    root: Path, topics: dict[str, Topic], out_of_scope: OutOfScope | None, problems: list[str]
+) -> None:
+    """No example question in two topics, or in a topic and the out-of-scope file: the model
+    could not tell them apart."""
+    owners: dict[str, str] = {}
+    sources: list[tuple[str, Examples]] = [
+        (f"{root / 'topics' / slug}.yaml", t.examples)
+        for slug, t in topics.items() if t.examples is not None
+    ]
+    if out_of_scope is not None:
+        sources.append((str(root / OUT_OF_SCOPE_FILE), out_of_scope.examples))
+    for path, examples in sources:
+        for lang, text in examples.all():
+            k = example_key(text)
+            other = owners.setdefault(k, path)
+            if other != path:
+                problems.append(
+                    f"{path}: examples.{lang}: {text!r} is an example in {Path(other).name} too")
 
 
 def _format_error(path: Path, exc: ValidationError) -> list[str]:
@@ -393,11 +488,13 @@ def load_tree(root: Path) -> ContentBundle:
         for rel in topic.related:
             if rel not in topics:
                 problems.append(f"{root / 'topics' / slug}.yaml: related: no topic {rel!r}")
+    out_of_scope = _load_out_of_scope(root, problems)
+    _check_examples_unique(root, topics, out_of_scope, problems)
     if not topics and not countries and not problems:
         problems.append(f"{root}: no topic or country files found")
     if problems:
         raise ContentErrors(problems)
-    return ContentBundle(topics=topics, countries=countries)
+    return ContentBundle(topics=topics, countries=countries, out_of_scope=out_of_scope)
 
 
 def _check_districts(where: str, country: Country) -> list[str]:

@@ -14,6 +14,7 @@ Kazakh letters meets the Cyrillic content. Everything here is pure Python and sy
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import re
@@ -40,6 +41,7 @@ from bot.services.textnorm import (
     tokenize,
     without_kk_schwa,
 )
+from bot.services.topic_model import OUT_OF_SCOPE, TopicModel
 
 # --- topic scoring -----------------------------------------------------------------------
 KEYWORD_WEIGHT = 3.0
@@ -75,6 +77,14 @@ ALTERNATIVE_MIN_SHARE = 0.3  # an alternative scores at least this share of the 
 HOME_PENALTY = 0.7  # a question about a foreign country, not Kazakhstan: topics lose this
 # times the share of their keyword phrases that name Kazakhstan
 HOME_BONUS = 1.0  # ... and one about Kazakhstan, not abroad, makes them gain this times it
+
+# --- the topic model (bot.services.topic_model), fused with the index's scores ---------------
+# (tuned on tests/data/questions.yaml and questions_styles.yaml only)
+MODEL_WEIGHT = 6.0  # a topic's model probability adds this times it to its index score
+INDEX_SHARE = 0.7  # ... to this share of its index score
+MODEL_MIN_PROBABILITY = 0.02  # topics the model gives less are left as the index scored them
+OUT_OF_SCOPE_WEIGHT = 18.0  # a topic must score above this times the out-of-scope probability
+LANG_MODEL_SURE = 0.6  # the language model overrides the detector's votes from this probability
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -1139,6 +1149,32 @@ class QuestionIndex:
         self._phrase_index: dict[int | str, array[int]] = {}
         self._countries = _CountryMatcher()
         self._vocab = _Vocabulary()
+        self._model: TopicModel | None = None
+        self._model_docs: tuple[int, ...] = ()  # per model class, its topic (-1: none)
+        self.lang_model: TopicModel | None = None  # classes: the languages
+
+    @property
+    def model(self) -> TopicModel | None:
+        """The topic model fused with the index's scores (None: the index alone)."""
+        return self._model
+
+    @model.setter
+    def model(self, model: TopicModel | None) -> None:
+        docs = {slug: d for d, slug in enumerate(self._slugs)}
+        self._model_docs = tuple(docs.get(c, -1) for c in model.classes) if model else ()
+        self._model = model
+
+    def with_model(
+        self, model: TopicModel | None, lang_model: TopicModel | None = None
+    ) -> QuestionIndex:
+        """This index with another topic model (and language model, if given): a new object
+        sharing everything else, so a question being answered keeps the models it started
+        with."""
+        other = copy.copy(self)
+        other.model = model
+        if lang_model is not None:
+            other.lang_model = lang_model
+        return other
 
     @classmethod
     def build(cls, topics: Mapping[str, Topic], countries: Mapping[str, Country]) -> QuestionIndex:
@@ -1201,16 +1237,16 @@ class QuestionIndex:
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
         tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
         mentions = self._countries.find(tokens)
-        if lang not in LANGS:
-            lang = self._countries.language_of(tokens, mentions) or _detect(tokens, self._vocab)
-        country = _pick_country(tokens, mentions)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
+        if lang not in LANGS:
+            lang = self._countries.language_of(tokens, mentions) or self._language(tokens, named)
+        country = _pick_country(tokens, mentions)
         offscope = _out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
-        ranked = self._rank(content, lang, _place_focus(tokens, mentions), bool(mentions))
-        topic, confidence, alternatives = _decide(
-            ranked, OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
-        )
+        ranked, floor, guess = self._topic_ranking(tokens, named, offscope, lang, mentions)
+        topic, confidence, alternatives = _decide(ranked, floor)
+        if guess:
+            confidence = min(confidence, UNSURE_CONFIDENCE - 0.01)
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
         closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
         if smalltalk and (pure or topic is None or closing):
@@ -1227,6 +1263,17 @@ class QuestionIndex:
             smalltalk,
             urgency.detect((text or "")[:MAX_QUERY_CHARS], tokens),
         )
+
+    def language_words(self, text: str) -> list[Token]:
+        """The words the language model reads, in training as in answering."""
+        return _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+
+    def model_words(self, text: str) -> list[Token]:
+        """The words the topic model reads, in training as in answering: the question's words
+        but the country names (a country says nothing about the topic)."""
+        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        named = {j for a, b, *_ in self._countries.find(tokens) for j in range(a, b + 1)}
+        return [t for j, t in enumerate(tokens) if j not in named]
 
     def find_countries(self, text: str, limit: int = 8) -> list[str]:
         return self._countries.complete((text or "")[:200], limit)
@@ -1259,9 +1306,65 @@ class QuestionIndex:
             return second, OTHER_SCRIPT_FACTOR
         return None
 
+    def _language(self, tokens: Sequence[Token], named: set[int]) -> str:
+        """The language by the detector's votes, unless the language model (trained on the
+        examples, which are written in each language as people write it: Russian with Kazakh
+        words, Kazakh without the Kazakh letters) is sure of another."""
+        voted = _detect(tokens, self._vocab)
+        model = self.lang_model
+        if model is None:
+            return voted
+        if not tokens:
+            return voted
+        p = model.probabilities(tokens)  # country names too: «Германияға» is Kazakh
+        best = max(p, key=p.__getitem__)
+        return best if p[best] >= LANG_MODEL_SURE else voted
+
+    def _topic_ranking(
+        self, tokens: Sequence[Token], named: set[int], offscope: set[int], lang: str,
+        mentions: list[Mention],
+    ) -> tuple[list[tuple[float, int]], float, bool]:
+        """The best topics by the index's scores fused with the topic model's probabilities;
+        the score below which no topic fits; and whether the pick is a guess to offer, not an
+        answer (one topic word that the index finds as fitting for two topics: the model only
+        knows which of them the examples say more often)."""
+        content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
+        scores = self._scores(content, lang, _place_focus(tokens, mentions), bool(mentions))
+        floor = OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
+        model = self._model
+        if model is None or offscope:  # a forecast, a rate: the index alone, as before
+            return _best(scores), floor, False
+        words = [t for j, t in enumerate(tokens) if j not in named]
+        topical = [t for t in content if not _is_stop(t)]
+        if not topical:  # "and Mongolia?": no topic words
+            return _best(scores), floor, False
+        by_index = _best(scores)
+        if (len(topical) == 1 and len(by_index) > 1
+                and by_index[1][0] > (1 - UNSURE_MARGIN) * by_index[0][0]):
+            return by_index, floor, True  # offered with its alternatives, as the index has them
+        none = self._fuse(scores, model.probabilities(words))
+        # "none of these" competes with the topics: a topic must score above it
+        floor = max(floor, OUT_OF_SCOPE_WEIGHT * none)
+        return _best(scores), floor, False
+
+    def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> float:
+        """Add the topic model's probabilities to the index's scores, in place; the model's
+        probability that the question is out of scope."""
+        docs = self._model_docs
+        for c, p in enumerate(probabilities.values()):
+            d = docs[c]
+            if d >= 0 and p >= MODEL_MIN_PROBABILITY:
+                scores[d] = scores.get(d, 0.0) * INDEX_SHARE + MODEL_WEIGHT * p
+        return probabilities.get(OUT_OF_SCOPE, 0.0)
+
     def _rank(
         self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False
     ) -> list[tuple[float, int]]:
+        return _best(self._scores(tokens, lang, focus, country))
+
+    def _scores(
+        self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False
+    ) -> dict[int, float]:
         terms, present = self._query_terms(tokens, lang)
         if country:
             present.add(COUNTRY_SLOT)
@@ -1280,7 +1383,7 @@ class QuestionIndex:
         elif focus == "home":
             for d in scores:
                 scores[d] *= 1.0 + HOME_BONUS * self._home[d]
-        return _best(scores)
+        return scores
 
     def _phrase_bonus(self, present: set[int | str]) -> dict[int, float]:
         """Per topic, its best keyword phrase: the weight of the phrase's words present, times

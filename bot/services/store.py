@@ -6,9 +6,11 @@ The bot answers from an in-memory :class:`ContentStore` built once from the data
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,9 +21,20 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import StartupError
-from bot.services.content import LANGS, Country, Section, Topic, dump_yaml, load_tree
+from bot.services import topic_model
+from bot.services.content import (
+    LANGS,
+    OUT_OF_SCOPE_FILE,
+    Country,
+    OutOfScope,
+    Section,
+    Topic,
+    dump_yaml,
+    load_tree,
+)
 from bot.services.places import PlaceIndex
 from bot.services.search import QuestionIndex
+from bot.services.topic_model import TopicModel
 from storage.repositories import ContentRepo
 
 
@@ -59,6 +72,9 @@ class ImportReport:
         return out
 
 
+OUT_OF_SCOPE_DOC = OUT_OF_SCOPE_FILE.removesuffix(".yaml")  # its key in content_documents
+
+
 async def import_content(
     session_factory: async_sessionmaker[AsyncSession], root: Path, today: date | None = None,
 ) -> ImportReport:
@@ -89,6 +105,23 @@ async def import_content(
                     report.unchanged += 1
                     continue
                 await put(doc, dig)
+        stored_docs = {r.key: r.digest for r in await repo.documents()}
+        docs = {}
+        if bundle.out_of_scope is not None:
+            docs[OUT_OF_SCOPE_DOC] = bundle.out_of_scope.model_dump(mode="json")
+        for key, doc in docs.items():
+            dig = digest(doc)
+            if key not in stored_docs:
+                report.added.append(f"document {key}")
+            elif stored_docs[key] != dig:
+                report.changed.append(f"document {key}")
+            else:
+                report.unchanged += 1
+                continue
+            await repo.put_document(key, doc, dig)
+        gone_docs = sorted(set(stored_docs) - set(docs))
+        await repo.remove_documents(gone_docs)
+        report.removed += [f"document {k}" for k in gone_docs]
         gone_topics = sorted(set(stored_topics) - set(bundle.topics))
         gone_countries = sorted(set(stored_countries) - set(bundle.countries))
         await repo.remove_topics(gone_topics)
@@ -119,6 +152,7 @@ async def export_content(session_factory: async_sessionmaker[AsyncSession], root
     async with session_factory() as session:
         repo = ContentRepo(session)
         topics, countries = await repo.topics(), await repo.countries()
+        documents = await repo.documents()
     (root / "topics").mkdir(parents=True, exist_ok=True)
     (root / "countries").mkdir(parents=True, exist_ok=True)
     for rec in topics:
@@ -127,7 +161,9 @@ async def export_content(session_factory: async_sessionmaker[AsyncSession], root
     for rec in countries:
         path = root / "countries" / f"{rec.key.lower()}.yaml"
         path.write_text(dump_yaml(_file_form(rec.data)), encoding="utf-8")
-    return len(topics) + len(countries)
+    for rec in documents:
+        (root / f"{rec.key}.yaml").write_text(dump_yaml(dict(rec.data)), encoding="utf-8")
+    return len(topics) + len(countries) + len(documents)
 
 
 KK_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
@@ -146,34 +182,133 @@ def first_letter(name: str) -> str:
     return name[:1].upper()
 
 
+Taught = Sequence[tuple[str, str, str | None]]  # (text, lang, topic slug or None: out of scope)
+_TAG = re.compile(r"<[^>]+>")
+
+
 class ContentStore:
-    """Everything the bot answers from, in memory, with the question index over it."""
+    """Everything the bot answers from, in memory, with the question analyzer over it: the
+    stem index and the topic model trained on the examples (``index.model``)."""
 
     def __init__(
         self,
         topics: Mapping[str, Topic],
         countries: Mapping[str, Country],
+        out_of_scope: OutOfScope | None = None,
+        *,
+        taught: Taught = (),
+        cache_dir: Path | None = None,
     ) -> None:
         self.topics: dict[str, Topic] = dict(
             sorted(topics.items(), key=lambda kv: (kv[1].order, kv[0]))
         )
         self.countries: dict[str, Country] = dict(countries)
+        self.out_of_scope = out_of_scope
+        self.cache_dir = cache_dir
+        self._taught: tuple[tuple[str, str, str | None], ...] = tuple(taught)
+        self._learning = asyncio.Lock()
         self.index = QuestionIndex.build(self.topics, self.countries)
+        self.index.model, self.index.lang_model = self._train(self._taught)
         self.places = PlaceIndex.build(self.countries)
         self._names: dict[str, dict[str, str]] = {
             lang: {iso: Locale(lang).territories.get(iso, iso) for iso in self.countries}
             for lang in LANGS
         }
 
+    # -- the topic model --
+    def samples(self, taught: Taught = ()) -> list[tuple[str, str]]:
+        """What the topic model learns from: each topic's examples, title, keywords and
+        summary in every language, the out-of-scope examples, and the taught examples (those
+        naming a topic the store no longer has are left out)."""
+
+        def texts(topic: Topic) -> Iterator[str]:
+            if topic.examples is not None:
+                for _, text in topic.examples.all():
+                    yield text
+            for lang in LANGS:
+                yield _TAG.sub(" ", topic.title.get(lang))
+                yield from topic.keywords.get(lang)
+                yield _TAG.sub(" ", topic.summary.get(lang))
+
+        out_of_scope = (
+            [t for _, t in self.out_of_scope.examples.all()] if self.out_of_scope else [])
+        samples = topic_model.iter_samples(
+            ((slug, texts(t)) for slug, t in self.topics.items()), out_of_scope)
+        for text, _lang, slug in taught:
+            if slug is None:
+                samples.append((text, topic_model.OUT_OF_SCOPE))
+            elif slug in self.topics:
+                samples.append((text, slug))
+        return samples
+
+    def language_samples(self, taught: Taught = ()) -> list[tuple[str, str]]:
+        """What the language model learns from: every text a person might type, by the
+        language it is written in (each once: a large store repeats itself)."""
+        samples: dict[tuple[str, str], None] = {}
+        for topic in self.topics.values():
+            if topic.examples is not None:
+                samples.update(((text, lang), None) for lang, text in topic.examples.all())
+            for lang in LANGS:
+                samples[_TAG.sub(" ", topic.title.get(lang)), lang] = None
+                samples[_TAG.sub(" ", topic.summary.get(lang)), lang] = None
+        if self.out_of_scope is not None:
+            samples.update(((text, lang), None) for lang, text in self.out_of_scope.examples.all())
+        samples.update(((text, lang), None) for text, lang, _ in taught if lang in LANGS)
+        return list(samples)
+
+    def _train(self, taught: Taught) -> tuple[TopicModel | None, TopicModel | None]:
+        """The topic and language models. They read words as the index gives them (country
+        names left out), so the countries are part of the cache key."""
+        salt = digest({iso: _document(c)["aliases"] for iso, c in self.countries.items()})
+        words = self.index.model_words
+        trainable = len(self.topics) < topic_model.MAX_CLASSES  # else not even its samples
+        return (
+            topic_model.obtain(self.samples(taught), self.cache_dir, words, salt)
+            if trainable else None,
+            topic_model.obtain(self.language_samples(taught), self.cache_dir,
+                               self.index.language_words, "",
+                               name=topic_model.LANG_CACHE_NAME.removesuffix(".npz"),
+                               c=topic_model.LANG_C),
+        )
+
+    @property
+    def taught(self) -> tuple[tuple[str, str, str | None], ...]:
+        return self._taught
+
+    async def learn(self, examples: Sequence[tuple[str, str, str | None]]) -> None:
+        """Add taught examples, (text, lang, topic slug or None for out of scope), and
+        retrain the topic model off the event loop; questions are answered by the old model
+        until the new one is swapped in whole. Concurrent calls are applied one after the
+        other, none lost."""
+        if not examples:
+            return
+        async with self._learning:
+            taught = self._taught + tuple((t, lang, slug) for t, lang, slug in examples)
+            model, lang_model = await asyncio.to_thread(self._train, taught)
+            self._taught = taught
+            self.index = self.index.with_model(model, lang_model)
+
     @classmethod
-    async def load(cls, session_factory: async_sessionmaker[AsyncSession]) -> ContentStore:
+    async def load(
+        cls,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        taught: Taught = (),
+        cache_dir: Path | None = None,
+    ) -> ContentStore:
         async with session_factory() as session:
             repo = ContentRepo(session)
             topics, countries = await repo.topics(), await repo.countries()
+            documents = {r.key: r.data for r in await repo.documents()}
         try:
+            out_of_scope = (OutOfScope.model_validate(documents[OUT_OF_SCOPE_DOC])
+                            if OUT_OF_SCOPE_DOC in documents else None)
             return cls(
                 {r.key: Topic.model_validate(r.data) for r in topics},
                 {r.key: Country.model_validate(r.data) for r in countries},
+                out_of_scope,
+                taught=taught,
+                cache_dir=cache_dir,
             )
         except ValidationError as exc:
             raise ContentOutdated(
@@ -182,9 +317,12 @@ class ContentStore:
             ) from exc
 
     @classmethod
-    def from_files(cls, root: Path) -> ContentStore:
+    def from_files(
+        cls, root: Path, *, taught: Taught = (), cache_dir: Path | None = None
+    ) -> ContentStore:
         bundle = load_tree(root)
-        return cls(bundle.topics, bundle.countries)
+        return cls(bundle.topics, bundle.countries, bundle.out_of_scope,
+                   taught=taught, cache_dir=cache_dir)
 
     def section(self, section: Section) -> list[Topic]:
         return [t for t in self.topics.values() if t.section == section]
