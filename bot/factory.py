@@ -35,6 +35,7 @@ from bot.services.retention import RetentionTask
 from bot.services.roles import bootstrap_admins
 from bot.services.stats import ChartDrawer
 from bot.services.store import ContentStore
+from bot.services.teach import Teacher, load_store
 from bot.travel_jobs import start_travellers, stop_travellers
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
@@ -85,6 +86,7 @@ def create_dispatcher(
         charts=ChartDrawer(),
         operators=Operators(),
         metrics=metrics,
+        teacher=Teacher(store, session_factory),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))
@@ -108,6 +110,8 @@ def create_dispatcher(
     dialogue = DialogueJobs(session_factory, settings, store, i18n)
     dp.startup.register(dialogue.start)
     dp.shutdown.register(dialogue.stop)
+    dp.startup.register(dp["teacher"].start)
+    dp.shutdown.register(dp["teacher"].stop)
     return dp
 
 
@@ -128,7 +132,7 @@ class App:
                                pool_timeout=db.pool_timeout)
         factory = create_session_factory(engine)
         i18n = create_i18n(settings.default_language)
-        store = await ContentStore.load(factory, cache_dir=settings.cache_dir)
+        store = await load_store(factory, settings.cache_dir)  # with the taught examples
         if not store.topics:
             log.warning("the content store is empty: run `python bot.py content import`")
         return cls(settings, engine, factory, i18n, store)

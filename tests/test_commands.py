@@ -15,7 +15,7 @@ from tests.conftest import Conversation, start_bot
 
 CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "subscribe", "my_data",
            "forget_me", "language", "help", "cancel"]
-EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats"]
+EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats", "unanswered"]
 ADMIN = [*EDITOR, "editors", "channels"]
 
 
