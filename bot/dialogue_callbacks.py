@@ -15,7 +15,7 @@ OFFICER_ACTIONS = frozenset({"new", "talk", "leave", "close", "rate", "reopen", 
 REASONS = ("wrong_topic", "outdated", "detail", "other")
 VOTES = frozenset({"up", "down", *REASONS})
 PERIODS = (7, 30, 90)
-TEACH_ACTIONS = frozenset({"t", "o", "p", "s", "v", "n"})
+TEACH_ACTIONS = frozenset({"t", "o", "p", "s", "v", "n", "l"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,8 @@ class StatsPeriod(CallbackData):
 class TeachCb(CallbackData):
     """/unanswered: ``t`` files question ``qid`` under topic ``arg``, ``o`` as out of scope;
     ``p`` opens the sections, ``s`` the topics of section ``arg``, ``v`` shows the question
-    again, ``n`` the list at position ``arg``."""
+    again, ``n`` the list at position ``arg``, ``l`` the list in a message of its own (from
+    the weekly digest, which stays as it is)."""
 
     prefix: ClassVar[str] = "te"
     action: str

@@ -53,6 +53,17 @@ async def navigate(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork
     await query.answer()
 
 
+async def open_list(query: CallbackQuery, uow: UnitOfWork, store: ContentStore, i18n: I18n,
+                    settings: Settings) -> None:
+    """From the weekly digest: the list comes as a new message, the digest stays."""
+    screen = await _page(uow, store, settings, i18n.current_locale, 0)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await send(query.message, screen)
+    else:
+        await show(query, screen)  # a message too old to reach: show sends a new one
+
+
 async def pick(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,
                store: ContentStore, i18n: I18n, settings: Settings) -> None:
     """"Another topic…" (the sections), a section's topics, or back to the question."""
@@ -60,7 +71,6 @@ async def pick(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,
     item = await repo.pending_one(callback_data.qid)
     if item is None:
         await query.answer(_("This question is no longer on the list."), show_alert=True)
-        await show(query, await _page(uow, store, settings, i18n.current_locale, 0))
         return
     lang = i18n.current_locale
     if callback_data.action == "p":
@@ -92,7 +102,6 @@ async def file_under(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWo
                                   query.from_user.id)
     if taught is None:
         await query.answer(_("This question is no longer on the list."), show_alert=True)
-        await show(query, await _page(uow, store, settings, lang, 0))
         return
     note = teaching.taught_note(store, taught, lang)
     screen = await _page(uow, store, settings, lang, pos, note)
@@ -116,6 +125,7 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(unanswered, Command("unanswered"))
     router.callback_query.register(navigate, TeachCb.filter(F.action == "n"))
+    router.callback_query.register(open_list, TeachCb.filter(F.action == "l"))
     router.callback_query.register(pick, TeachCb.filter(F.action.in_({"p", "s", "v"})))
     router.callback_query.register(file_under, TeachCb.filter(F.action.in_({"t", "o"})))
     return router

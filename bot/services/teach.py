@@ -276,7 +276,7 @@ def learned_text(store: ContentStore, taught: TaughtDTO, lang: str) -> str:
 def teach_button(pending: int) -> Button:
     """Under the weekly digest: opens the list."""
     return Button(_("🎓 Teach the bot ({count} questions)").format(count=pending),
-                  TeachCb(action="n", arg="0").pack())
+                  TeachCb(action="l").pack())
 
 
 # --- content export / import ------------------------------------------------------------
