@@ -48,9 +48,9 @@ async def unanswered(message: Message, uow: UnitOfWork, store: ContentStore, i18
 
 async def navigate(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,
                    store: ContentStore, i18n: I18n, settings: Settings) -> None:
-    await show(query, await _page(uow, store, settings, i18n.current_locale,
-                                  int(callback_data.arg)))
+    screen = await _page(uow, store, settings, i18n.current_locale, int(callback_data.arg))
     await query.answer()
+    await show(query, screen)
 
 
 async def open_list(query: CallbackQuery, uow: UnitOfWork, store: ContentStore, i18n: I18n,
@@ -84,8 +84,8 @@ async def pick(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,
         pos = await repo.position(item.question_id)
         screen = teaching.item_screen(store, item, pos, await repo.pending_count(), lang,
                                       settings.tz)
-    await show(query, screen)
     await query.answer()
+    await show(query, screen)
 
 
 async def file_under(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,

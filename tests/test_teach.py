@@ -6,21 +6,25 @@ forged buttons; a restart keeps what was taught; /forget_me keeps the example, u
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from bot.config import Settings
 from bot.localapi import LocalBotAPI
 from bot.middlewares import FloodMiddleware
 from bot.services.answers import AnswerService
 from bot.services.dialogue_jobs import send_digests
 from bot.services.stats import build_digest, digest_week
-from bot.services.teach import export_taught, import_taught, read_taught
+from bot.services.teach import Teacher, export_taught, import_taught, load_store, read_taught
+from bot.services.topic_model import CACHE_NAME
 from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry, QuestionLog, TaughtExample, utcnow
 from storage.repo_teach import TeachRepo
@@ -44,10 +48,13 @@ OFF_TOPIC = "у меня сломался холодильник в кварти
 
 
 @pytest_asyncio.fixture
-async def started(db_url: str) -> AsyncIterator[tuple[Started, Conversation]]:
+async def started(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Started, Conversation]]:
+    """The bot, with a model cache of its own: teaching replaces the cached model, which
+    would make the next bot of the suite train again; it starts from the shared one."""
+    cache = _own_cache(tmp_path)
     async with LocalBotAPI() as server:
         editor = server.add_user(first_name="Editor", language_code="en")
-        async with start_bot(db_url, server, admin_ids=(editor.id,),
+        async with start_bot(db_url, server, admin_ids=(editor.id,), cache_dir=cache,
                              dispatcher={"flood": FloodMiddleware(limit=1000)}) as s:
             yield s, Conversation(server, editor)
 
@@ -257,7 +264,40 @@ def test_a_bad_taught_file_is_refused_with_its_name(tmp_path: Path) -> None:
         read_taught(tmp_path)
 
 
+async def test_examples_taught_through_another_process_are_learned_once(
+        sqlite_url: str, tmp_path: Path) -> None:
+    await seed_content(sqlite_url)
+    engine = create_engine(sqlite_url)
+    factory = create_session_factory(engine)
+    try:
+        store = await load_store(factory, _own_cache(tmp_path))
+        teacher = Teacher(store, factory)
+        assert await teacher.sync() == 0
+        async with factory() as session, session.begin():  # as another process would
+            await TeachRepo(session).add(QUESTIONS["ru"], "ru", TOPIC, 7)
+        assert AnswerService(store, UTC_ZONE).answer(QUESTIONS["ru"]).analysis.topic != TOPIC
+        assert await teacher.sync() == 1
+        assert await teacher.sync() == 0  # nothing learned twice
+        assert store.taught == ((QUESTIONS["ru"], "ru", TOPIC),)
+        assert AnswerService(store, UTC_ZONE).answer(QUESTIONS["ru"]).analysis.topic == TOPIC
+    finally:
+        await engine.dispose()
+
+
 # --- helpers ------------------------------------------------------------------------------
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def _own_cache(tmp_path: Path) -> Path:
+    """A model cache of this test's own, starting from the shared one."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shared = Settings.model_fields["cache_dir"].default / CACHE_NAME
+    if shared.exists():
+        shutil.copy(shared, cache / CACHE_NAME)
+    return cache
 
 
 def _next_monday(s: Started) -> datetime:
