@@ -7,17 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.content import load_tree
 from bot.services.search import Analysis, QuestionIndex, detect_language
+from bot.services.store import ContentStore
 from bot.services.textnorm import key, latin_to_cyrillic, tokenize
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
+CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
 
 
 @pytest.fixture(scope="module")
 def index() -> QuestionIndex:
-    bundle = load_tree(CONTENT)
-    return QuestionIndex.build(bundle.topics, bundle.countries)
+    """The analyzer the bot answers with: the index and the topic model trained on the
+    content's examples."""
+    store = ContentStore.from_files(CONTENT, cache_dir=CACHE)
+    assert store.index.model is not None
+    return store.index
 
 
 # --- normalisation ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ not needing scikit-learn to answer."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,12 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model-cache")
 
 
+@pytest.fixture
+def forgetful(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process forgets the models it trained, so the disk cache is what is tested."""
+    monkeypatch.setattr(topic_model, "_RECENT", {})
+
+
 @pytest.fixture(scope="module")
 def store(cache: Path) -> ContentStore:
     return ContentStore.from_files(CONTENT, cache_dir=cache)
@@ -39,9 +46,10 @@ def test_the_store_answers_with_a_trained_model(store: ContentStore) -> None:
 
 
 def test_the_model_is_loaded_from_the_cache_not_trained_again(
-    store: ContentStore, cache: Path, monkeypatch: pytest.MonkeyPatch
+    store: ContentStore, cache: Path, monkeypatch: pytest.MonkeyPatch, forgetful: None
 ) -> None:
     assert (cache / topic_model.CACHE_NAME).is_file()
+    assert (cache / topic_model.LANG_CACHE_NAME).is_file()
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("trained again although the cache holds the model")
@@ -54,10 +62,13 @@ def test_the_model_is_loaded_from_the_cache_not_trained_again(
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_a_broken_cache_file_is_ignored_and_rebuilt(
-    store: ContentStore, tmp_path: Path, damage: str
+    store: ContentStore, cache: Path, tmp_path: Path, damage: str, forgetful: None
 ) -> None:
     path = tmp_path / topic_model.CACHE_NAME
-    ContentStore.from_files(CONTENT, cache_dir=tmp_path)
+    model = store.index.model
+    assert model is not None
+    model.save(path)
+    shutil.copy(cache / topic_model.LANG_CACHE_NAME, tmp_path)  # only the topic model is broken
     whole = path.read_bytes()
     path.write_bytes({"truncated": whole[: len(whole) // 2], "garbage": b"\x00not a model" * 50,
                       "empty": b""}[damage])
@@ -115,7 +126,8 @@ def test_concurrent_lessons_are_all_kept(cache: Path) -> None:
     assert sorted(t for t, _, _ in store.taught) == ["alpha quuxberry", "beta quuxberry"]
 
 
-def test_answering_from_a_warm_cache_does_not_import_sklearn(cache: Path) -> None:
+def test_answering_from_a_warm_cache_does_not_import_sklearn(cache: Path,
+                                                             forgetful: None) -> None:
     ContentStore.from_files(CONTENT, cache_dir=cache)  # the cache holds the shipped content's
     code = (
         "import sys; from pathlib import Path; from bot.services.store import ContentStore; "

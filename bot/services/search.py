@@ -78,10 +78,12 @@ HOME_PENALTY = 0.7  # a question about a foreign country, not Kazakhstan: topics
 HOME_BONUS = 1.0  # ... and one about Kazakhstan, not abroad, makes them gain this times it
 
 # --- the topic model (bot.services.topic_model), fused with the index's scores ---------------
+# (tuned on tests/data/questions.yaml and questions_styles.yaml only)
 MODEL_WEIGHT = 6.0  # a topic's model probability adds this times it to its index score
-INDEX_SHARE = 1.0  # ... to this share of its index score
+INDEX_SHARE = 0.5  # ... to this share of its index score
 MODEL_MIN_PROBABILITY = 0.02  # topics the model gives less are left as the index scored them
-MODEL_OUT_OF_SCOPE = 0.5  # out-of-scope probability from which a topic needs a strong match
+OUT_OF_SCOPE_WEIGHT = 18.0  # a topic must score above this times the out-of-scope probability
+LANG_MODEL_SURE = 0.6  # the language model overrides the detector's votes from this probability
 
 # --- country matching ----------------------------------------------------------------------
 CITY_STRENGTH = 0.8
@@ -1145,6 +1147,7 @@ class QuestionIndex:
         self._vocab = _Vocabulary()
         self._model: TopicModel | None = None
         self._model_docs: tuple[int, ...] = ()  # per model class, its topic (-1: none)
+        self.lang_model: TopicModel | None = None  # classes: the languages
 
     @property
     def model(self) -> TopicModel | None:
@@ -1157,11 +1160,16 @@ class QuestionIndex:
         self._model_docs = tuple(docs.get(c, -1) for c in model.classes) if model else ()
         self._model = model
 
-    def with_model(self, model: TopicModel | None) -> QuestionIndex:
-        """This index with another topic model: a new object sharing everything else, so a
-        question being answered keeps the model it started with."""
+    def with_model(
+        self, model: TopicModel | None, lang_model: TopicModel | None = None
+    ) -> QuestionIndex:
+        """This index with another topic model (and language model, if given): a new object
+        sharing everything else, so a question being answered keeps the models it started
+        with."""
         other = copy.copy(self)
         other.model = model
+        if lang_model is not None:
+            other.lang_model = lang_model
         return other
 
     @classmethod
@@ -1223,23 +1231,18 @@ class QuestionIndex:
 
     # -- questions --
     def analyze(self, text: str, lang: str | None = None) -> Analysis:
-        words = tokenize((text or "")[:MAX_QUERY_CHARS])
-        tokens = _merge_hyphen_suffixes(words)
+        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
         mentions = self._countries.find(tokens)
-        if lang not in LANGS:
-            lang = self._countries.language_of(tokens, mentions) or _detect(tokens, self._vocab)
-        country = _pick_country(tokens, mentions)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
+        if lang not in LANGS:
+            lang = self._countries.language_of(tokens, mentions) or self._language(tokens, named)
+        country = _pick_country(tokens, mentions)
         offscope = _out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
-        scores = self._scores(content, lang, _place_focus(tokens, mentions), bool(mentions))
-        model_says_none = False
-        if self._model is not None and words:
-            model_says_none = self._fuse(scores, self._model.probabilities(words))
-        topic, confidence, alternatives = _decide(
-            _best(scores),
-            OUT_OF_SCOPE_SCORE if offscope or model_says_none else NOTHING_FITS_SCORE,
-        )
+        ranked, floor, guess = self._topic_ranking(tokens, named, offscope, lang, mentions)
+        topic, confidence, alternatives = _decide(ranked, floor)
+        if guess:
+            confidence = min(confidence, UNSURE_CONFIDENCE - 0.01)
         smalltalk, pure = _smalltalk(content) if not mentions else (None, False)
         closing = smalltalk in CLOSING_SMALLTALK and confidence < UNSURE_CONFIDENCE
         if smalltalk and (pure or topic is None or closing):
@@ -1255,6 +1258,13 @@ class QuestionIndex:
             names,
             smalltalk,
         )
+
+    def model_words(self, text: str) -> list[Token]:
+        """The words the topic model reads, in training as in answering: the question's words
+        but the country names (a country says nothing about the topic)."""
+        tokens = _merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        named = {j for a, b, *_ in self._countries.find(tokens) for j in range(a, b + 1)}
+        return [t for j, t in enumerate(tokens) if j not in named]
 
     def find_countries(self, text: str, limit: int = 8) -> list[str]:
         return self._countries.complete((text or "")[:200], limit)
@@ -1287,16 +1297,57 @@ class QuestionIndex:
             return second, OTHER_SCRIPT_FACTOR
         return None
 
-    def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> bool:
-        """Add the topic model's probabilities to the index's scores, in place; whether the
-        model holds the question to be out of scope (and the index has nothing strong)."""
+    def _language(self, tokens: Sequence[Token], named: set[int]) -> str:
+        """The language by the detector's votes, unless the language model (trained on the
+        examples, which are written in each language as people write it: Russian with Kazakh
+        words, Kazakh without the Kazakh letters) is sure of another."""
+        voted = _detect(tokens, self._vocab)
+        model = self.lang_model
+        if model is None:
+            return voted
+        words = [t for j, t in enumerate(tokens) if j not in named]
+        if not words:
+            return voted
+        p = model.probabilities(words)
+        best = max(p, key=p.__getitem__)
+        return best if p[best] >= LANG_MODEL_SURE else voted
+
+    def _topic_ranking(
+        self, tokens: Sequence[Token], named: set[int], offscope: set[int], lang: str,
+        mentions: list[Mention],
+    ) -> tuple[list[tuple[float, int]], float, bool]:
+        """The best topics by the index's scores fused with the topic model's probabilities;
+        the score below which no topic fits; and whether the pick is a guess to offer, not an
+        answer (one topic word that the index finds as fitting for two topics: the model only
+        knows which of them the examples say more often)."""
+        content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
+        scores = self._scores(content, lang, _place_focus(tokens, mentions), bool(mentions))
+        floor = OUT_OF_SCOPE_SCORE if offscope else NOTHING_FITS_SCORE
+        model = self._model
+        if model is None or offscope:  # a forecast, a rate: the index alone, as before
+            return _best(scores), floor, False
+        words = [t for j, t in enumerate(tokens) if j not in named]
+        topical = [t for t in content if not _is_stop(t)]
+        if not topical:  # "and Mongolia?": no topic words
+            return _best(scores), floor, False
+        by_index = _best(scores)
+        if (len(topical) == 1 and len(by_index) > 1
+                and by_index[1][0] > (1 - UNSURE_MARGIN) * by_index[0][0]):
+            return by_index, floor, True  # offered with its alternatives, as the index has them
+        none = self._fuse(scores, model.probabilities(words))
+        # "none of these" competes with the topics: a topic must score above it
+        floor = max(floor, OUT_OF_SCOPE_WEIGHT * none)
+        return _best(scores), floor, False
+
+    def _fuse(self, scores: dict[int, float], probabilities: dict[str, float]) -> float:
+        """Add the topic model's probabilities to the index's scores, in place; the model's
+        probability that the question is out of scope."""
         docs = self._model_docs
         for c, p in enumerate(probabilities.values()):
             d = docs[c]
             if d >= 0 and p >= MODEL_MIN_PROBABILITY:
                 scores[d] = scores.get(d, 0.0) * INDEX_SHARE + MODEL_WEIGHT * p
-        none = probabilities.get(OUT_OF_SCOPE, 0.0)
-        return none >= MODEL_OUT_OF_SCOPE
+        return probabilities.get(OUT_OF_SCOPE, 0.0)
 
     def _rank(
         self, tokens: Sequence[Token], lang: str, focus: str, country: bool = False

@@ -193,7 +193,7 @@ class ContentStore:
         self._taught: tuple[tuple[str, str, str | None], ...] = tuple(taught)
         self._learning = asyncio.Lock()
         self.index = QuestionIndex.build(self.topics, self.countries)
-        self.index.model = self._train(self._taught)
+        self.index.model, self.index.lang_model = self._train(self._taught)
         self._names: dict[str, dict[str, str]] = {
             lang: {iso: Locale(lang).territories.get(iso, iso) for iso in self.countries}
             for lang in LANGS
@@ -225,8 +225,31 @@ class ContentStore:
                 samples.append((text, slug))
         return samples
 
-    def _train(self, taught: Taught) -> TopicModel | None:
-        return topic_model.obtain(self.samples(taught), self.cache_dir)
+    def language_samples(self, taught: Taught = ()) -> list[tuple[str, str]]:
+        """What the language model learns from: every text a person might type, by the
+        language it is written in (each once: a large store repeats itself)."""
+        samples: dict[tuple[str, str], None] = {}
+        for topic in self.topics.values():
+            if topic.examples is not None:
+                samples.update(((text, lang), None) for lang, text in topic.examples.all())
+            for lang in LANGS:
+                samples[_TAG.sub(" ", topic.title.get(lang)), lang] = None
+                samples[_TAG.sub(" ", topic.summary.get(lang)), lang] = None
+        if self.out_of_scope is not None:
+            samples.update(((text, lang), None) for lang, text in self.out_of_scope.examples.all())
+        samples.update(((text, lang), None) for text, lang, _ in taught if lang in LANGS)
+        return list(samples)
+
+    def _train(self, taught: Taught) -> tuple[TopicModel | None, TopicModel | None]:
+        """The topic and language models. They read words as the index gives them (country
+        names left out), so the countries are part of the cache key."""
+        salt = digest({iso: _document(c)["aliases"] for iso, c in self.countries.items()})
+        words = self.index.model_words
+        return (
+            topic_model.obtain(self.samples(taught), self.cache_dir, words, salt),
+            topic_model.obtain(self.language_samples(taught), self.cache_dir, words, salt,
+                               name=topic_model.LANG_CACHE_NAME.removesuffix(".npz")),
+        )
 
     @property
     def taught(self) -> tuple[tuple[str, str, str | None], ...]:
@@ -241,9 +264,9 @@ class ContentStore:
             return
         async with self._learning:
             taught = self._taught + tuple((t, lang, slug) for t, lang, slug in examples)
-            model = await asyncio.to_thread(self._train, taught)
+            model, lang_model = await asyncio.to_thread(self._train, taught)
             self._taught = taught
-            self.index = self.index.with_model(model)
+            self.index = self.index.with_model(model, lang_model)
 
     @classmethod
     async def load(

@@ -24,7 +24,7 @@ import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +40,7 @@ OUT_OF_SCOPE = "~out-of-scope"  # the class of questions the bot does not answer
 CHAR_MIN, CHAR_MAX = 2, 5
 MAX_CHARS = 1000  # the rest of a very long message is not read (as the index)
 MAX_CLASSES = 400  # beyond this many topics the model is not trained (the index alone answers)
-C = 20.0  # inverse regularisation of the logistic regression
+C = 5.0  # inverse regularisation of the logistic regression
 MIN_DF = 1
 
 Samples = Sequence[tuple[str, str]]  # (text, class)
@@ -75,8 +75,11 @@ def features(tokens: Sequence[Token]) -> dict[str, float]:
     return counts
 
 
-def text_features(text: str) -> dict[str, float]:
-    return features(tokenize((text or "")[:MAX_CHARS]))
+Words = Callable[[str], Sequence[Token]]  # a text's words as the model reads them
+
+
+def plain_words(text: str) -> Sequence[Token]:
+    return tokenize((text or "")[:MAX_CHARS])
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,11 @@ class TopicModel:
         return model
 
 
-def samples_key(samples: Samples) -> str:
-    """A hash of everything the model learns from, and of how it learns."""
-    h = hashlib.sha256(f"v{MODEL_VERSION} C{C} df{MIN_DF} {CHAR_MIN}-{CHAR_MAX}\n".encode())
+def samples_key(samples: Samples, salt: str = "") -> str:
+    """A hash of everything the model learns from, and of how it learns (``salt``: what else
+    shapes the words it reads, such as the country names left out)."""
+    h = hashlib.sha256(
+        f"v{MODEL_VERSION} C{C} df{MIN_DF} {CHAR_MIN}-{CHAR_MAX} {salt}\n".encode())
     for text, label in samples:
         h.update(label.encode())
         h.update(b"\x1f")
@@ -175,12 +180,13 @@ def samples_key(samples: Samples) -> str:
     return h.hexdigest()
 
 
-def train(samples: Samples, key: str = "") -> TopicModel:
-    """Learn the model from (text, class) pairs. Imports scikit-learn: training time only."""
+def train(samples: Samples, key: str = "", words: Words = plain_words) -> TopicModel:
+    """Learn the model from (text, class) pairs, each text read by ``words`` (the function
+    the analyzer reads questions with). Imports scikit-learn: training time only."""
     from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-    rows = [text_features(text) for text, _ in samples]
+    rows = [features(words(text)) for text, _ in samples]
     df: dict[str, int] = {}
     for row in rows:
         for f in row:
@@ -213,10 +219,27 @@ def train(samples: Samples, key: str = "") -> TopicModel:
     return TopicModel(tuple(classes), vocab, idf.astype(np.float32), coef, intercept, key)
 
 
-CACHE_NAME = "topic-model.npz"
+# Models this process trained or read lately, by key: a store built again from the same
+# content (tests, benchmarks, a restart of the dispatcher) does not train again. Immutable.
+_RECENT: dict[str, TopicModel] = {}
+RECENT_LIMIT = 4
 
 
-def obtain(samples: Samples, cache_dir: Path | None) -> TopicModel | None:
+def _remember(model: TopicModel) -> TopicModel:
+    if len(_RECENT) >= RECENT_LIMIT:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[model.key] = model
+    return model
+
+
+CACHE_NAME = "topic-model.npz"  # the topic model's file; the language model's is
+LANG_CACHE_NAME = "language-model.npz"
+
+
+def obtain(
+    samples: Samples, cache_dir: Path | None, words: Words = plain_words, salt: str = "",
+    name: str = "topic-model",
+) -> TopicModel | None:
     """The model for these samples: from the cache when it holds it, else trained (and then
     cached). None when there is nothing to tell apart or too much to train."""
     classes = {label for _, label in samples}
@@ -225,13 +248,16 @@ def obtain(samples: Samples, cache_dir: Path | None) -> TopicModel | None:
             log.info("%d topics: the topic model is not trained, the index answers alone",
                      len(classes))
         return None
-    key = samples_key(samples)
-    path = cache_dir / CACHE_NAME if cache_dir is not None else None
+    key = samples_key(samples, salt)
+    model = _RECENT.get(key)
+    if model is not None:
+        return model
+    path = cache_dir / f"{name}.npz" if cache_dir is not None else None
     if path is not None:
         model = TopicModel.load(path, key)
         if model is not None:
-            return model
-    model = train(samples, key)
+            return _remember(model)
+    model = _remember(train(samples, key, words))
     if path is not None:
         try:
             model.save(path)
