@@ -84,7 +84,7 @@ class AnswerService:
         question = " ".join(text.split())[:ANALYSED_CHARS]
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
-        analysis = self.store.index.analyze(question, lang=lang)
+        analysis = self.store.analyze(question, lang=lang)  # taught questions as taught
         with use_language(analysis.lang):
             reply = self._reply(question, analysis)
         if reply.kind == Kind.UNKNOWN and fallback and fallback != analysis.lang and lang is None:

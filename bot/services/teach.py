@@ -167,7 +167,7 @@ async def teach(session: AsyncSession, store: ContentStore, question_id: int,
 
 def answers_as(store: ContentStore, text: str, lang: str) -> str | None:
     """The topic the analyzer now gives the question confidently (None: no topic)."""
-    a = store.index.analyze(text, lang=lang)
+    a = store.analyze(text, lang=lang)
     return a.topic if a.topic and not a.unsure and not a.smalltalk else None
 
 
