@@ -54,6 +54,13 @@ def cmd_migrate(settings: Settings) -> int:
 async def cmd_content(settings: Settings, action: str, path: Path | None) -> int:
     from bot.services.content import ContentErrors
     from bot.services.store import export_content, import_content
+    from bot.services.teach import (
+        TAUGHT_FILE,
+        export_taught,
+        import_taught,
+        read_taught,
+        topic_slugs,
+    )
     from storage.db import create_engine, create_session_factory
 
     engine = create_engine(settings.db.url)
@@ -62,19 +69,28 @@ async def cmd_content(settings: Settings, action: str, path: Path | None) -> int
         if action == "import":
             root = path or settings.content_dir
             try:
+                read_taught(root)  # refused before anything is imported
+            except ValueError as exc:
+                print(f"content in {root} is not valid, nothing was imported:\n  {exc}",
+                      file=sys.stderr)
+                return 1
+            try:
                 report = await import_content(factory, root)
             except ContentErrors as exc:
                 print(f"content in {root} is not valid, nothing was imported:", file=sys.stderr)
                 for problem in exc.problems:
                     print(f"  {problem}", file=sys.stderr)
                 return 1
+            taught = await import_taught(factory, root, await topic_slugs(factory))
             print(f"imported {root}")
-            for line in report.lines():
+            for line in [*report.lines(), *taught.lines()]:
                 print(f"  {line}")
             return 0
         assert path is not None
         count = await export_content(factory, path)
-        print(f"exported {count} files to {path}")
+        taught_count = await export_taught(factory, path)
+        print(f"exported {count} files to {path}, and {taught_count} taught examples to "
+              f"{path / TAUGHT_FILE}")
         return 0
     finally:
         await engine.dispose()
@@ -83,16 +99,15 @@ async def cmd_content(settings: Settings, action: str, path: Path | None) -> int
 async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: bool) -> int:
     """Answers without loading the Telegram framework: the services need only the store."""
     from bot.services.answers import AnswerService
-    from bot.services.store import ContentStore
+    from bot.services.teach import load_store
     from bot.translation import check_catalogs
     from storage.db import create_engine, create_session_factory
 
     check_catalogs()
     engine = create_engine(settings.db.url)
     try:
-        answers = AnswerService(await ContentStore.load(create_session_factory(engine),
-                                                  cache_dir=settings.cache_dir),
-                                settings.tz)
+        answers = AnswerService(await load_store(create_session_factory(engine),
+                                                 settings.cache_dir), settings.tz)
         forced = None if lang == "auto" else lang
         if question is not None:
             _print_reply(answers.answer(question, lang=forced), as_json)

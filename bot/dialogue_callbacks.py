@@ -15,6 +15,7 @@ OFFICER_ACTIONS = frozenset({"new", "talk", "leave", "close", "rate", "reopen", 
 REASONS = ("wrong_topic", "outdated", "detail", "other")
 VOTES = frozenset({"up", "down", *REASONS})
 PERIODS = (7, 30, 90)
+TEACH_ACTIONS = frozenset({"t", "o", "p", "s", "v", "n", "l"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,3 +52,22 @@ class StatsPeriod(CallbackData):
     def check(self) -> None:
         if self.days not in PERIODS:
             raise ValueError("unknown period")
+
+
+@dataclasses.dataclass(frozen=True)
+class TeachCb(CallbackData):
+    """/unanswered: ``t`` files question ``qid`` under topic ``arg``, ``o`` as out of scope;
+    ``p`` opens the sections, ``s`` the topics of section ``arg``, ``v`` shows the question
+    again, ``n`` the list at position ``arg``, ``l`` the list in a message of its own (from
+    the weekly digest, which stays as it is)."""
+
+    prefix: ClassVar[str] = "te"
+    action: str
+    qid: int = 0
+    arg: str = ""
+
+    def check(self) -> None:
+        if (self.action not in TEACH_ACTIONS or not 0 <= self.qid < 2**31
+                or len(self.arg) > 48
+                or (self.action == "n" and not (self.arg.isdigit() and len(self.arg) < 7))):
+            raise ValueError("malformed teaching button")

@@ -12,6 +12,7 @@ from typing import ClassVar
 from aiogram.fsm.state import State, StatesGroup
 
 from bot.callbacks import CallbackData
+from bot.dialogue_callbacks import TeachCb
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,10 @@ class ChannelForm(StatesGroup):
 
 
 ADMIN_COMMANDS = frozenset({"editors", "channels"})
-EDITOR_COMMANDS = frozenset({"newpost", "posts"}) | ADMIN_COMMANDS
+EDITOR_COMMANDS = frozenset({"newpost", "posts", "unanswered"}) | ADMIN_COMMANDS
 ADMIN_PREFIXES = frozenset({EditorsAct.prefix, ChannelAct.prefix})
 EDITOR_PREFIXES = frozenset({
-    DraftAct.prefix, ReviewAct.prefix, PostList.prefix, PostAct.prefix,
+    DraftAct.prefix, ReviewAct.prefix, PostList.prefix, PostAct.prefix, TeachCb.prefix,
 }) | ADMIN_PREFIXES
 EDITOR_STATE_GROUPS = frozenset(
     g.__full_group_name__ for g in (PostForm, PostEdit, ReviewForm, EditorForm, ChannelForm)

@@ -39,6 +39,7 @@ from bot.services.retention import RetentionTask
 from bot.services.roles import bootstrap_admins
 from bot.services.stats import ChartDrawer
 from bot.services.store import ContentStore
+from bot.services.teach import Teacher, load_store
 from bot.travel_jobs import start_travellers, stop_travellers
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
@@ -91,6 +92,7 @@ def create_dispatcher(
         metrics=metrics,
         send_budget=create_send_budget(settings.redis_url),
         jobs=JobRunner(session_factory),
+        teacher=Teacher(store, session_factory),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))
@@ -117,6 +119,8 @@ def create_dispatcher(
     dp.startup.register(dialogue.start)
     dp.startup.register(start_appointments)
     dp.shutdown.register(stop_appointments)
+    dp.startup.register(dp["teacher"].start)
+    dp.shutdown.register(dp["teacher"].stop)
     # Last: every feature has registered its jobs; at shutdown after the Publisher, which
     # hands its runs back first.
     dp.startup.register(dp["jobs"].start)
@@ -141,7 +145,7 @@ class App:
                                pool_timeout=db.pool_timeout)
         factory = create_session_factory(engine)
         i18n = create_i18n(settings.default_language)
-        store = await ContentStore.load(factory, cache_dir=settings.cache_dir)
+        store = await load_store(factory, settings.cache_dir)  # with the taught examples
         if not store.topics:
             log.warning("the content store is empty: run `python bot.py content import`")
         return cls(settings, engine, factory, i18n, store)

@@ -136,7 +136,7 @@ def create_refusals_router() -> Router:
 
 def create_staff_router() -> Router:
     """The editors' parent router: gated once; administrators' actions nested inside."""
-    from handlers import posts, subscriptions
+    from handlers import posts, subscriptions, teach
 
     staff = Router(name="editors")
     staff.message.filter(EditorTraffic(), HasRole(EDITOR))
@@ -147,7 +147,7 @@ def create_staff_router() -> Router:
     admins.include_routers(create_router(), subscriptions.create_channels_router())
     cancelling = Router(name="editor-cancel")
     cancelling.message.register(cancel_dialogue, Command("cancel"))
-    staff.include_routers(cancelling, admins, posts.create_router())
+    staff.include_routers(cancelling, admins, teach.create_router(), posts.create_router())
     return staff
 
 

@@ -617,3 +617,25 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TaughtExample(Base):
+    """A question an editor filed under a topic (or as out of scope) with /unanswered: the
+    topic model learns from it. Content the editor made, not the asker's: it names nobody
+    (``source_question_id`` points at the question log row it came from, which loses its
+    text and asker at retention or /forget_me; the link is cut at /forget_me)."""
+
+    __tablename__ = "taught_examples"
+    __table_args__ = (
+        UniqueConstraint("source_question_id", name="uq_taught_source"),
+        Index("ix_taught_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(64))  # None: out of scope
+    taught_by: Mapped[int | None] = mapped_column(BigInteger)  # None: from content import
+    source_question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question_log.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,7 @@ from tests.conftest import Conversation, start_bot
 CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "case", "book", "appointments",
            "subscribe", "my_data", "forget_me", "language", "help", "cancel"]
 OPERATOR = ["answer", "slots", "closed", "open", "day", "case"]
-EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats"]
+EDITOR = [*CITIZEN, "newpost", "posts", "alert", "stats", "unanswered"]
 ADMIN = [*EDITOR, "editors", "channels"]
 
 

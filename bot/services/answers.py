@@ -86,7 +86,7 @@ class AnswerService:
         question = " ".join(text.split())[:ANALYSED_CHARS]
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
-        analysis = self.store.index.analyze(question, lang=lang)
+        analysis = self.store.analyze(question, lang=lang)  # taught questions as taught
         # A city or region names the mission that serves it, and its country when none was.
         place = self.store.places.find(question, analysis.country)
         if place is not None and analysis.country is None:

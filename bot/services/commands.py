@@ -57,6 +57,7 @@ def editor_commands() -> list[tuple[str, str]]:
         ("posts", _("Posts: upcoming, sent, failed")),
         ("alert", _("Issue a travel alert")),
         ("stats", _("Statistics of questions and answers")),
+        ("unanswered", _("Teach the bot the questions it could not answer")),
     ]
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +24,7 @@ from bot.services.jobs import JobRunner
 from bot.services.officer import OfficerDesk, check_sla
 from bot.services.stats import build_digest, digest_week, render_digest
 from bot.services.store import ContentStore
+from bot.services.teach import teach_button
 from bot.services.tghtml import split
 from storage.models import utcnow
 from storage.repo_dialogue import DialogueRepo
@@ -57,9 +59,14 @@ async def send_digests(bot: Bot, factory: async_sessionmaker[AsyncSession], sett
             text = render_digest(
                 digest, {s: t.title.get(lang) for s, t in store.topics.items()},
                 {iso: store.country_name(iso, lang) for iso in store.countries}, settings.tz)
+            button = teach_button(digest.teachable) if digest.teachable else None
+        markup = None if button is None else InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=button.text, callback_data=button.data)]])
         try:
-            for chunk in split(text):
-                await bot.send_message(user_id, chunk)
+            chunks = split(text)
+            for i, chunk in enumerate(chunks):
+                await bot.send_message(user_id, chunk,
+                                       reply_markup=markup if i == len(chunks) - 1 else None)
         except TelegramAPIError as exc:
             log.info("digest to %s not delivered: %s", user_id, exc)
             continue

@@ -58,9 +58,15 @@ class PersonalData:
 _REGISTRY: dict[str, PersonalData] = {}
 
 
-def register(entry: PersonalData) -> None:
-    """Add (or replace, by key) what a feature stores about a person."""
+def register(entry: PersonalData, before: str | None = None) -> None:
+    """Add (or replace, by key) what a feature stores about a person; ``before``: erased
+    (and shown) ahead of that entry, when it is registered."""
     _REGISTRY[entry.key] = entry
+    if before is not None and before in _REGISTRY:
+        keys = [k for k in _REGISTRY if k != entry.key]
+        keys.insert(keys.index(before), entry.key)
+        for key in keys:
+            _REGISTRY[key] = _REGISTRY.pop(key)
 
 
 def entries() -> list[PersonalData]:

@@ -34,6 +34,7 @@ from storage.models import (
     QuestionLog,
     UnansweredQuestion,
 )
+from storage.repo_teach import TeachRepo
 
 TOP = 10
 ANSWERED_KINDS = ("answer", "country")
@@ -309,6 +310,8 @@ class Digest:
     until: datetime
     unanswered: list[DigestGroup]
     disliked: list[DigestGroup]
+    taught: int = 0  # questions editors taught the bot that week
+    teachable: int = 0  # questions waiting to be taught now (/unanswered)
 
     @property
     def empty(self) -> bool:
@@ -353,7 +356,10 @@ async def build_digest(session: AsyncSession, since: datetime, until: datetime) 
         return sorted(items, key=lambda g: (-g.count, g.lang, g.country or "",
                                             g.topic or ""))[:DIGEST_GROUPS]
 
-    return Digest(since, until, ranked(groups.values()), ranked(disliked.values()))
+    teach = TeachRepo(session)
+    return Digest(since, until, ranked(groups.values()), ranked(disliked.values()),
+                  taught=await teach.count_between(since, until),
+                  teachable=await teach.pending_count())
 
 
 def digest_week(now: datetime, tz: ZoneInfo) -> tuple[str, datetime, datetime]:
@@ -373,8 +379,10 @@ def render_digest(digest: Digest, topic_names: dict[str, str],
     first = fmt_date(digest.since, lang, tz)
     last = fmt_date(digest.until - timedelta(days=1), lang, tz)
     lines = [_("<b>Weekly digest</b>, {first} – {last}").format(first=first, last=last)]
+    taught = _("Questions taught to the bot this week: {count}").format(count=digest.taught)
     if digest.empty:
         lines.append(_("Every question this week had an answer, and nobody pressed 👎."))
+        lines += ["", taught]
         return "\n".join(lines)
 
     def where(g: DigestGroup) -> str:
@@ -397,6 +405,7 @@ def render_digest(digest: Digest, topic_names: dict[str, str],
             line = _("• {where}: {count} × 👎").format(where=where(g), count=g.count)
             lines.append(f"{line} ({reasons})" if reasons else line)
             lines += [f"   <i>“{quote(e[:200])}”</i>" for e in g.examples]
+    lines += ["", taught]
     return "\n".join(lines)
 
 

@@ -30,10 +30,11 @@ from bot.services.content import (
     Section,
     Topic,
     dump_yaml,
+    example_key,
     load_tree,
 )
 from bot.services.places import PlaceIndex
-from bot.services.search import QuestionIndex
+from bot.services.search import Analysis, QuestionIndex
 from bot.services.topic_model import TopicModel
 from storage.repositories import ContentRepo
 
@@ -206,6 +207,7 @@ class ContentStore:
         self.out_of_scope = out_of_scope
         self.cache_dir = cache_dir
         self._taught: tuple[tuple[str, str, str | None], ...] = tuple(taught)
+        self._recall = _taught_memory(self._taught)
         self._learning = asyncio.Lock()
         self.index = QuestionIndex.build(self.topics, self.countries)
         self.index.model, self.index.lang_model = self._train(self._taught)
@@ -287,6 +289,24 @@ class ContentStore:
             model, lang_model = await asyncio.to_thread(self._train, taught)
             self._taught = taught
             self.index = self.index.with_model(model, lang_model)
+            self._recall = _taught_memory(taught)
+
+    def analyze(self, text: str, lang: str | None = None) -> Analysis:
+        """The analyzer's reading of a question, except that a question an editor taught
+        (the same words, compared by :func:`example_key`) gets the topic the editor chose, or
+        none for out of scope: the model generalises from an example, this makes sure the
+        very question taught is answered as taught."""
+        a = self.index.analyze(text, lang=lang)
+        key = example_key(text) if self._recall else ""
+        if key not in self._recall:
+            return a
+        slug = self._recall[key]
+        if slug is not None and slug not in self.topics:
+            return a
+        if slug is None:
+            return Analysis(a.lang, None, a.country, 0.0, (), None)
+        rest = tuple(s for s in (a.topic, *a.alternatives) if s and s != slug)
+        return Analysis(a.lang, slug, a.country, 1.0, rest, None)
 
     @classmethod
     async def load(
@@ -334,3 +354,8 @@ class ContentStore:
         """ISO codes in the alphabetical order of the names in ``lang``."""
         names = self._names.get(lang, self._names["en"])
         return sorted(self.countries, key=lambda iso: alphabet_key(names[iso], lang))
+
+
+def _taught_memory(taught: Taught) -> dict[str, str | None]:
+    """Taught questions by their words' keys; the latest teaching of a question wins."""
+    return {example_key(text): slug for text, _lang, slug in taught if example_key(text)}
