@@ -99,7 +99,7 @@ async def cmd_content(settings: Settings, action: str, path: Path | None) -> int
 async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: bool) -> int:
     """Answers without loading the Telegram framework: the services need only the store."""
     from bot.services.answers import AnswerService
-    from bot.services.teach import load_store
+    from bot.services.store import load_store
     from bot.translation import check_catalogs
     from storage.db import create_engine, create_session_factory
 

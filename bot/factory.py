@@ -16,13 +16,14 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import LocaleMiddleware, create_i18n
+from bot.i18n import create_i18n
 from bot.isolation import CONVERSATION_TTL, create_events_isolation
 from bot.middlewares import (
     ChosenLanguageMiddleware,
     DatabaseMiddleware,
     FloodMiddleware,
     LanguageCache,
+    LocaleMiddleware,
 )
 from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.services.answers import AnswerService
@@ -38,8 +39,8 @@ from bot.services.question_log import QuestionLogBuffer
 from bot.services.retention import RetentionTask
 from bot.services.roles import bootstrap_admins
 from bot.services.stats import ChartDrawer
-from bot.services.store import ContentStore
-from bot.services.teach import Teacher, load_store
+from bot.services.store import ContentStore, load_store
+from bot.services.teach import Teacher
 from bot.travel_jobs import start_travellers, stop_travellers
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory

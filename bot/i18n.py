@@ -2,29 +2,32 @@
 
 One chain decides the language a person reads (:func:`pick_language`): the one they chose
 with /language → the one their Telegram reports → ``DEFAULT_LANGUAGE``. In an update,
-:class:`LocaleMiddleware` applies it, for aiogram's ``gettext`` (used in handlers) and for
-:mod:`bot.translation` (used in the services) at once. For a message the bot writes first
-(a notice, a report, a reminder, an alert, a digest), :func:`reader_language` applies it to
-the person's stored row; ``ChosenLanguageMiddleware`` keeps that row's Telegram language
-up to date.
+:class:`bot.middlewares.LocaleMiddleware` applies it, for aiogram's ``gettext`` (used in
+handlers) and for :mod:`bot.translation` (used in the services) at once. For a message the
+bot writes first (a notice, a report, a reminder, an alert, a digest),
+:func:`reader_language` applies it to the person's stored row; ``ChosenLanguageMiddleware``
+keeps that row's Telegram language up to date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
-from aiogram.types import TelegramObject, User
-from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
 from bot.translation import DOMAIN, LOCALES_DIR, check_catalogs, use_language
 from storage.repositories import UserRepo
 
+if TYPE_CHECKING:  # the services render with it; only the running bot loads aiogram
+    from aiogram.utils.i18n import I18n
+
 
 def create_i18n(default_language: str) -> I18n:
+    from aiogram.utils.i18n import I18n
+
     check_catalogs(LOCALES_DIR)
     return I18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
 
@@ -52,28 +55,6 @@ async def reader_language(session: AsyncSession, user_id: int, default: str) -> 
     ``settings.default_language`` (or ``i18n.default_locale``).
     """
     return pick_language(await UserRepo(session).reads(user_id), None, default)
-
-
-class LocaleMiddleware(I18nMiddleware):
-    """The language the person chose → Telegram's ``language_code`` → the default."""
-
-    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        user: User | None = data.get("event_from_user")
-        default = self.i18n.default_locale
-        telegram = language_from_telegram(user.language_code if user else None, default)
-        return pick_language(data.get("chosen_language"), telegram, default)
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        current = await self.get_locale(event=event, data=data)
-        data[self.middleware_key] = self
-        data["i18n"] = self.i18n
-        with self.i18n.context(), self.i18n.use_locale(current), use_language(current):
-            return await handler(event, data)
 
 
 @contextmanager

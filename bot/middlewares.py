@@ -11,11 +11,13 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, User
+from aiogram.utils.i18n import I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import language_from_telegram
+from bot.i18n import language_from_telegram, pick_language
 from bot.services.question_log import QuestionLogBuffer
+from bot.translation import use_language
 from storage.db import holding
 from storage.repositories import QuestionRepo, UserRepo
 
@@ -258,3 +260,25 @@ class FloodMiddleware(BaseMiddleware):
                 _("You are writing very fast. Please wait a little, then ask again."))
             return None
         return await handler(event, data)
+
+
+class LocaleMiddleware(I18nMiddleware):
+    """The language the person chose → Telegram's ``language_code`` → the default."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        default = self.i18n.default_locale
+        telegram = language_from_telegram(user.language_code if user else None, default)
+        return pick_language(data.get("chosen_language"), telegram, default)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        current = await self.get_locale(event=event, data=data)
+        data[self.middleware_key] = self
+        data["i18n"] = self.i18n
+        with self.i18n.context(), self.i18n.use_locale(current), use_language(current):
+            return await handler(event, data)

@@ -6,6 +6,8 @@ forged buttons; a restart keeps what was taught; /forget_me keeps the example, u
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -23,7 +25,8 @@ from bot.middlewares import FloodMiddleware
 from bot.services.answers import AnswerService
 from bot.services.dialogue_jobs import send_digests
 from bot.services.stats import build_digest, digest_week
-from bot.services.teach import Teacher, export_taught, import_taught, load_store, read_taught
+from bot.services.store import load_store
+from bot.services.teach import Teacher, export_taught, import_taught, read_taught
 from bot.services.topic_model import CACHE_NAME
 from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry, QuestionLog, TaughtExample, utcnow
@@ -68,24 +71,43 @@ def _labels(conv: Conversation, message: dict[str, Any]) -> list[str]:
     return conv.buttons(message)
 
 
+REPORTS = ("🎓", "The example is saved")
+
+
+def _reports(conv: Conversation) -> list[str]:
+    texts = (m.get("text") or "" for m in conv.server.messages(conv.user))
+    return [t for t in texts if t.startswith(REPORTS)]
+
+
 async def _learned(conv: Conversation, count: int) -> list[str]:
-    """Wait for ``count`` "learned" reports (list edits in between are skipped)."""
-    found: list[str] = []
-    while len(found) < count:
-        for m in await conv.server.wait_for_messages(conv.user, timeout=LEARNING):
-            text = m.get("text") or ""
-            if text.startswith(("🎓", "The example is saved")):
-                found.append(text)
-    return found
+    """Wait for ``count`` "learned" reports, whenever they came (each is a new message;
+    they may arrive while the editor is still pressing through the list)."""
+    deadline = asyncio.get_running_loop().time() + LEARNING
+    while len(_reports(conv)) < count:
+        remaining = deadline - asyncio.get_running_loop().time()
+        with contextlib.suppress(TimeoutError):
+            await conv.server.wait_for_messages(conv.user, timeout=max(remaining, 0.01))
+        if remaining <= 0:
+            break
+    return _reports(conv)
+
+
+async def _press(editor: Conversation, label: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Press and return the list's next screen, skipping a "learned" report that the
+    background training may send in between."""
+    got = await editor.press(label, message)
+    while (got.get("text") or "").startswith(REPORTS):
+        [got] = await editor.server.wait_for_messages(editor.user, timeout=LEARNING)
+    return got
 
 
 async def _pick(editor: Conversation, item: dict[str, Any], title: str) -> dict[str, Any]:
     """"Another topic…" → the consular section → the topic."""
-    sections = await editor.press("Another topic", item)
+    sections = await _press(editor, "Another topic", item)
     assert _labels(editor, sections) == ["🛂 Consular services", "🇰🇿 About Kazakhstan",
                                          "‹ Back"]
-    topics = await editor.press("Consular services", sections)
-    return await editor.press(title, topics)
+    topics = await _press(editor, "Consular services", sections)
+    return await _press(editor, title, topics)
 
 
 async def test_taught_from_the_digest_and_the_list_is_answered_next_time(
@@ -124,7 +146,7 @@ async def test_taught_from_the_digest_and_the_list_is_answered_next_time(
     assert len([b for b in labels if b.startswith("📌 ")]) == 3
     assert f"📌 {_title(s, 'en', OFF_TOPIC_ANSWER)}" not in labels  # the answer it got
     assert {"🗂 Another topic…", "🚫 Out of scope", "Older ▶"} <= set(labels)
-    item = await editor.press("Out of scope", item)
+    item = await _press(editor, "Out of scope", item)
     assert item["text"].startswith(f"✅ Taught: “{OFF_TOPIC}” is out of scope.")
     assert "1 of 3" in item["text"] and QUESTIONS["en"] in item["text"]
     item = await _pick(editor, item, _title(s, "en"))

@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -30,6 +30,9 @@ from bot.translation import gettext as _
 from storage.models import utcnow
 from storage.repo_journeys import CompanionDTO, JourneyRepo, LegDTO
 from storage.repo_travellers import TripRepo
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
 
 log = logging.getLogger(__name__)
 

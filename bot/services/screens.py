@@ -7,7 +7,6 @@ from bot.callbacks import CountryCard, Nav, News, Screen, SetLanguage, TopicCard
 from bot.case_callbacks import CaseCb
 from bot.config import LANGUAGE_NAMES
 from bot.dialogue_callbacks import OfficerCb
-from bot.services import commands
 from bot.services.content import Section
 from bot.services.render import Button, Screenful, flag
 from bot.services.store import ContentStore, first_letter
@@ -128,6 +127,10 @@ def _command_lines(items: list[tuple[str, str]]) -> list[str]:
 def help_screen(role: str | None = None, operator: bool = False) -> Screenful:
     """What the person can do: every citizen's command, then their role's (same lists as
     the command menu, bot/services/commands.py)."""
+    # Imported here: the commands module speaks to Telegram (aiogram), which the answering
+    # path (`bot.py ask`) never loads.
+    from bot.services import commands
+
     lines = [
         _("<b>How I can help</b>"),
         _("Type a question in Kazakh, Russian or English, for example: "

@@ -36,6 +36,7 @@ from bot.services.content import (
 from bot.services.places import PlaceIndex
 from bot.services.search import Analysis, QuestionIndex
 from bot.services.topic_model import TopicModel
+from storage.repo_teach import TaughtDTO, TeachRepo
 from storage.repositories import ContentRepo
 
 
@@ -359,3 +360,15 @@ class ContentStore:
 def _taught_memory(taught: Taught) -> dict[str, str | None]:
     """Taught questions by their words' keys; the latest teaching of a question wins."""
     return {example_key(text): slug for text, _lang, slug in taught if example_key(text)}
+
+
+async def taught_examples(factory: async_sessionmaker[AsyncSession]) -> list[TaughtDTO]:
+    async with factory() as session:
+        return await TeachRepo(session).all()
+
+
+async def load_store(factory: async_sessionmaker[AsyncSession],
+                     cache_dir: Path | None) -> ContentStore:
+    """The content store, its topic model trained with every taught example too."""
+    taught = [(t.text, t.lang, t.topic) for t in await taught_examples(factory)]
+    return await ContentStore.load(factory, taught=taught, cache_dir=cache_dir)

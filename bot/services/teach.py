@@ -4,9 +4,10 @@ topic, or as out of scope, and becomes a training example of the topic model at 
 The database is the record: every taught example is a ``taught_examples`` row, and
 :class:`Teacher` keeps the store's model in step with it: right after an editor teaches in
 this process, and every :data:`SYNC_EVERY` seconds for examples taught through another
-process. At start-up :func:`load_store` loads the store with every taught example, so a
-restart keeps what was taught. ``content export`` writes them to ``content/taught.yaml``
-and ``content import`` reads them back (:func:`export_taught`, :func:`import_taught`).
+process. At start-up :func:`bot.services.store.load_store` loads the store with every taught
+example, so a restart keeps what was taught. ``content export`` writes them to
+``content/taught.yaml`` and ``content import`` reads them back (:func:`export_taught`,
+:func:`import_taught`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from bot.services import audit, privacy
 from bot.services.content import Section, dump_yaml
 from bot.services.privacy import Context, PersonalData
 from bot.services.render import Button, Screenful
-from bot.services.store import ContentStore
+from bot.services.store import ContentStore, taught_examples
 from bot.services.textnorm import tokenize
 from bot.services.tghtml import quote
 from bot.services.topic_model import OUT_OF_SCOPE
@@ -54,18 +55,6 @@ Learned = tuple[str, str, str | None]  # (text, lang, topic slug or None: out of
 
 
 # --- the model in step with the database ------------------------------------------------
-
-
-async def taught_examples(factory: async_sessionmaker[AsyncSession]) -> list[TaughtDTO]:
-    async with factory() as session:
-        return await TeachRepo(session).all()
-
-
-async def load_store(factory: async_sessionmaker[AsyncSession],
-                     cache_dir: Path | None) -> ContentStore:
-    """The content store, its topic model trained with every taught example too."""
-    taught = [(t.text, t.lang, t.topic) for t in await taught_examples(factory)]
-    return await ContentStore.load(factory, taught=taught, cache_dir=cache_dir)
 
 
 class Teacher:
