@@ -253,21 +253,27 @@ def obtain(
                      len(classes))
         return None
     key = samples_key(samples, f"{salt} C{c}")
+    path = cache_dir / f"{name}.npz" if cache_dir is not None else None
     model = _RECENT.get(key)
     if model is not None:
+        if path is not None and not path.is_file():  # a new cache dir still gets the file
+            _save(model, path)
         return model
-    path = cache_dir / f"{name}.npz" if cache_dir is not None else None
     if path is not None:
         model = TopicModel.load(path, key)
         if model is not None:
             return _remember(model)
     model = _remember(train(samples, key, words, c))
     if path is not None:
-        try:
-            model.save(path)
-        except OSError as exc:
-            log.warning("topic model cache %s cannot be written: %s", path, exc)
+        _save(model, path)
     return model
+
+
+def _save(model: TopicModel, path: Path) -> None:
+    try:
+        model.save(path)
+    except OSError as exc:
+        log.warning("topic model cache %s cannot be written: %s", path, exc)
 
 
 def iter_samples(
