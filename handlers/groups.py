@@ -30,6 +30,7 @@ from bot.services.store import ContentStore
 from bot.services.textnorm import KK_LETTERS
 from bot.services.tghtml import quote
 from bot.travel_callbacks import FollowCountry, GroupSetting
+from handlers.questions import show_choice
 from handlers.ui import keyboard, send, show
 from storage.repo_travellers import GroupDTO, GroupRepo
 
@@ -309,15 +310,8 @@ def _for_group(screen: Screenful) -> Screenful:
 
 async def choice_pressed(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
                          i18n: I18n) -> None:
-    """A topic picked when the bot asked back in the group: the question becomes its card."""
-    lang = callback_data.lang or i18n.current_locale
-    screen = answers.chosen(callback_data.slug, callback_data.iso, lang)
-    if screen is None:
-        await query.answer(_("This choice is not available any more. "
-                             "Please type your question again."), show_alert=True)
-        return
-    await show(query, _for_group(screen))
-    await query.answer()
+    """A topic picked when the bot asked back in the group: its card, group buttons only."""
+    await show_choice(query, callback_data, answers, i18n, _for_group)
 
 
 async def group_help(message: Message, uow: UnitOfWork, i18n: I18n) -> None:

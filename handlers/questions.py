@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -14,6 +16,7 @@ from bot.middlewares import UnitOfWork
 from bot.services import feedback as dialogue
 from bot.services.answers import AnswerService
 from bot.services.question_log import QuestionLogBuffer
+from bot.services.render import Screenful
 from handlers.ui import send, show
 
 STORED_QUESTION_CHARS = 1000
@@ -32,17 +35,23 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
     await send(message, await dialogue.logged_reply(question_log, message, reply, text, settings))
 
 
-async def choose(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
-                 i18n: I18n) -> None:
-    """A topic picked when the bot asked back: its card, for the country asked about."""
+async def show_choice(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
+                      i18n: I18n, adapt: Callable[[Screenful], Screenful] | None = None) -> None:
+    """A topic picked when the bot asked back: the question becomes its card, for the
+    country asked about (``adapt`` keeps only what works where it is shown)."""
     lang = callback_data.lang or i18n.current_locale
     screen = answers.chosen(callback_data.slug, callback_data.iso, lang)
     if screen is None:
         await query.answer(_("This choice is not available any more. "
                              "Please type your question again."), show_alert=True)
         return
-    await show(query, screen)
+    await show(query, adapt(screen) if adapt else screen)
     await query.answer()
+
+
+async def choose(query: CallbackQuery, callback_data: AskBack, answers: AnswerService,
+                 i18n: I18n) -> None:
+    await show_choice(query, callback_data, answers, i18n)
 
 
 def create_choice_router() -> Router:

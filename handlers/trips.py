@@ -96,14 +96,20 @@ async def start_trip_button(query: CallbackQuery, state: FSMContext, store: Cont
     await query.answer()
 
 
-async def country_typed(message: Message, state: FSMContext, store: ContentStore,
-                        i18n: I18n) -> None:
-    lang = i18n.current_locale
-    text = (message.text or "")[:200]
+def _typed_countries(store: ContentStore, text: str) -> list[str]:
+    """The countries a typed answer names: by name first, else as a question would."""
     codes = store.index.find_countries(text, limit=6)
     if not codes:
         analysis = store.index.analyze(text)
         codes = [analysis.country] if analysis.country in store.countries else []
+    return codes
+
+
+async def country_typed(message: Message, state: FSMContext, store: ContentStore,
+                        i18n: I18n) -> None:
+    lang = i18n.current_locale
+    text = (message.text or "")[:200]
+    codes = _typed_countries(store, text)
     if len(codes) == 1:
         await _ask_dates(message, state, store, codes[0], lang)
         return
@@ -339,10 +345,7 @@ async def leg_country_typed(message: Message, state: FSMContext, store: ContentS
                             i18n: I18n) -> None:
     lang = i18n.current_locale
     text = (message.text or "")[:200]
-    codes = store.index.find_countries(text, limit=6)
-    if not codes:
-        analysis = store.index.analyze(text)
-        codes = [analysis.country] if analysis.country in store.countries else []
+    codes = _typed_countries(store, text)
     if len(codes) != 1:
         await message.answer(_("I do not know a country called “{text}”. Check the spelling, "
                                "or choose from the list.").format(text=quote(text[:60])))
