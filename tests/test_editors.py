@@ -8,6 +8,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import func, select
 
+from bot.dialogue_callbacks import TEACH_ACTIONS, TeachCb
 from bot.editorial import (
     ADMIN_COMMANDS,
     ADMIN_PREFIXES,
@@ -52,6 +53,7 @@ CRAFTED = [
     PostList(tab="upcoming").pack(), PostList(tab="sent", page=2).pack(),
     *[PostAct(action=a, post_id=1, value="kk").pack()
       for a in ("view", "preview", "edit", "lang", "resched", "cancel", "report")],
+    *[TeachCb(action=a, qid=1, arg="0").pack() for a in sorted(TEACH_ACTIONS)],
     "pa:garbage", "po:", "np",
 ]
 
