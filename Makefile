@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 MO     := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
-PYTEST_ARGS ?=
+# Three workers on two cores: most tests wait on the network and the local Bot API server;
+# by file, so a module's shared fixtures are set up once.
+PYTEST_ARGS ?= -n 3 --dist loadfile
 
 .PHONY: run test install i18n i18n-compile migrate content lint bench clean
 
