@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -118,7 +117,7 @@ class AnswerService:
             # a button under the urgent card.
             other = a.topic if a.topic in self.store.topics and a.topic != a.urgent else None
             urgent, iso = a.urgent, a.country
-            led = dataclasses.replace(
+            led = replace(
                 a, topic=urgent,
                 alternatives=tuple(dict.fromkeys(s for s in (a.topic, *a.alternatives)
                                                  if s and s != urgent)),

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -92,12 +92,21 @@ async def import_content(
         country_records = await repo.countries()
         stored_countries = {r.key: r.digest for r in country_records}
         changes = level_changes({r.key: r.data for r in country_records}, bundle.countries)
-        for kind, items, stored, put in (
-            ("topic", bundle.topics, stored_topics, repo.put_topic),
-            ("country", bundle.countries, stored_countries, repo.put_country),
-        ):
-            for key, model in items.items():
-                doc = _document(model)
+        stored_docs = {r.key: r.digest for r in await repo.documents()}
+        documents: dict[str, dict[str, Any]] = {}
+        if bundle.out_of_scope is not None:
+            documents[OUT_OF_SCOPE_DOC] = bundle.out_of_scope.model_dump(mode="json")
+
+        puts: tuple[tuple[str, Mapping[str, dict[str, Any]], dict[str, str],
+                          Callable[[str, dict[str, Any], str], Awaitable[None]]], ...] = (
+            ("topic", {k: _document(m) for k, m in bundle.topics.items()}, stored_topics,
+             lambda _key, doc, dig: repo.put_topic(doc, dig)),
+            ("country", {k: _document(m) for k, m in bundle.countries.items()},
+             stored_countries, lambda _key, doc, dig: repo.put_country(doc, dig)),
+            ("document", documents, stored_docs, repo.put_document),
+        )
+        for kind, items, stored, put in puts:
+            for key, doc in items.items():
                 dig = digest(doc)
                 if key not in stored:
                     report.added.append(f"{kind} {key}")
@@ -106,22 +115,8 @@ async def import_content(
                 else:
                     report.unchanged += 1
                     continue
-                await put(doc, dig)
-        stored_docs = {r.key: r.digest for r in await repo.documents()}
-        docs = {}
-        if bundle.out_of_scope is not None:
-            docs[OUT_OF_SCOPE_DOC] = bundle.out_of_scope.model_dump(mode="json")
-        for key, doc in docs.items():
-            dig = digest(doc)
-            if key not in stored_docs:
-                report.added.append(f"document {key}")
-            elif stored_docs[key] != dig:
-                report.changed.append(f"document {key}")
-            else:
-                report.unchanged += 1
-                continue
-            await repo.put_document(key, doc, dig)
-        gone_docs = sorted(set(stored_docs) - set(docs))
+                await put(key, doc, dig)
+        gone_docs = sorted(set(stored_docs) - set(documents))
         await repo.remove_documents(gone_docs)
         report.removed += [f"document {k}" for k in gone_docs]
         gone_topics = sorted(set(stored_topics) - set(bundle.topics))
