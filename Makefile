@@ -48,8 +48,8 @@ content: migrate i18n-compile
 	$(PY) bot.py content import
 
 lint: install
-	$(BIN)/ruff check bot handlers storage tests benchmarks bot.py
-	$(BIN)/mypy bot handlers storage
+	$(BIN)/ruff check bot handlers storage localapi tests benchmarks bot.py
+	$(BIN)/mypy bot handlers storage localapi
 
 bench: content
 	$(PY) -m benchmarks

@@ -52,9 +52,9 @@ def cmd_migrate(settings: Settings) -> int:
 
 
 async def cmd_content(settings: Settings, action: str, path: Path | None) -> int:
-    from bot.services.content import ContentErrors
-    from bot.services.store import export_content, import_content
-    from bot.services.teach import (
+    from bot.answers.content import ContentErrors
+    from bot.answers.store import export_content, import_content
+    from bot.answers.teach import (
         TAUGHT_FILE,
         export_taught,
         import_taught,
@@ -98,9 +98,9 @@ async def cmd_content(settings: Settings, action: str, path: Path | None) -> int
 
 async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: bool) -> int:
     """Answers without loading the Telegram framework: the services need only the store."""
-    from bot.services.answers import AnswerService
-    from bot.services.store import load_store
-    from bot.translation import check_catalogs
+    from bot.answers.service import AnswerService
+    from bot.answers.store import load_store
+    from bot.shared.translation import check_catalogs
     from storage.db import create_engine, create_session_factory
 
     check_catalogs()
@@ -123,8 +123,8 @@ async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: 
 
 async def cmd_cases(settings: Settings, path: Path) -> int:
     """Writes cases and their steps and queues the followers' notices; the bot sends them."""
-    from bot.services.cases import CaseImportErrors, import_cases
-    from bot.services.store import ContentStore
+    from bot.answers.store import ContentStore
+    from bot.cases.service import CaseImportErrors, import_cases
     from storage.db import create_engine, create_session_factory
 
     engine = create_engine(settings.db.url)
@@ -145,7 +145,7 @@ async def cmd_cases(settings: Settings, path: Path) -> int:
 
 
 def _print_reply(reply: object, as_json: bool) -> None:
-    from bot.services.answers import Reply
+    from bot.answers.service import Reply
 
     assert isinstance(reply, Reply)
     if as_json:

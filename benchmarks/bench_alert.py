@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import insert
 
 from benchmarks.common import save
-from bot.i18n import create_i18n
-from bot.localapi import LocalBotAPI
-from bot.services import alerts
-from bot.services.delivery import EngineOptions
-from bot.services.publishing import Publisher
-from bot.services.store import ContentStore
-from bot.services.trips import local_today
+from bot.answers.store import ContentStore
+from bot.outbound.delivery import EngineOptions
+from bot.publishing.publisher import Publisher
+from bot.shared.i18n import create_i18n
+from bot.travel import alerts
+from bot.travel.trips import local_today
+from localapi import LocalBotAPI
 from storage.migrate import upgrade
 from storage.models import CountryFollow, utcnow
 from tests.conftest import CONTENT, make_settings

@@ -22,7 +22,7 @@ PASSES = 3
 
 
 def scaled_topics(n: int, seed: int = 7) -> dict[str, object]:
-    from bot.services.content import LANGS, Words, load_tree
+    from bot.answers.content import LANGS, Words, load_tree
 
     bundle = load_tree(ROOT / "content")
     real = list(bundle.topics.values())
@@ -54,9 +54,9 @@ def main() -> None:
     one_core()
     from zoneinfo import ZoneInfo
 
-    from bot.services.answers import AnswerService
-    from bot.services.content import load_tree
-    from bot.services.store import ContentStore
+    from bot.answers.content import load_tree
+    from bot.answers.service import AnswerService
+    from bot.answers.store import ContentStore
 
     base_rss = peak_rss_mb()
     started = time.perf_counter()

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, save
-from bot.i18n import create_i18n
-from bot.localapi import LocalBotAPI
-from bot.services.delivery import EngineOptions
-from bot.services.publishing import Publisher
+from bot.outbound.delivery import EngineOptions
+from bot.publishing.publisher import Publisher
+from bot.shared.i18n import create_i18n
+from localapi import LocalBotAPI
 from storage.migrate import upgrade
 from tests.conftest import make_settings
 from tests.publishing_kit import World, add_post, build_world, database, ledger, make_bot

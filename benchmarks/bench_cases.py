@@ -42,9 +42,9 @@ def timed(fn: Any) -> tuple[Any, float, float]:
 async def main() -> dict[str, Any]:
     from sqlalchemy import insert, select
 
+    from bot.answers.store import ContentStore, import_content
+    from bot.cases.service import hash_factor, import_cases, parse_csv
     from bot.config import Settings
-    from bot.services.cases import hash_factor, import_cases, parse_csv
-    from bot.services.store import ContentStore, import_content
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
     from storage.models import Case, CaseFollower

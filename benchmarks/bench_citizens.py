@@ -27,9 +27,9 @@ from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, percentile, questions, save
 from bot.config import LANGUAGES
-from bot.i18n import create_i18n
-from bot.localapi import LocalBotAPI
-from bot.localapi.records import OutEvent
+from bot.shared.i18n import create_i18n
+from localapi import LocalBotAPI
+from localapi.records import OutEvent
 from storage.migrate import upgrade
 from tests.conftest import PG_BASE, _pg_admin, seed_content
 

@@ -74,10 +74,10 @@ def _most_in_a_second(stamps: list[float]) -> int:
 
 
 async def _engine(url: str) -> dict[str, Any]:
-    from bot.i18n import create_i18n
-    from bot.localapi import LocalBotAPI
-    from bot.services.delivery import EngineOptions
-    from bot.services.publishing import Publisher
+    from bot.outbound.delivery import EngineOptions
+    from bot.publishing.publisher import Publisher
+    from bot.shared.i18n import create_i18n
+    from localapi import LocalBotAPI
     from tests.conftest import make_settings
     from tests.publishing_kit import add_post, build_world, database, ledger, make_bot
 
@@ -116,7 +116,7 @@ async def _engine(url: str) -> dict[str, Any]:
 
 async def _anchor() -> dict[str, Any]:
     """A paced token-bucket sender: a slot every 1.02/30 s, each send its own task."""
-    from bot.localapi import LocalBotAPI
+    from localapi import LocalBotAPI
     from tests.publishing_kit import make_bot
 
     server = LocalBotAPI(flood_limits=True, latency=LATENCY)
@@ -168,8 +168,8 @@ def broadcast() -> dict[str, Any]:
 
 
 async def _child(api: str, token: str, ids: list[int], prefix: str) -> None:
-    from bot.services.budget import SharedBudget, budget_client
-    from bot.services.ratelimit import LimiterMiddleware, SendLimiter, sending_at
+    from bot.outbound.budget import SharedBudget, budget_client
+    from bot.outbound.ratelimit import LimiterMiddleware, SendLimiter, sending_at
     from tests.publishing_kit import make_bot
 
     class _Server:
@@ -185,7 +185,7 @@ async def _child(api: str, token: str, ids: list[int], prefix: str) -> None:
 
 
 async def _shared(processes: int) -> dict[str, Any]:
-    from bot.localapi import LocalBotAPI
+    from localapi import LocalBotAPI
 
     server = LocalBotAPI(flood_limits=True, latency=LATENCY)
     await server.start()
@@ -225,7 +225,7 @@ async def _claims() -> dict[str, Any]:
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
     from storage.models import Delivery, NewsSubscription, Post
-    from storage.repo_publishing import PublishingRepo, Settled
+    from storage.publishing.runs import PublishingRepo, Settled
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
     admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")

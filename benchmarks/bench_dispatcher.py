@@ -71,9 +71,9 @@ async def run(dp: Dispatcher, bot: Bot, updates: list[Update]) -> float:
 
 async def main() -> None:
     one_core()
+    from bot.answers.store import import_content
     from bot.factory import App
-    from bot.localapi.offline import OfflineSession
-    from bot.services.store import import_content
+    from localapi.offline import OfflineSession
     from storage.migrate import upgrade
     from tests.conftest import make_settings
 

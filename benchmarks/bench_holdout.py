@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.services.store import ContentStore
+from bot.answers.store import ContentStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "tests" / "data" / "questions_fresh.yaml"

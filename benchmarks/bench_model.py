@@ -67,9 +67,9 @@ def main() -> None:
     one_core()
     from zoneinfo import ZoneInfo
 
-    from bot.services import topic_model
-    from bot.services.answers import AnswerService
-    from bot.services.store import ContentStore, import_content
+    from bot.answers import topic_model
+    from bot.answers.service import AnswerService
+    from bot.answers.store import ContentStore, import_content
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
 

@@ -33,11 +33,11 @@ from typing import Any
 from sqlalchemy import select
 
 from benchmarks.common import questions, save
-from bot.localapi import LocalBotAPI
-from bot.services.publishing import POST_JOB, RUN_JOB, post_job_key
+from bot.publishing.publisher import POST_JOB, RUN_JOB, post_job_key
+from localapi import LocalBotAPI
+from storage.jobs import JobRepo
 from storage.migrate import upgrade
 from storage.models import Job, utcnow
-from storage.repo_jobs import JobRepo
 from tests.conftest import PG_BASE, _pg_admin, _truncate_pg, seed_content
 from tests.publishing_kit import add_post, build_world, database
 from tests.test_scaleout import REDIS_DB, Fleet, owner_pid

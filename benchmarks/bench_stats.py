@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchmarks.common import ROOT, save
-from bot.localapi.offline import OfflineSession
+from localapi.offline import OfflineSession
 
 QUESTIONS = int(os.environ.get("BENCH_STATS_QUESTIONS", "300000"))
 ADMIN = 99
@@ -93,9 +93,9 @@ class DistantSession(OfflineSession):
 async def one_backend(url: str, name: str) -> dict[str, Any]:
     from aiogram import Bot
 
-    from bot.dialogue_callbacks import StatsPeriod
+    from bot.answers.store import import_content
     from bot.factory import App
-    from bot.services.store import import_content
+    from bot.officer.callbacks import StatsPeriod
     from storage.migrate import upgrade
     from tests.conftest import make_settings
 

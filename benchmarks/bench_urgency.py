@@ -13,8 +13,8 @@ from collections.abc import Callable
 import yaml
 
 from benchmarks.common import ROOT, one_core, percentile, save
-from bot.services.textnorm import tokenize
-from bot.services.urgency import assess
+from bot.answers.urgency import assess
+from bot.shared.textnorm import tokenize
 
 ROUNDS = 5
 

@@ -15,33 +15,33 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.answers.service import AnswerService
+from bot.answers.store import ContentStore, load_store
+from bot.answers.teach import Teacher
+from bot.appointments.service import start_appointments, stop_appointments
+from bot.cases.service import start_case_notices, stop_case_notices
 from bot.config import Settings
-from bot.i18n import create_i18n
-from bot.isolation import CONVERSATION_TTL, create_events_isolation
-from bot.middlewares import (
+from bot.feedback.question_log import QuestionLogBuffer
+from bot.feedback.stats import ChartDrawer
+from bot.navigation.commands import set_menus
+from bot.officer.desk import Operators
+from bot.officer.jobs import DialogueJobs
+from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
+from bot.outbound.budget import close_send_budget, create_send_budget
+from bot.privacy.retention import RetentionTask
+from bot.publishing.publisher import start_publisher, stop_publisher
+from bot.shared.i18n import create_i18n
+from bot.shared.isolation import CONVERSATION_TTL, create_events_isolation
+from bot.shared.jobs import JobRunner
+from bot.shared.middlewares import (
     ChosenLanguageMiddleware,
     DatabaseMiddleware,
     FloodMiddleware,
     LanguageCache,
     LocaleMiddleware,
 )
-from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
-from bot.services.answers import AnswerService
-from bot.services.appointments import start_appointments, stop_appointments
-from bot.services.budget import close_send_budget, create_send_budget
-from bot.services.cases import start_case_notices, stop_case_notices
-from bot.services.commands import set_menus
-from bot.services.dialogue_jobs import DialogueJobs
-from bot.services.jobs import JobRunner
-from bot.services.officer import Operators
-from bot.services.publishing import start_publisher, stop_publisher
-from bot.services.question_log import QuestionLogBuffer
-from bot.services.retention import RetentionTask
-from bot.services.roles import bootstrap_admins
-from bot.services.stats import ChartDrawer
-from bot.services.store import ContentStore, load_store
-from bot.services.teach import Teacher
-from bot.travel_jobs import start_travellers, stop_travellers
+from bot.shared.roles import bootstrap_admins
+from bot.travel.jobs import start_travellers, stop_travellers
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
 

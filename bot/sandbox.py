@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.answers.content import ContentErrors
+from bot.answers.store import import_content
 from bot.config import Settings
 from bot.factory import App, create_bot
-from bot.localapi import LocalBotAPI
-from bot.localapi.terminal import run_terminal_chat
-from bot.services.content import ContentErrors
-from bot.services.store import import_content
+from localapi import LocalBotAPI
+from localapi.terminal import run_terminal_chat
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 

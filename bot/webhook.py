@@ -22,7 +22,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.isolation import LOCK_TAKEN, PersonIsolation
+from bot.shared.isolation import LOCK_TAKEN, PersonIsolation
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class UpdateRequestHandler(SimpleRequestHandler):
       (a 500 makes Telegram retry it for hours);
     - an update already claimed (here or, through Redis, by another process) gets 200 and
       is not handled again;
-    - with the person's lock shared through Redis (:mod:`bot.isolation`), the answer waits
+    - with the person's lock shared through Redis (:mod:`bot.shared.isolation`), the answer waits
       until the update holds it (at most :data:`ORDER_WAIT` seconds), so the person's next
       update, which Telegram sends after this answer perhaps to another process, comes
       after it.

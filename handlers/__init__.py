@@ -5,28 +5,24 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.enums import ChatType as Kind
 
-from bot.filters import ChatType, CommandText, NoState, PlainText
+from bot.shared.filters import ChatType, CommandText, NoState, PlainText
 from handlers import (
-    advice,
-    alerts,
     appointments,
     cases,
     common,
-    editors,
     errors,
     fallback,
-    feedback,
-    inline,
     navigation,
     officer,
     places,
     privacy,
-    questions,
-    stats,
-    subscriptions,
-    trips,
 )
-from handlers import groups as in_groups
+from handlers.answers import inline, questions
+from handlers.feedback import stats
+from handlers.feedback import votes as feedback
+from handlers.publishing import editors, subscriptions
+from handlers.travel import advice, alerts, trips
+from handlers.travel import groups as in_groups
 
 
 def create_root_router() -> Router:

@@ -17,11 +17,9 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InaccessibleMessage,
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.appointment_callbacks import BookCb, DeskCb
-from bot.config import Settings
-from bot.middlewares import UnitOfWork
-from bot.services import audit
-from bot.services.appointments import (
+from bot.answers.store import ContentStore
+from bot.appointments.callbacks import BookCb, DeskCb
+from bot.appointments.service import (
     SERVICES,
     WEEKDAYS,
     Appointments,
@@ -35,14 +33,16 @@ from bot.services.appointments import (
     service_label,
     utc_offset,
 )
-from bot.services.render import Button, Screenful, flag
-from bot.services.store import ContentStore
-from bot.services.tghtml import quote
-from bot.translation import fmt_date, fmt_time
+from bot.config import Settings
+from bot.shared import audit
+from bot.shared.middlewares import UnitOfWork
+from bot.shared.render import Button, Screenful, flag
+from bot.shared.tghtml import quote
+from bot.shared.translation import fmt_date, fmt_time
 from handlers.officer import DeskLanguage, IsOperator
 from handlers.ui import send, show
+from storage.appointments import NO_SHOW, AppointmentDTO
 from storage.models import utcnow
-from storage.repo_appointments import NO_SHOW, AppointmentDTO
 
 Clock = Callable[[], datetime]
 
@@ -52,7 +52,7 @@ def _book(uow: UnitOfWork, store: ContentStore, clock: Clock | None) -> Appointm
 
 
 def _menu() -> Button:
-    from bot.callbacks import Nav, Screen
+    from bot.shared.callbacks import Nav, Screen
 
     return Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())
 

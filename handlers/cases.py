@@ -20,19 +20,19 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.case_callbacks import CaseCb
+from bot.answers.store import ContentStore
+from bot.cases import service
+from bot.cases.callbacks import CaseCb
+from bot.cases.service import CaseInput, CaseNotices, Lookup, Outcome
 from bot.config import LANGUAGES, Settings
-from bot.middlewares import UnitOfWork
-from bot.services import audit
-from bot.services import cases as service
-from bot.services.cases import CaseInput, CaseNotices, Lookup, Outcome
-from bot.services.render import Button, Screenful
-from bot.services.store import ContentStore
-from bot.services.tghtml import quote
+from bot.shared import audit
+from bot.shared.middlewares import UnitOfWork
+from bot.shared.render import Button, Screenful
+from bot.shared.tghtml import quote
 from handlers.officer import DeskLanguage, IsOperator, NotCommand
 from handlers.ui import send, show
+from storage.cases import CaseRepo
 from storage.models import utcnow
-from storage.repo_cases import CaseRepo
 
 
 class CaseForm(StatesGroup):

@@ -11,13 +11,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import SetLanguage
+from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.i18n import locale
-from bot.middlewares import LanguageCache, UnitOfWork
-from bot.services import commands, screens
-from bot.services.render import Button, Screenful, country_card, topic_card
-from bot.services.store import ContentStore
+from bot.navigation import commands, screens
+from bot.shared.callbacks import SetLanguage
+from bot.shared.i18n import locale
+from bot.shared.middlewares import LanguageCache, UnitOfWork
+from bot.shared.render import Button, Screenful, country_card, topic_card
 from handlers.ui import send, show
 
 DEEP_LINK = re.compile(r"^(topic|country)_([A-Za-z0-9-]{1,40})$")
@@ -87,7 +87,7 @@ async def set_language(query: CallbackQuery, callback_data: SetLanguage, uow: Un
     menu = await commands.menu_of(uow.session, settings, query.from_user.id)
     if menu.role is not None:  # staff have their own menu, in the language they read
         await commands.apply_menu(bot, i18n, menu)
-    # Both gettexts: aiogram's (this handler) and bot.translation's (the screens).
+    # Both gettexts: aiogram's (this handler) and bot.shared.translation's (the screens).
     with locale(i18n, code):
         await query.answer(_("Language changed."))
         await show(query, screens.main_menu(_("I will now speak English with you.")))

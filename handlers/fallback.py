@@ -6,9 +6,9 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.filters import CommandText, HasLocation
-from bot.services import screens
-from bot.services.render import Screenful
+from bot.navigation import screens
+from bot.shared.filters import CommandText, HasLocation
+from bot.shared.render import Screenful
 from handlers.ui import send, show
 
 

@@ -6,12 +6,12 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 
-from bot.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.answers.content import Section
+from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.services import screens
-from bot.services.content import Section
-from bot.services.render import Button, Screenful, country_card, topic_card
-from bot.services.store import ContentStore
+from bot.navigation import screens
+from bot.shared.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.shared.render import Button, Screenful, country_card, topic_card
 from handlers.ui import show
 
 

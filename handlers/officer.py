@@ -23,13 +23,12 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message, TelegramO
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-import bot.services.dialogue_privacy  # noqa: F401  (registers for /my_data, /forget_me)
+import bot.officer.privacy  # noqa: F401  (registers for /my_data, /forget_me)
+from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.dialogue_callbacks import OfficerCb
-from bot.i18n import locale
-from bot.middlewares import UnitOfWork
-from bot.services import audit, screens
-from bot.services.officer import (
+from bot.navigation import screens
+from bot.officer.callbacks import OfficerCb
+from bot.officer.desk import (
     Draft,
     OfficerDesk,
     Operators,
@@ -38,11 +37,13 @@ from bot.services.officer import (
     is_urgent,
     message_kind,
 )
-from bot.services.render import Button, Screenful, flag
-from bot.services.store import ContentStore
-from bot.services.tghtml import quote
+from bot.shared import audit
+from bot.shared.i18n import locale
+from bot.shared.middlewares import UnitOfWork
+from bot.shared.render import Button, Screenful, flag
+from bot.shared.tghtml import quote
 from handlers.ui import send
-from storage.repo_dialogue import DialogueRepo, RequestDTO
+from storage.officer import DialogueRepo, RequestDTO
 
 log = logging.getLogger(__name__)
 MAX_DRAFT_MESSAGES = 10

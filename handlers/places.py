@@ -6,10 +6,10 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 
-from bot.callbacks import MissionCard
+from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.services.render import country_card
-from bot.services.store import ContentStore
+from bot.shared.callbacks import MissionCard
+from bot.shared.render import country_card
 from handlers.ui import show
 
 

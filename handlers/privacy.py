@@ -10,16 +10,16 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.middlewares import LanguageCache, UnitOfWork
-from bot.services import privacy
-from bot.services.officer import CopiesErased, OfficerDesk, erase_copies
-from bot.services.render import Button, Screenful
-from bot.services.store import ContentStore
-from bot.translation import ngettext
-from bot.travel_callbacks import ForgetMe
+from bot.officer.desk import CopiesErased, OfficerDesk, erase_copies
+from bot.privacy import registry as privacy
+from bot.shared.middlewares import LanguageCache, UnitOfWork
+from bot.shared.render import Button, Screenful
+from bot.shared.translation import ngettext
+from bot.travel.callbacks import ForgetMe
 from handlers.ui import send, show
-from storage.repo_dialogue import DialogueRepo
+from storage.officer import DialogueRepo
 
 
 async def my_data(message: Message, uow: UnitOfWork, store: ContentStore, settings: Settings,

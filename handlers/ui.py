@@ -15,8 +15,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.services import tghtml
-from bot.services.render import Button, Screenful
+from bot.shared import tghtml
+from bot.shared.render import Button, Screenful
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)

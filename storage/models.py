@@ -597,7 +597,7 @@ class TripCompanion(Base):
 
 
 class Job(Base):
-    """Scheduled and periodic work, one row per job key (see :mod:`bot.services.jobs`).
+    """Scheduled and periodic work, one row per job key (see :mod:`bot.shared.jobs`).
 
     A process claims a due row by setting ``owner`` and ``lease_until`` (``FOR UPDATE SKIP
     LOCKED`` on PostgreSQL) and renews the lease while the job runs; a row whose lease

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bot.i18n import create_i18n
-from bot.services.delivery import EngineOptions
-from bot.services.publishing import Publisher
+from bot.outbound.delivery import EngineOptions
+from bot.publishing.publisher import Publisher
+from bot.shared.i18n import create_i18n
 from tests.conftest import make_settings
 from tests.publishing_kit import database, make_bot, runs
 

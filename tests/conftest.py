@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from bot.config import BotSettings, DatabaseSettings, Settings
-from bot.localapi import LocalBotAPI, User
+from localapi import LocalBotAPI, User
 from storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def make_settings(db_url: str, api_url: str = "http://127.0.0.1:9", **extra: Any
 
 
 async def seed_content(db_url: str, root: Path = CONTENT) -> None:
-    from bot.services.store import import_content
+    from bot.answers.store import import_content
     from storage.db import create_engine, create_session_factory
 
     engine = create_engine(db_url)

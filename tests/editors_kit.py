@@ -27,8 +27,8 @@ from aiogram.types import (
 from sqlalchemy import select
 
 from bot.factory import App
-from bot.localapi.offline import OfflineSession
-from bot.services.roles import bootstrap_admins
+from bot.shared.roles import bootstrap_admins
+from localapi.offline import OfflineSession
 from storage.models import AuditEntry
 from tests.conftest import make_settings
 

@@ -18,7 +18,7 @@ from aiogram.enums import ParseMode
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.localapi import LocalBotAPI
+from localapi import LocalBotAPI
 from storage.db import create_engine, create_session_factory
 from storage.models import ChatRow, Delivery, NewsSubscription, Post, PostRun, User
 

@@ -17,10 +17,10 @@ import pytest_asyncio
 import yaml
 from sqlalchemy import select
 
-from bot.services.content import load_tree
-from bot.services.store import import_content
-from bot.services.trips import local_today
-from bot.translation import fmt_date
+from bot.answers.content import load_tree
+from bot.answers.store import import_content
+from bot.shared.translation import fmt_date
+from bot.travel.trips import local_today
 from storage.models import CountryFollow, Post, Trip, User, utcnow
 from tests.conftest import CONTENT
 from tests.travel_kit import TravelBot, travel_bot

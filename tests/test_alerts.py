@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.services import alerts as svc
-from bot.services.alert_board import Board
-from bot.services.trips import local_today
+from bot.travel import alerts as svc
+from bot.travel.alert_board import Board
+from bot.travel.trips import local_today
 from storage.models import ChatRow, CountryFollow, Delivery, Post, Role, Trip, User
-from storage.repo_travellers import AlertDTO
+from storage.travel.travellers import AlertDTO
 from tests.travel_kit import TravelBot, travel_bot
 
 EDITOR, ADMIN = 900_000_001, 900_000_002

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.alert_board import BOARD
-from bot.services.answers import AnswerService, Kind
-from bot.services.search import Analysis
-from bot.services.store import ContentStore
-from bot.services.tghtml import quote
+from bot.answers.search import Analysis
+from bot.answers.service import AnswerService, Kind
+from bot.answers.store import ContentStore
+from bot.shared.tghtml import quote
+from bot.travel.alert_board import BOARD
 from storage.models import utcnow
-from storage.repo_travellers import AlertDTO
+from storage.travel.travellers import AlertDTO
 from tests.conftest import CONTENT
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.content import load_tree
+from bot.answers.content import load_tree
 from tests.conftest import CONTENT, RunningBot
 
 pytestmark = pytest.mark.asyncio

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.appointments import (
+from bot.answers.store import ContentStore
+from bot.appointments.service import (
     Appointments,
     BookingError,
     ics,
@@ -25,11 +26,10 @@ from bot.services.appointments import (
     refusal,
     utc_offset,
 )
-from bot.services.store import ContentStore
-from bot.translation import use_language
+from bot.shared.translation import use_language
+from storage.appointments import TemplateDTO
 from storage.db import create_engine, create_session_factory
 from storage.models import Appointment, AppointmentSlot
-from storage.repo_appointments import TemplateDTO
 from tests.conftest import CONTENT
 
 STORE = ContentStore.from_files(CONTENT)
@@ -185,7 +185,7 @@ def test_parsing_the_desk_commands() -> None:
 
 
 def test_ics_is_a_valid_calendar_in_utc() -> None:
-    from storage.repo_appointments import AppointmentDTO
+    from storage.appointments import AppointmentDTO
 
     place = places(STORE)["de-berlin"]
     start = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
@@ -204,7 +204,7 @@ def test_ics_is_a_valid_calendar_in_utc() -> None:
 
 async def test_retention_deletes_past_appointments_after_the_setting(
         factory: async_sessionmaker[AsyncSession]) -> None:
-    from bot.services.appointments import purge_past_appointments
+    from bot.appointments.service import purge_past_appointments
     from tests.conftest import make_settings
 
     slot_ids = await _ten_slots(factory)

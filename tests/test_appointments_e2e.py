@@ -16,12 +16,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.localapi import LocalBotAPI
-from bot.localapi.records import Chat, User
-from bot.middlewares import FloodMiddleware
-from bot.services import privacy
-from bot.services.appointments import service_label
-from bot.translation import fmt_date, use_language
+from bot.appointments.service import service_label
+from bot.privacy import registry as privacy
+from bot.shared.middlewares import FloodMiddleware
+from bot.shared.translation import fmt_date, use_language
+from localapi import LocalBotAPI
+from localapi.records import Chat, User
 from storage.models import Appointment, AuditEntry
 from tests.conftest import Conversation, start_bot
 from tests.travel_kit import Clock, rows_mentioning

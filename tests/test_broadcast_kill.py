@@ -13,7 +13,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from bot.localapi import LocalBotAPI
+from localapi import LocalBotAPI
 from storage.models import Delivery
 from tests.conftest import ROOT
 from tests.publishing_kit import World, add_post, build_world, database, ledger, post_row

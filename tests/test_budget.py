@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.localapi import LocalBotAPI
-from bot.services.budget import SharedBudget, budget_client
-from bot.services.ratelimit import INTERACTIVE, LimiterMiddleware, SendLimiter, sending_at
+from bot.outbound.budget import SharedBudget, budget_client
+from bot.outbound.ratelimit import INTERACTIVE, LimiterMiddleware, SendLimiter, sending_at
+from localapi import LocalBotAPI
 from tests.conftest import REDIS_URL, _unavailable
 from tests.publishing_kit import make_bot
 

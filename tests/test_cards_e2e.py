@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.content import load_tree
-from bot.translation import fmt_date
+from bot.answers.content import load_tree
+from bot.shared.translation import fmt_date
 from tests.conftest import CONTENT, RunningBot
 
 pytestmark = pytest.mark.asyncio

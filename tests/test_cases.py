@@ -19,12 +19,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from bot.localapi import LocalBotAPI
-from bot.localapi.records import Chat, User
-from bot.middlewares import FloodMiddleware
-from bot.services import cases as service
-from bot.services.cases import CaseImportErrors, import_cases, parse_csv
-from bot.translation import fmt_date
+from bot.cases import service
+from bot.cases.service import CaseImportErrors, import_cases, parse_csv
+from bot.shared.middlewares import FloodMiddleware
+from bot.shared.translation import fmt_date
+from localapi import LocalBotAPI
+from localapi.records import Chat, User
 from storage.models import (
     AuditEntry,
     Case,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.localapi import LocalBotAPI
+from localapi import LocalBotAPI
 from tests.conftest import CONTENT, ROOT
 
 pytestmark = pytest.mark.usefixtures("prepared_db")

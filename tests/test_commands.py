@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest_asyncio
 
-from bot.localapi import LocalBotAPI
-from bot.middlewares import FloodMiddleware
+from bot.shared.middlewares import FloodMiddleware
+from localapi import LocalBotAPI
 from tests.conftest import Conversation, start_bot
 
 CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "case", "book", "appointments",

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.services.content import LANGS, ContentErrors, load_tree
-from bot.services.store import ContentStore, export_content, import_content
+from bot.answers.content import LANGS, ContentErrors, load_tree
+from bot.answers.store import ContentStore, export_content, import_content
 from storage.db import create_engine, create_session_factory
 from storage.models import CountryRow, TopicRow
 from tests.conftest import CONTENT
@@ -290,7 +290,7 @@ async def test_import_is_idempotent_and_reports_changes(db_url: str, tmp_path: P
 async def test_content_imported_before_review_dates_asks_for_an_import(db_url: str) -> None:
     """A database filled by an older version (no review dates) stops start-up with one line
     saying what to run, not with a validation traceback."""
-    from bot.services.store import ContentOutdated
+    from bot.answers.store import ContentOutdated
 
     engine = create_engine(db_url)
     factory = create_session_factory(engine)

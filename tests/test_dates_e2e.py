@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.services import trips as svc
+from bot.travel import trips as svc
 from storage.models import Post, Trip, utcnow
 from tests.conftest import Conversation, RunningBot, eventually, start_bot
 from tests.editors_kit import FakePublisher
@@ -39,7 +39,7 @@ def coming_25th(today: date) -> date:
 @pytest_asyncio.fixture
 async def editor_bot(db_url: str) -> AsyncIterator[tuple[RunningBot, Conversation]]:
     """The real bot over HTTP; a Russian-speaking administrator writes posts."""
-    from bot.localapi import LocalBotAPI
+    from localapi import LocalBotAPI
 
     async with LocalBotAPI() as server:
         admin = server.add_user(first_name="Админ", language_code="ru")

@@ -13,11 +13,11 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import create_i18n
-from bot.localapi import LocalBotAPI
-from bot.localapi.records import Faults
-from bot.services.delivery import EngineOptions
-from bot.services.publishing import Publisher
+from bot.outbound.delivery import EngineOptions
+from bot.publishing.publisher import Publisher
+from bot.shared.i18n import create_i18n
+from localapi import LocalBotAPI
+from localapi.records import Faults
 from storage.models import AuditEntry, ChatRow, NewsSubscription
 from tests.conftest import make_settings
 from tests.publishing_kit import (
@@ -266,9 +266,9 @@ async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig)
     rows go back to pending when the lease lapses, and the run completes, each once."""
     from datetime import timedelta
 
-    from bot.services.delivery import DeliveryEngine
-    from bot.services.ratelimit import SendLimiter
-    from storage.repo_publishing import PublishingRepo
+    from bot.outbound.delivery import DeliveryEngine
+    from bot.outbound.ratelimit import SendLimiter
+    from storage.publishing.runs import PublishingRepo
 
     world = await build_world(rig.server, rig.factory, citizens={"en": 40})
     post_id = await add_post(rig.factory, world.author, channels=False, groups=False)

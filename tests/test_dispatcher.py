@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update, U
 from sqlalchemy import select
 
 from bot.factory import App
-from bot.localapi.offline import OfflineSession
+from localapi.offline import OfflineSession
 from storage.models import UnansweredQuestion
 from storage.models import User as UserRow
 from tests.conftest import REDIS_URL, _unavailable, make_settings, seed_content

@@ -8,8 +8,8 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import func, select
 
-from bot.dialogue_callbacks import TEACH_ACTIONS, TeachCb
-from bot.editorial import (
+from bot.officer.callbacks import TEACH_ACTIONS, TeachCb
+from bot.publishing.callbacks import (
     ADMIN_COMMANDS,
     ADMIN_PREFIXES,
     EDITOR_COMMANDS,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import create_i18n, locale
-from bot.services.content import VisaRegime
-from bot.services.render import visa_label
+from bot.answers.content import VisaRegime
+from bot.shared.i18n import create_i18n, locale
+from bot.shared.render import visa_label
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"

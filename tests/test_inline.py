@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from handlers.inline import query_language
+from handlers.answers.inline import query_language
 from tests.travel_kit import TravelBot, travel_bot
 
 

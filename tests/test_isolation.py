@@ -1,4 +1,4 @@
-"""One person's updates are handled one at a time, in order, whatever the mode (bot/isolation.py).
+"""One person's updates are handled one at a time, in order, whatever the mode.
 
 A person who sends ``/trip`` and, without waiting, the country, gets the country taken as the
 trip's country: long polling (both updates in one batch), webhook (delivered one after the
@@ -18,8 +18,13 @@ import pytest
 import pytest_asyncio
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 
-from bot.isolation import CONVERSATION_TTL, LOCK_TIMEOUT, PersonIsolation, create_events_isolation
-from bot.localapi import LocalBotAPI, User
+from bot.shared.isolation import (
+    CONVERSATION_TTL,
+    LOCK_TIMEOUT,
+    PersonIsolation,
+    create_events_isolation,
+)
+from localapi import LocalBotAPI, User
 from tests.conftest import REDIS_URL, _unavailable, seed_content, start_bot
 from tests.test_webhook import _post, webhook_bot
 

@@ -1,4 +1,4 @@
-"""The job table (bot/services/jobs.py): one row per key, exactly one runner fires a due job,
+"""The job table (bot/shared/jobs.py): one row per key, exactly one runner fires a due job,
 a dead runner's job is taken over once its lease lapses, a stopping runner hands its jobs
 back at once, failures retry with backoff in one log line each, periodic jobs reschedule
 themselves. The clock is moved, never slept; leases are short real seconds."""
@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import jobs as jobs_module
-from bot.services.jobs import MAX_ATTEMPTS, JobRunner
+from bot.shared import jobs as jobs_module
+from bot.shared.jobs import MAX_ATTEMPTS, JobRunner
+from storage.jobs import JobDTO, JobRepo
 from storage.models import utcnow
-from storage.repo_jobs import JobDTO, JobRepo
 from tests.publishing_kit import database
 from tests.travel_kit import Clock
 

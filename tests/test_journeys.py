@@ -14,12 +14,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, text
 
-from bot.services import trips as svc
+from bot.travel import trips as svc
 from storage.db import create_engine
 from storage.migrate import downgrade, upgrade
 from storage.models import Role, Trip, TripCompanion, TripLeg
-from storage.repo_journeys import JourneyRepo
-from storage.repo_travellers import TripRepo
+from storage.travel.journeys import JourneyRepo
+from storage.travel.travellers import TripRepo
 from tests.conftest import Conversation
 from tests.travel_kit import TravelBot, rows_mentioning, travel_bot
 

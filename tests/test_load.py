@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.localapi import LocalBotAPI
-from bot.services import trips as svc
+from bot.travel import trips as svc
+from localapi import LocalBotAPI
 from storage.models import OfficerRequest, Trip
 from tests.conftest import Conversation, start_bot
 from tests.test_officer_e2e import Desk

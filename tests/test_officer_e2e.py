@@ -14,9 +14,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.localapi import LocalBotAPI
-from bot.localapi.records import Chat, User
-from bot.services.officer import OfficerDesk, Operators, check_sla
+from bot.officer.desk import OfficerDesk, Operators, check_sla
+from localapi import LocalBotAPI
+from localapi.records import Chat, User
 from storage.models import AuditEntry, OfficerRequest, RequestMessage, utcnow
 from tests.conftest import Conversation, make_settings, seed_content, start_bot
 
@@ -272,7 +272,7 @@ async def test_without_operators_chat_officer_is_not_offered(db_url: str) -> Non
     from aiogram import Bot
 
     from bot.factory import App
-    from bot.localapi.offline import OfflineSession
+    from localapi.offline import OfflineSession
     from tests.test_dispatcher import text_update
 
     await seed_content(db_url)
@@ -469,7 +469,7 @@ async def test_forget_me_deletes_the_bots_copies_one_by_one_within_48_hours(
 
 
 def _t(lang: str, msgid: str) -> str:
-    from bot.translation import catalogs
+    from bot.shared.translation import catalogs
 
     text = catalogs()[lang].gettext(msgid)
     assert text != msgid, f"{msgid!r} has no {lang} translation"

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.localapi import LocalBotAPI
+from localapi import LocalBotAPI
 from tests.conftest import REDIS_URL, make_settings, seed_content
 from tests.test_webhook import _free_port, webhook_bot
 

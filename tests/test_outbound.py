@@ -16,9 +16,9 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import event, select
 
-from bot.localapi import LocalBotAPI
-from bot.middlewares import FloodMiddleware
-from bot.services.dialogue_jobs import send_digests
+from bot.officer.jobs import send_digests
+from bot.shared.middlewares import FloodMiddleware
+from localapi import LocalBotAPI
 from storage.models import AuditEntry, Post, Role, User
 from tests.conftest import Conversation, start_bot
 

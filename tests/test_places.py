@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.services.content import ContentErrors, load_tree
-from bot.services.places import PlaceIndex
-from bot.services.store import ContentStore
+from bot.answers.content import ContentErrors, load_tree
+from bot.answers.store import ContentStore
+from bot.places.service import PlaceIndex
 from tests.conftest import CONTENT, RunningBot
 
 SEVERAL = ("AE", "CN", "DE", "KG", "MN", "RU", "SA", "TR", "US", "UZ")
@@ -112,8 +112,8 @@ def test_serves_needs_every_language_and_every_mission(tmp_path: Path) -> None:
 def test_card_puts_the_chosen_mission_first() -> None:
     from zoneinfo import ZoneInfo
 
-    from bot.services.render import country_card
-    from bot.translation import use_language
+    from bot.shared.render import country_card
+    from bot.shared.translation import use_language
 
     store = ContentStore.from_files(CONTENT)
     with use_language("en"):

@@ -11,11 +11,11 @@ from aiogram.types import MessageEntity
 from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 
-from bot.editorial import DraftAct, PostAct, PostList, ReviewAct
-from bot.i18n import create_i18n, locale
-from bot.services import posts as svc
+from bot.publishing import posts as svc
+from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
+from bot.shared.i18n import create_i18n, locale
 from storage.models import AuditEntry, Post, Role
-from storage.repo_editors import aware
+from storage.publishing.editors import aware
 from tests.editors_kit import (
     ADMIN,
     EDITOR,

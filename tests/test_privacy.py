@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.services import privacy
-from bot.services.trips import local_today
+from bot.privacy import registry as privacy
+from bot.travel.trips import local_today
 from storage.models import CountryFollow, Trip, User
 from tests.travel_kit import TravelBot, rows_mentioning, travel_bot
 

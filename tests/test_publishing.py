@@ -16,14 +16,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import create_i18n
-from bot.localapi import LocalBotAPI
-from bot.services.delivery import EngineOptions
-from bot.services.publishing import Publisher, post_job_key, run_key
-from bot.services.ratelimit import INTERACTIVE, SendLimiter
+from bot.outbound.delivery import EngineOptions
+from bot.outbound.ratelimit import INTERACTIVE, SendLimiter
+from bot.publishing.publisher import Publisher, post_job_key, run_key
+from bot.shared.i18n import create_i18n
+from localapi import LocalBotAPI
+from storage.jobs import JobRepo
 from storage.models import AuditEntry, utcnow
-from storage.repo_jobs import JobRepo
-from storage.repo_publishing import PublishingRepo
+from storage.publishing.runs import PublishingRepo
 from tests.conftest import make_settings
 from tests.publishing_kit import add_post, build_world, database, ledger, make_bot, post_row, runs
 

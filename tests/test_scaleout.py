@@ -33,10 +33,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.localapi import LocalBotAPI
-from bot.services.publishing import POST_JOB, RUN_JOB, post_job_key
+from bot.publishing.publisher import POST_JOB, RUN_JOB, post_job_key
+from localapi import LocalBotAPI
+from storage.jobs import JobRepo
 from storage.models import Delivery, Job, PostRun, utcnow
-from storage.repo_jobs import JobRepo
 from tests.conftest import IN_CI, ROOT, _truncate_pg, _unavailable, seed_content
 from tests.publishing_kit import add_post, build_world, database, ledger, post_row
 
@@ -47,7 +47,7 @@ SUBSCRIBERS = {"kk": 1000, "ru": 1000, "en": 1000}
 GROUPS = 30
 REDIS_DB = "redis://127.0.0.1:6379/13"  # a database of its own: flushed at the start
 SECRET = "scaleout-secret"
-# The send budget is shared through Redis (bot/services/budget.py), for all processes. At
+# The send budget is shared through Redis (bot/outbound/budget.py), for all processes. At
 # exactly 30 a busy machine sends some granted slots late and bunched (31 in one of the
 # server's seconds, and 429s, were seen): a little margin, as a deployment should keep.
 SEND_RATE = "28"

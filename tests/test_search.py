@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.search import Analysis, QuestionIndex, detect_language
-from bot.services.store import ContentStore
-from bot.services.textnorm import key, latin_to_cyrillic, tokenize
+from bot.answers.search import Analysis, QuestionIndex, detect_language
+from bot.answers.store import ContentStore
+from bot.shared.textnorm import key, latin_to_cyrillic, tokenize
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"

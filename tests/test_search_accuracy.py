@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.services.search import Analysis
-from bot.services.store import ContentStore
+from bot.answers.search import Analysis
+from bot.answers.store import ContentStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.localapi import LocalBotAPI
-from bot.services.publishing import POST_JOB, post_job_key
-from storage.repo_jobs import JobRepo
+from bot.publishing.publisher import POST_JOB, post_job_key
+from localapi import LocalBotAPI
+from storage.jobs import JobRepo
 from tests.conftest import ROOT, seed_content
 from tests.publishing_kit import add_post, build_world, database, post_row
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.services.charts import all_charts
-from bot.services.stats import build_digest, collect, digest_week, to_csv
+from bot.feedback.charts import all_charts
+from bot.feedback.stats import build_digest, collect, digest_week, to_csv
 from storage.db import create_engine, create_session_factory
 from storage.models import (
     Delivery,
@@ -172,10 +172,10 @@ async def test_each_chart_draws_the_databases_numbers(db_url: str) -> None:
 async def test_digest_groups_a_seeded_week_and_goes_once_per_editor(db_url: str) -> None:
     from aiogram import Bot
 
-    from bot.i18n import create_i18n
-    from bot.localapi.offline import OfflineSession
-    from bot.services.dialogue_jobs import send_digests
-    from bot.services.store import ContentStore
+    from bot.answers.store import ContentStore
+    from bot.officer.jobs import send_digests
+    from bot.shared.i18n import create_i18n
+    from localapi.offline import OfflineSession
     from tests.conftest import CONTENT
 
     settings = make_settings(db_url)

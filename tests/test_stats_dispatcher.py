@@ -9,9 +9,9 @@ from aiogram import Bot
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, SendPhoto
 from sqlalchemy import select
 
-from bot.dialogue_callbacks import StatsPeriod
 from bot.factory import App
-from bot.localapi.offline import OfflineSession
+from bot.officer.callbacks import StatsPeriod
+from localapi.offline import OfflineSession
 from storage.models import AuditEntry
 from tests.conftest import make_settings, seed_content
 from tests.test_dispatcher import Harness, press_update, text_update

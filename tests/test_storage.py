@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, select
 
-from bot.services.retention import purge_expired
+from bot.privacy.retention import purge_expired
 from storage.db import create_engine, create_session_factory
 from storage.migrate import downgrade, upgrade
 from storage.models import UnansweredQuestion, utcnow
-from storage.repositories import QuestionRepo, UserRepo
+from storage.users import QuestionRepo, UserRepo
 from tests.conftest import make_settings
 
 TABLES = {"users", "topics", "countries", "unanswered_questions"}

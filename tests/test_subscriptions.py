@@ -11,8 +11,8 @@ import pytest_asyncio
 from aiogram.types import Chat, MessageOriginChannel
 from sqlalchemy import select
 
-from bot.callbacks import News
-from bot.editorial import ChannelAct
+from bot.publishing.callbacks import ChannelAct
+from bot.shared.callbacks import News
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
 from tests.conftest import RunningBot, eventually, start_bot
 from tests.editors_kit import (
@@ -121,7 +121,7 @@ async def test_channel_where_bot_is_not_admin_is_refused(harness: Harness) -> No
 @pytest_asyncio.fixture
 async def editors_bot(db_url: str) -> AsyncIterator[tuple[RunningBot, FakePublisher]]:
     """The real bot over HTTP with one administrator (the first person) and a fake publisher."""
-    from bot.localapi import LocalBotAPI
+    from localapi import LocalBotAPI
 
     publisher = FakePublisher()
     async with LocalBotAPI() as server:

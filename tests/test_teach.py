@@ -19,18 +19,18 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from bot.answers.service import AnswerService
+from bot.answers.store import load_store
+from bot.answers.teach import Teacher, export_taught, import_taught, read_taught
+from bot.answers.topic_model import CACHE_NAME
 from bot.config import Settings
-from bot.localapi import LocalBotAPI
-from bot.middlewares import FloodMiddleware
-from bot.services.answers import AnswerService
-from bot.services.dialogue_jobs import send_digests
-from bot.services.stats import build_digest, digest_week
-from bot.services.store import load_store
-from bot.services.teach import Teacher, export_taught, import_taught, read_taught
-from bot.services.topic_model import CACHE_NAME
+from bot.feedback.stats import build_digest, digest_week
+from bot.officer.jobs import send_digests
+from bot.shared.middlewares import FloodMiddleware
+from localapi import LocalBotAPI
+from storage.answers import TeachRepo
 from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry, QuestionLog, TaughtExample, utcnow
-from storage.repo_teach import TeachRepo
 from tests.conftest import (
     Conversation,
     RunningBot,

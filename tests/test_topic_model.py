@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services import topic_model
-from bot.services.store import ContentStore
-from bot.services.textnorm import tokenize
+from bot.answers import topic_model
+from bot.answers.store import ContentStore
+from bot.shared.textnorm import tokenize
 from tests.conftest import CONTENT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def test_answering_from_a_warm_cache_does_not_import_sklearn(cache: Path,
                                                              forgetful: None) -> None:
     ContentStore.from_files(CONTENT, cache_dir=cache)  # the cache holds the shipped content's
     code = (
-        "import sys; from pathlib import Path; from bot.services.store import ContentStore; "
+        "import sys; from pathlib import Path; from bot.answers.store import ContentStore; "
         f"s = ContentStore.from_files(Path({str(CONTENT)!r}), cache_dir=Path({str(cache)!r})); "
         "a = s.index.analyze('passport lost'); "
         "print(s.index.model is not None, 'sklearn' in sys.modules, 'scipy' in sys.modules)"

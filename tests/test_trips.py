@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.services import trips as svc
+from bot.travel import trips as svc
 from storage.models import Trip
 from tests.travel_kit import TravelBot, travel_bot
 
@@ -156,8 +156,8 @@ async def test_two_processes_never_send_a_reminder_twice(tb: TravelBot) -> None:
 def test_reminder_text_never_shows_the_phone() -> None:
     from zoneinfo import ZoneInfo
 
-    from bot.services.store import ContentStore
-    from storage.repo_travellers import TripDTO
+    from bot.answers.store import ContentStore
+    from storage.travel.travellers import TripDTO
     from tests.conftest import CONTENT
 
     store = ContentStore.from_files(CONTENT)

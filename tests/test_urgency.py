@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.services import urgency
-from bot.services.store import ContentStore
-from bot.services.urgency import (
+from bot.answers import urgency
+from bot.answers.store import ContentStore
+from bot.answers.urgency import (
     ACCIDENT,
     ARREST,
     DEATH,

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 
 from bot.config import WebhookSettings
-from bot.localapi import LocalBotAPI, User
 from bot.webhook import RedisSeenUpdates
+from localapi import LocalBotAPI, User
 from tests.conftest import REDIS_URL, _unavailable, make_settings, seed_content
 
 PATH = "/telegram/webhook"

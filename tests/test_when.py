@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram.utils.i18n import I18n
 
-from bot.i18n import create_i18n, locale
-from bot.services import when
-from bot.services.when import Problem
-from bot.translation import fmt_date, fmt_datetime, fmt_time
+from bot.shared import when
+from bot.shared.i18n import create_i18n, locale
+from bot.shared.translation import fmt_date, fmt_datetime, fmt_time
+from bot.shared.when import Problem
 
 TODAY = date(2026, 11, 25)
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -172,8 +172,8 @@ def test_one_display_style(lang: str, day: str, moment: str, clock: str) -> None
 
 
 def test_the_weekly_digest_and_the_charts_show_dates_in_the_same_style(i18n: I18n) -> None:
-    from bot.services.charts import _period
-    from bot.services.stats import Digest, StatsData, render_digest
+    from bot.feedback.charts import _period
+    from bot.feedback.stats import Digest, StatsData, render_digest
 
     since = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)  # Monday 23 November, 00:00 in Almaty
     digest = Digest(since, since + timedelta(days=7), [], [])

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import inspect, select, text
 
-from bot.localapi import LocalBotAPI
-from bot.middlewares import FloodMiddleware
-from bot.services.alert_board import BOARD
+from bot.shared.middlewares import FloodMiddleware
+from bot.travel.alert_board import BOARD
+from localapi import LocalBotAPI
 from storage.db import create_engine
 from storage.models import utcnow
 from tests.conftest import Conversation, start_bot

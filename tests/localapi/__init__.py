@@ -10,7 +10,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.localapi import LocalBotAPI
+from localapi import LocalBotAPI
 
 
 def make_bot(server: LocalBotAPI, token: str) -> Bot:

@@ -12,7 +12,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.localapi import Faults
+from localapi import Faults
 
 from . import serve
 

@@ -9,7 +9,7 @@ import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from aiohttp import web
 
-from bot.localapi.limits import FloodControl
+from localapi.limits import FloodControl
 
 from . import serve
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.localapi.html import (
+from localapi.html import (
     EntityParseError,
     entities_to_html,
     parse_html,

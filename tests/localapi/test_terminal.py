@@ -9,7 +9,7 @@ import queue
 import pytest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.localapi.terminal import HELP, render_plain, run_terminal_chat
+from localapi.terminal import HELP, render_plain, run_terminal_chat
 
 from . import serve
 

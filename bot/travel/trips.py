@@ -1,0 +1,185 @@
+"""Trips: checks of the dates (read by :mod:`bot.shared.when`), reminders and retention.
+
+Everything that depends on the time takes ``now`` so that tests move the clock instead
+of sleeping. Days are counted in the ministry's time zone (``TIMEZONE``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.answers.store import ContentStore
+from bot.config import Settings
+from bot.shared.i18n import locale, reader_language
+from bot.shared.jobs import JobRunner
+from bot.shared.render import advisory_block, emergency_block, flag
+from bot.shared.tghtml import quote
+from bot.shared.translation import fmt_date
+from bot.shared.translation import gettext as _
+from storage.jobs import JobDTO
+from storage.models import utcnow
+from storage.travel.travellers import TripDTO, TripRepo
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
+
+log = logging.getLogger(__name__)
+
+MAX_TRIP_DAYS = 366
+MAX_AHEAD_DAYS = 2 * 366
+SWEEP_EVERY = timedelta(minutes=10)
+
+class TripProblem(StrEnum):
+    STARTS_IN_PAST = "starts_in_past"
+    ENDS_BEFORE_START = "ends_before_start"
+    TOO_LONG = "too_long"
+    TOO_FAR = "too_far"
+    OVERLAPS = "overlaps"
+
+
+def check_dates(starts_on: date, ends_on: date, today: date) -> TripProblem | None:
+    if starts_on < today:
+        return TripProblem.STARTS_IN_PAST
+    if ends_on < starts_on:
+        return TripProblem.ENDS_BEFORE_START
+    if (ends_on - starts_on).days > MAX_TRIP_DAYS:
+        return TripProblem.TOO_LONG
+    if (starts_on - today).days > MAX_AHEAD_DAYS:
+        return TripProblem.TOO_FAR
+    return None
+
+
+def local_today(now: datetime, tz: ZoneInfo) -> date:
+    return now.astimezone(tz).date()
+
+
+def reminder_due_at_registration(starts_on: date, today: date) -> bool:
+    """A trip starting today or tomorrow gets its card at once, so no separate reminder."""
+    return (starts_on - today).days <= 1
+
+
+def format_trip(store: ContentStore, trip: TripDTO, lang: str, tz: ZoneInfo) -> str:
+    """One line per trip, in the current locale (the phone number is never part of it)."""
+    name = store.country_name(trip.country, lang)
+    start, end = fmt_day(trip.starts_on, lang, tz), fmt_day(trip.ends_on, lang, tz)
+    return f"{flag(trip.country)} {quote(name)}: {start} – {end}"  # no words to translate
+
+
+def fmt_day(day: date, lang: str, tz: ZoneInfo) -> str:
+    return fmt_date(datetime(day.year, day.month, day.day, 12, tzinfo=tz), lang, tz)
+
+
+def reminder_text(store: ContentStore, trip: TripDTO, lang: str, tz: ZoneInfo,
+                  alerts: list[str] | None = None) -> str:
+    """In the current locale: the trip, the current advisory, emergency numbers, alerts."""
+    country = store.countries[trip.country]
+    head = _("✈️ Your trip to {country} starts tomorrow, {date}. Have a safe journey!").format(
+        country=quote(store.country_name(trip.country, lang)),
+        date=fmt_day(trip.starts_on, lang, tz))
+    parts = [head, *(alerts or []), advisory_block(country, lang), emergency_block(country)]
+    parts.append(_("The embassy's contacts are on the country card: /mytrips lists your trips."))
+    return "\n\n".join(parts)
+
+
+Send = Callable[[int, str], Awaitable[bool]]
+AlertLines = Callable[[AsyncSession, str, str, datetime], Awaitable[list[str]]]
+
+
+async def send_due_reminders(
+    factory: async_sessionmaker[AsyncSession], store: ContentStore, i18n: I18n,
+    settings: Settings, send: Send, now: datetime | None = None,
+    alert_lines: AlertLines | None = None,
+) -> int:
+    """Remind every trip starting tomorrow (or today, if the bot was down yesterday).
+
+    Each reminder is claimed and marked sent in one transaction that commits only after
+    Telegram accepted the message, so several processes sharing PostgreSQL never send it
+    twice and a failed send is retried at the next sweep; the sweep goes on with the next.
+    """
+    now = now or utcnow()
+    today = local_today(now, settings.tz)
+    async with factory() as session:
+        due = await TripRepo(session).due_reminders(today + timedelta(days=1), today)
+    sent = 0
+    for trip_id in due:
+        try:
+            async with factory() as session, session.begin():
+                trip = await TripRepo(session).claim_reminder(trip_id)
+                if trip is None or trip.country not in store.countries:
+                    continue
+                lang = await _language(session, trip)
+                with locale(i18n, lang):
+                    lines = (await alert_lines(session, trip.country, lang, now)
+                             if alert_lines else [])
+                    text = reminder_text(store, trip, lang, settings.tz, lines)
+                if not await send(trip.user_id, text):
+                    continue  # the person blocked the bot: marked sent, nothing to retry
+                sent += 1
+        except Exception:  # one reminder's failure never ends the sweep
+            log.warning("reminder of trip %s not sent; it is tried again at the next sweep",
+                        trip_id, exc_info=True)
+    return sent
+
+
+async def _language(session: AsyncSession, trip: TripDTO) -> str:
+    return await reader_language(session, trip.user_id, trip.lang)
+
+
+async def purge_ended_trips(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
+) -> int:
+    """Delete trips that ended more than ``TRIP_RETENTION_DAYS`` ago."""
+    today = local_today(now or utcnow(), settings.tz)
+    cutoff = today - timedelta(days=settings.trip_retention_days)
+    async with factory() as session, session.begin():
+        removed = await TripRepo(session).purge_ended_before(cutoff)
+    if removed:
+        log.info("deleted %d trips that ended before %s", removed, cutoff)
+    return removed
+
+
+class TravellerTask:
+    """Reminders and retention as the periodic job ``travellers``; ``clock`` is replaceable
+    in tests, which stop the job and sweep themselves after moving the clock."""
+
+    KEY = "travellers"
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], store: ContentStore,
+                 i18n: I18n, settings: Settings, send: Send,
+                 clock: Callable[[], datetime] = utcnow,
+                 alert_lines: AlertLines | None = None,
+                 every: timedelta = SWEEP_EVERY) -> None:
+        self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
+        self.send, self.clock, self.alert_lines, self.every = send, clock, alert_lines, every
+        self.jobs: JobRunner | None = None
+
+    async def sweep(self) -> tuple[int, int]:
+        now = self.clock()
+        reminded = await send_due_reminders(self.factory, self.store, self.i18n, self.settings,
+                                            self.send, now, self.alert_lines)
+        purged = await purge_ended_trips(self.factory, self.settings, now)
+        return reminded, purged
+
+    async def _job(self, job: JobDTO) -> None:
+        await self.sweep()
+
+    async def wake(self) -> None:
+        """Sweep now, in whichever process takes the job."""
+        if self.jobs is not None:
+            await self.jobs.run_now(self.KEY)
+
+    async def start(self, jobs: JobRunner) -> None:
+        self.jobs = jobs
+        jobs.periodic(self.KEY, self.every, self._job)
+
+    async def stop(self) -> None:
+        """This process no longer takes the job (a sweep under way finishes)."""
+        if self.jobs is not None:
+            self.jobs.unregister(self.KEY)

@@ -1,0 +1,92 @@
+"""👍 / 👎 on answers; after 👎, what was missing (a reason, and for "other" free text)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.feedback.votes import officer_button, reasons_screen
+from bot.officer.callbacks import Vote
+from bot.shared.middlewares import UnitOfWork
+from bot.shared.render import Screenful
+from handlers.ui import send
+from storage.officer import DialogueRepo
+
+COMMENT_CHARS = 1000
+
+
+class FeedbackForm(StatesGroup):
+    comment = State()
+
+
+def _without_votes(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    if markup is None:
+        return None
+    rows = [row for row in markup.inline_keyboard
+            if not any((b.callback_data or "").startswith("fb:") for b in row)]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+async def vote(query: CallbackQuery, callback_data: Vote, uow: UnitOfWork, state: FSMContext,
+               settings: Settings) -> None:
+    repo = DialogueRepo(uow.session)
+    question = await repo.question(callback_data.qid)
+    if question is None or question.user_id != query.from_user.id:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    message = query.message if not isinstance(query.message, InaccessibleMessage) else None
+    if callback_data.v in ("up", "down"):
+        if await repo.vote(question, callback_data.v == "up") is None:
+            await query.answer(_("You have already rated this answer."))
+            return
+        if message is not None:
+            await message.edit_reply_markup(reply_markup=_without_votes(message.reply_markup))
+        if callback_data.v == "up":
+            await query.answer(_("Thank you!"))
+        else:
+            await query.answer()
+            if message is not None:
+                await send(message, reasons_screen(question.id))
+        return
+    feedback = await repo.feedback_for(question.id)
+    if feedback is None or feedback.helpful or feedback.reason:
+        await query.answer(_("This button is no longer valid."))
+        return
+    await repo.set_reason(feedback.id, callback_data.v)
+    await query.answer(_("Thank you!"))
+    if message is None:
+        return
+    if callback_data.v == "other":
+        await state.set_state(FeedbackForm.comment)
+        await state.set_data({"feedback": feedback.id})
+        await message.edit_text(_("What were you looking for? Type it in a few words, "
+                                  "or /cancel."))
+        return
+    rows = [[officer_button(question.id)]] if settings.operators_chat_id else []
+    await message.delete_reply_markup()
+    await send(message, Screenful(_("Thank you: the editors will see it. You can also ask a "
+                                    "consular officer."), rows))
+
+
+async def comment(message: Message, uow: UnitOfWork, state: FSMContext) -> None:
+    if not message.text or message.text.startswith("/"):
+        await message.answer(_("Please type a few words, or /cancel."))
+        return
+    feedback_id = (await state.get_data()).get("feedback")
+    await state.clear()
+    if feedback_id:
+        await DialogueRepo(uow.session).set_comment(int(feedback_id),
+                                                    message.text[:COMMENT_CHARS])
+    await message.answer(_("Thank you: the editors will see it."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(vote, Vote.filter())
+    router.message.register(comment, StateFilter(FeedbackForm.comment))
+    return router

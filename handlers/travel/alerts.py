@@ -1,0 +1,432 @@
+"""Alerts. Citizens: "Follow alerts" on a country card, /alerts lists and removes them.
+Editors: /alert (or "Issue alert" on a country card) → severity → texts → expiry → submit;
+an administrator approves (an administrator's own alert goes at once, audited as
+self-approved), and the publisher sends it ahead of routine posts.
+
+Approval here is minimal and uses the roles table: an editor's alert is offered to the
+administrators with Approve / Reject buttons; the first administrator to press decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.answers.store import ContentStore
+from bot.config import LANGUAGES, Settings
+from bot.shared.callbacks import CountryCard, Nav, Screen
+from bot.shared.filters import PlainText
+from bot.shared.i18n import locale, reader_language
+from bot.shared.middlewares import UnitOfWork
+from bot.shared.render import Button, Screenful, country_card, flag
+from bot.shared.tghtml import quote
+from bot.travel import alerts as svc
+from bot.travel.alert_board import refresh_board
+from bot.travel.callbacks import (
+    AlertReview,
+    AlertStep,
+    FollowCountry,
+    IssueAlert,
+    TravelMenu,
+    UnfollowCountry,
+)
+from bot.travel.trips import local_today
+from handlers.ui import keyboard, send, show
+from storage.models import utcnow
+from storage.travel.travellers import AlertRepo, FollowRepo, RoleRepo
+
+log = logging.getLogger(__name__)
+EXPIRY_CHOICES = {"1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7),
+                  "30d": timedelta(days=30)}
+
+
+class AlertForm(StatesGroup):
+    country = State()
+    text = State()
+
+
+async def role_of(uow: UnitOfWork, settings: Settings, user_id: int) -> str | None:
+    """Read at the moment of the action: a revoked editor is refused at once."""
+    if user_id in settings.admin_ids:
+        return "admin"
+    role = await RoleRepo(uow.session).role(user_id)
+    return role if role in ("admin", "editor") else None
+
+
+class IsEditor(Filter):
+    async def __call__(self, event: Message | CallbackQuery, uow: UnitOfWork,
+                       settings: Settings) -> bool:
+        user = event.from_user
+        return user is not None and await role_of(uow, settings, user.id) is not None
+
+
+# --- citizens ---------------------------------------------------------------------------
+
+
+async def follow(query: CallbackQuery, callback_data: FollowCountry, uow: UnitOfWork,
+                 store: ContentStore, i18n: I18n) -> None:
+    iso, lang = callback_data.iso.upper(), i18n.current_locale
+    if iso not in store.countries:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    name = store.country_name(iso, lang)
+    new = await FollowRepo(uow.session).follow(query.from_user.id, iso, lang)
+    if new:
+        text = _("🔔 You will receive travel alerts for {country}. /alerts lists the countries "
+                 "you follow.").format(country=quote(name))
+    else:
+        text = _("You already follow alerts for {country}. /alerts lets you stop.").format(
+            country=quote(name))
+    await query.answer(_("Done") if new else None)
+    if query.message is not None:
+        await query.message.answer(text)
+
+
+def _alerts_screen(store: ContentStore, countries: list[str], lang: str,
+                   note: str | None = None) -> Screenful:
+    if countries:
+        lines = [_("<b>Countries whose alerts you follow</b>")]
+        lines += [f"{flag(iso)} {quote(store.country_name(iso, lang))}" for iso in countries]
+        lines.append(_("Alerts also reach you in any country where a trip of yours is "
+                       "registered for that day."))
+        rows = [[Button(_("🔕 Stop {country}").format(country=store.country_name(iso, lang)),
+                        UnfollowCountry(iso=iso).pack())] for iso in countries]
+    else:
+        lines = [_("You follow no country's alerts. Open a country's card and press "
+                   "“🔔 Follow alerts”, or register a trip with /trip.")]
+        rows = [[Button(_("🌍 Countries"), Nav(screen=Screen.COUNTRIES).pack())]]
+    rows.append([Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())])
+    text = "\n".join(lines)
+    return Screenful(f"{note}\n\n{text}" if note else text, rows)
+
+
+async def my_alerts(message: Message, uow: UnitOfWork, store: ContentStore, i18n: I18n) -> None:
+    countries = await FollowRepo(uow.session).countries(message.chat.id)
+    await send(message, _alerts_screen(store, countries, i18n.current_locale))
+
+
+async def my_alerts_button(query: CallbackQuery, uow: UnitOfWork, store: ContentStore,
+                           i18n: I18n) -> None:
+    countries = await FollowRepo(uow.session).countries(query.from_user.id)
+    await show(query, _alerts_screen(store, countries, i18n.current_locale))
+    await query.answer()
+
+
+async def unfollow(query: CallbackQuery, callback_data: UnfollowCountry, uow: UnitOfWork,
+                   store: ContentStore, i18n: I18n) -> None:
+    repo, lang = FollowRepo(uow.session), i18n.current_locale
+    iso = callback_data.iso.upper()
+    removed = await repo.unfollow(query.from_user.id, iso)
+    note = _("Stopped: {country}").format(country=quote(store.country_name(iso, lang))) \
+        if removed else None
+    await show(query, _alerts_screen(store, await repo.countries(query.from_user.id), lang, note))
+    await query.answer()
+
+
+# --- editors ------------------------------------------------------------------------------
+
+
+async def editor_card(query: CallbackQuery, callback_data: CountryCard, store: ContentStore,
+                      settings: Settings, i18n: I18n) -> None:
+    """The country card, for editors with "Issue alert" under it."""
+    iso = callback_data.iso.upper()
+    card = country_card(store, iso, i18n.current_locale, settings.tz)
+    rows = [[Button(_("📣 Issue alert"), IssueAlert(iso=iso).pack())], *card.buttons]
+    await show(query, Screenful(card.html, rows))
+    await query.answer()
+
+
+async def known_card(_: CallbackQuery, callback_data: CountryCard, store: ContentStore) -> bool:
+    return callback_data.iso.upper() in store.countries
+
+
+async def alert_command(message: Message, command: CommandObject, state: FSMContext,
+                        store: ContentStore, i18n: I18n) -> None:
+    await state.clear()
+    if command.args:
+        codes = store.index.find_countries(command.args, limit=2)
+        if len(codes) == 1:
+            await _ask_severity(message, state, store, codes[0], i18n.current_locale)
+            return
+    await state.set_state(AlertForm.country)
+    await message.answer(_("📣 <b>New alert</b>\nFor which country? Type its name. "
+                           "/cancel stops."))
+
+
+async def alert_country_typed(message: Message, state: FSMContext, store: ContentStore,
+                              i18n: I18n) -> None:
+    codes = store.index.find_countries((message.text or "")[:100], limit=2)
+    if len(codes) != 1:
+        await message.answer(_("I do not know that country. Type its name, for example "
+                               "<i>Germany</i>."))
+        return
+    await _ask_severity(message, state, store, codes[0], i18n.current_locale)
+
+
+async def issue_from_card(query: CallbackQuery, callback_data: IssueAlert, state: FSMContext,
+                          store: ContentStore, i18n: I18n) -> None:
+    iso = callback_data.iso.upper()
+    await query.answer()
+    if iso in store.countries and query.message is not None:
+        await state.clear()
+        await _ask_severity(query.message, state, store, iso,  # type: ignore[arg-type]
+                            i18n.current_locale)
+
+
+async def _ask_severity(message: Message, state: FSMContext, store: ContentStore, iso: str,
+                        lang: str) -> None:
+    await state.set_state(AlertForm.country)
+    await state.update_data(country=iso, texts={})
+    rows = [[Button(f"{svc.ICONS[s]} {svc.severity_label(s)}",
+                    AlertStep(action="severity", value=s.value).pack())] for s in svc.Severity]
+    await send(message, Screenful(_("📣 Alert for {flag} <b>{country}</b>. How severe?").format(
+        flag=flag(iso), country=quote(store.country_name(iso, lang))), rows))
+
+
+def _language_names() -> dict[str, str]:
+    return {"kk": _("Kazakh"), "ru": _("Russian"), "en": _("English")}
+
+
+async def _ask_text(target: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    missing = [lang for lang in LANGUAGES if lang not in data.get("texts", {})]
+    if not missing:
+        await _ask_expiry(target)
+        return
+    lang = missing[0]
+    await state.update_data(text_lang=lang)
+    await state.set_state(AlertForm.text)
+    await send(target, Screenful(
+        _("Send the alert text in {language} (plain text, up to {limit} characters).").format(
+            language=_language_names()[lang], limit=svc.MAX_ALERT_CHARS),
+        [[Button(_("Skip this language"), AlertStep(action="skip_lang").pack())]]))
+
+
+async def _ask_expiry(target: Message) -> None:
+    labels = {"1d": _("1 day"), "3d": _("3 days"), "7d": _("7 days"), "30d": _("30 days")}
+    rows = [[Button(labels[k], AlertStep(action="expiry", value=k).pack()) for k in labels]]
+    await send(target, Screenful(_("How long should the alert stay active?"), rows))
+
+
+async def alert_step(query: CallbackQuery, callback_data: AlertStep, state: FSMContext,
+                     uow: UnitOfWork, store: ContentStore, settings: Settings, i18n: I18n,
+                     bot: Bot, session_factory: Any, publisher: Any = None) -> None:
+    data = await state.get_data()
+    message = query.message
+    if "country" not in data or message is None:
+        await query.answer(_("This alert draft is gone. Start again with /alert."),
+                           show_alert=True)
+        return
+    await query.answer()
+    action, value = callback_data.action, callback_data.value
+    if action == "severity" and value in svc.Severity.__members__.values():
+        await state.update_data(severity=value, texts={})
+        await _ask_text(message, state)  # type: ignore[arg-type]
+    elif action == "skip_lang" and data.get("text_lang"):
+        texts = dict(data.get("texts", {}))
+        texts[data["text_lang"]] = ""
+        await state.update_data(texts=texts)
+        await _ask_text(message, state)  # type: ignore[arg-type]
+    elif action == "expiry" and value in EXPIRY_CHOICES and data.get("severity"):
+        await state.update_data(expires_at=(utcnow() + EXPIRY_CHOICES[value]).isoformat())
+        await _preview(message, state, store, settings, i18n)  # type: ignore[arg-type]
+    elif action == "submit" and data.get("expires_at"):
+        await _submit(query, state, uow, store, settings, i18n, bot, publisher, session_factory)
+
+
+async def alert_text_typed(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    text = (message.text or "").strip()
+    if len(text) > svc.MAX_ALERT_CHARS:
+        await message.answer(_("That is too long: at most {limit} characters.").format(
+            limit=svc.MAX_ALERT_CHARS))
+        return
+    texts = dict(data.get("texts", {}))
+    texts[data.get("text_lang", "kk")] = text
+    await state.update_data(texts=texts)
+    await _ask_text(message, state)
+
+
+async def _preview(message: Message, state: FSMContext, store: ContentStore,
+                   settings: Settings, i18n: I18n) -> None:
+    data = await state.get_data()
+    texts = {k: v for k, v in data["texts"].items() if v}
+    expires = datetime.fromisoformat(data["expires_at"])
+    problem = svc.validate(store, data["country"], data["severity"], texts, expires, utcnow())
+    if problem:
+        await state.clear()
+        await message.answer(problem + "\n" + _("Start again with /alert."))
+        return
+    lang = i18n.current_locale
+    composed = svc.compose(store, data["country"], data["severity"], texts, expires, settings.tz)
+    await send(message, Screenful(
+        _("Preview ({language}):").format(language=_language_names()[lang]) + "\n\n"
+        + composed[lang],
+        [[Button(_("✅ Submit"), AlertStep(action="submit").pack())],
+         [Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())]]))
+
+
+async def _submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, store: ContentStore,
+                  settings: Settings, i18n: I18n, bot: Bot, publisher: Any,
+                  session_factory: Any) -> None:
+    data = await state.get_data()
+    await state.clear()
+    author = query.from_user.id
+    role = await role_of(uow, settings, author)
+    if role is None:
+        await show(query, Screenful(_("Only editors can issue alerts.")))
+        return
+    texts = {k: v for k, v in data["texts"].items() if v}
+    expires = datetime.fromisoformat(data["expires_at"])
+    composed = svc.compose(store, data["country"], data["severity"], texts, expires, settings.tz)
+    pending = svc.needs_approval(role, data["severity"], settings.posts_need_approval)
+    alert = await svc.create(uow.session, author, data["country"], data["severity"],
+                             composed, expires, pending)
+    if pending:
+        await uow.session.commit()
+        asked = await _ask_admins(uow, settings, store, bot, i18n, alert.id, author)
+        text = _("Submitted for approval. You will hear when an administrator decides.")
+        if not asked:  # nobody would ever decide: withdraw it and say so
+            await svc.reject(uow.session, alert.id, "no administrator to approve")
+            await uow.session.commit()
+            text = _("No administrator could be asked to approve this alert, so it was not "
+                     "sent. Administrators are set with ADMIN_IDS in the bot's settings and "
+                     "must have written to the bot once. Then issue the alert again, or ask "
+                     "an administrator to issue it: theirs goes out at once.")
+        await show(query, Screenful(text))
+        return
+    found = await svc.fix_audience(uow.session, alert, local_today(utcnow(), settings.tz))
+    await uow.session.commit()
+    await _dispatch(query.message, uow, session_factory, alert.id, len(found), publisher)  # type: ignore[arg-type]
+
+
+async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post_id: int,
+                    count: int, publisher: Any) -> None:
+    """Hand the approved alert to the publisher (after the commit, so it sees the row)."""
+    if publisher is None:
+        await target.answer(_("The alert is approved, but the delivery service is not running. "
+                              "It will go out when it starts."))
+        return
+    try:
+        await publisher.enqueue(post_id, priority=svc.ALERT_PRIORITY)
+    except ValueError:
+        await target.answer(_("This alert cannot be sent any more."))
+        return
+    await refresh_board(session_factory)
+    await send(target, Screenful(
+        _("📣 The alert is going out to {count} recipients.").format(count=count),
+        [[Button(_("📊 How many it reached"), AlertReview(action="report", post_id=post_id)
+                 .pack())]]))
+
+
+async def _ask_admins(uow: UnitOfWork, settings: Settings, store: ContentStore, bot: Bot,
+                      i18n: I18n, post_id: int, author: int) -> int:
+    """Offer the alert to every administrator but its author; how many were reached."""
+    alert = await AlertRepo(uow.session).get(post_id)
+    if alert is None:
+        return 0
+    reached = 0
+    admins = set(await RoleRepo(uow.session).admins()) | set(settings.admin_ids)
+    admins.discard(author)
+    for admin in sorted(admins):
+        lang = await _language_of(uow, admin, settings)
+        with locale(i18n, lang):
+            text = _("📣 An alert waits for your approval:") + "\n\n" + alert.texts.get(
+                lang, next(iter(alert.texts.values())))
+            rows = [[
+                Button(_("✅ Approve"), AlertReview(action="approve", post_id=post_id).pack()),
+                Button(_("❌ Reject"), AlertReview(action="reject", post_id=post_id).pack()),
+            ]]
+        try:
+            await bot.send_message(admin, text, reply_markup=keyboard(Screenful(text, rows)))
+            reached += 1
+        except TelegramAPIError as exc:
+            log.info("could not ask administrator %s to approve alert %s: %s", admin, post_id, exc)
+    return reached
+
+
+async def _language_of(uow: UnitOfWork, user_id: int, settings: Settings) -> str:
+    return await reader_language(uow.session, user_id, settings.default_language)
+
+
+async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWork,
+                 settings: Settings, bot: Bot, i18n: I18n, session_factory: Any,
+                 publisher: Any = None) -> None:
+    post_id, uid = callback_data.post_id, query.from_user.id
+    role = await role_of(uow, settings, uid)
+    if callback_data.action == "report":
+        await _report(query, uow, post_id, role)
+        return
+    if role != "admin":
+        await query.answer(_("Only administrators can approve alerts."), show_alert=True)
+        return
+    alert = await AlertRepo(uow.session).get(post_id)
+    if alert is None or alert.status != "pending" or alert.approved_by is not None:
+        await query.answer(_("This alert has already been decided."), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.action == "reject":
+        await svc.reject(uow.session, post_id)
+        await show(query, Screenful(_("Rejected.")))
+        await _tell_author(bot, uow, settings, i18n, alert.author_id,
+                           lambda: _("Your alert was rejected."))
+        return
+    now = utcnow()
+    done = await svc.approve(uow.session, post_id, uid, now, local_today(now, settings.tz))
+    if done is None:
+        await show(query, Screenful(_("This alert has already been decided.")))
+        return
+    await uow.session.commit()
+    await _dispatch(query.message, uow, session_factory, post_id, len(done[1]), publisher)  # type: ignore[arg-type]
+    await _tell_author(bot, uow, settings, i18n, alert.author_id,
+                       lambda: _("Your alert was approved and is going out."))
+
+
+async def _tell_author(bot: Bot, uow: UnitOfWork, settings: Settings, i18n: I18n,
+                       author: int, text: Callable[[], str]) -> None:
+    lang = await _language_of(uow, author, settings)
+    try:
+        with locale(i18n, lang):
+            await bot.send_message(author, text())
+    except TelegramAPIError as exc:
+        log.info("could not tell the author %s: %s", author, exc)
+
+
+async def _report(query: CallbackQuery, uow: UnitOfWork, post_id: int, role: str | None) -> None:
+    if role is None:
+        await query.answer(_("Only editors can see delivery reports."), show_alert=True)
+        return
+    counts = await AlertRepo(uow.session).delivery_counts(post_id)
+    total = sum(counts.values())
+    text = _("Reached {sent} of {total}; failed {failed}; blocked {blocked}; waiting {waiting}.")\
+        .format(sent=counts.get("sent", 0), total=total, failed=counts.get("failed", 0),
+                blocked=counts.get("blocked", 0),
+                waiting=counts.get("pending", 0) + counts.get("sending", 0))
+    await query.answer(text, show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(my_alerts, Command("alerts"))
+    router.callback_query.register(my_alerts_button, TravelMenu.filter(F.screen == "alerts"))
+    router.callback_query.register(follow, FollowCountry.filter())
+    router.callback_query.register(unfollow, UnfollowCountry.filter())
+    router.callback_query.register(review, AlertReview.filter())
+    router.message.register(alert_command, Command("alert"), IsEditor())
+    router.callback_query.register(editor_card, CountryCard.filter(), known_card, IsEditor())
+    router.callback_query.register(issue_from_card, IssueAlert.filter(), IsEditor())
+    router.callback_query.register(alert_step, AlertStep.filter(), IsEditor())
+    router.message.register(alert_country_typed, StateFilter(AlertForm.country), PlainText())
+    router.message.register(alert_text_typed, StateFilter(AlertForm.text), PlainText())
+    return router
