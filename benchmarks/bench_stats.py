@@ -95,7 +95,7 @@ async def one_backend(url: str, name: str) -> dict[str, Any]:
 
     from bot.answers.store import import_content
     from bot.factory import App
-    from bot.officer.callbacks import StatsPeriod
+    from bot.feedback.callbacks import StatsPeriod
     from storage.migrate import upgrade
     from tests.conftest import make_settings
 

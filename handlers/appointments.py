@@ -52,7 +52,7 @@ def _book(uow: UnitOfWork, store: ContentStore, clock: Clock | None) -> Appointm
 
 
 def _menu() -> Button:
-    from bot.shared.callbacks import Nav, Screen
+    from bot.navigation.callbacks import Nav, Screen
 
     return Button(_("🏠 Menu"), Nav(screen=Screen.MAIN).pack())
 

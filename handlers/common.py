@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import commands, screens
-from bot.shared.callbacks import SetLanguage
+from bot.navigation.callbacks import SetLanguage
 from bot.shared.i18n import locale
 from bot.shared.middlewares import LanguageCache, UnitOfWork
 from bot.shared.render import Button, Screenful, country_card, topic_card

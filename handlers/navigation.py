@@ -6,11 +6,12 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 
+from bot.answers.callbacks import CountryCard, TopicCard
 from bot.answers.content import Section
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import screens
-from bot.shared.callbacks import CountryCard, Nav, Screen, TopicCard
+from bot.navigation.callbacks import Nav, Screen
 from bot.shared.render import Button, Screenful, country_card, topic_card
 from handlers.ui import show
 

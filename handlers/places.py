@@ -8,7 +8,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.shared.callbacks import MissionCard
+from bot.places.callbacks import MissionCard
 from bot.shared.render import country_card
 from handlers.ui import show
 

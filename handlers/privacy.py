@@ -14,10 +14,10 @@ from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.officer.desk import CopiesErased, OfficerDesk, erase_copies
 from bot.privacy import registry as privacy
+from bot.privacy.callbacks import ForgetMe
 from bot.shared.middlewares import LanguageCache, UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.translation import ngettext
-from bot.travel.callbacks import ForgetMe
 from handlers.ui import send, show
 from storage.officer import DialogueRepo
 

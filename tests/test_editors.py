@@ -8,7 +8,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import func, select
 
-from bot.officer.callbacks import TEACH_ACTIONS, TeachCb
+from bot.answers.callbacks import TEACH_ACTIONS, TeachCb
 from bot.publishing.callbacks import (
     ADMIN_COMMANDS,
     ADMIN_PREFIXES,

@@ -15,7 +15,6 @@ from bot.publishing import posts as svc
 from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
 from bot.shared.i18n import create_i18n, locale
 from storage.models import AuditEntry, Post, Role
-from storage.publishing.editors import aware
 from tests.editors_kit import (
     ADMIN,
     EDITOR,
@@ -177,7 +176,7 @@ async def test_newpost_approved_by_second_editor_is_scheduled(harness: Harness) 
     assert post.status == "pending" and post.author_id == EDITOR
     assert post.texts == {"kk": "<b>Сәлем</b>, әлем!", "en": "Hello &amp; welcome"}
     assert post.fallbacks == {"ru": "kk"} and post.targets["citizens"] == ["kk", "ru"]
-    assert aware(post.send_at) == datetime(2099, 12, 25, 5, 0, tzinfo=UTC)
+    assert post.send_at == datetime(2099, 12, 25, 5, 0, tzinfo=UTC)
     review = [c for c in calls if getattr(c, "chat_id", None) in (ADMIN, SECOND)]
     assert {c.chat_id for c in review} == {ADMIN, SECOND}
     assert any(isinstance(c, SendPhoto) and c.chat_id == SECOND for c in review)

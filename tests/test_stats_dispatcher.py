@@ -10,7 +10,7 @@ from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, Send
 from sqlalchemy import select
 
 from bot.factory import App
-from bot.officer.callbacks import StatsPeriod
+from bot.feedback.callbacks import StatsPeriod
 from localapi.offline import OfflineSession
 from storage.models import AuditEntry
 from tests.conftest import make_settings, seed_content

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import inspect, select
 
 from bot.privacy.retention import purge_expired
+from storage.answers import QuestionRepo
 from storage.db import create_engine, create_session_factory
 from storage.migrate import downgrade, upgrade
 from storage.models import UnansweredQuestion, utcnow
-from storage.users import QuestionRepo, UserRepo
+from storage.users import UserRepo
 from tests.conftest import make_settings
 
 TABLES = {"users", "topics", "countries", "unanswered_questions"}

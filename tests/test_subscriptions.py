@@ -11,8 +11,7 @@ import pytest_asyncio
 from aiogram.types import Chat, MessageOriginChannel
 from sqlalchemy import select
 
-from bot.publishing.callbacks import ChannelAct
-from bot.shared.callbacks import News
+from bot.publishing.callbacks import ChannelAct, News
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
 from tests.conftest import RunningBot, eventually, start_bot
 from tests.editors_kit import (

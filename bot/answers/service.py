@@ -8,11 +8,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.answers.callbacks import AskBack, TopicCard
 from bot.answers.search import Analysis
 from bot.answers.store import ContentStore
 from bot.navigation import screens
+from bot.navigation.callbacks import Nav, Screen
 from bot.shared import tghtml
-from bot.shared.callbacks import AskBack, Nav, Screen, TopicCard
 from bot.shared.render import Button, Screenful, country_card, topic_card
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language

@@ -36,8 +36,7 @@ from bot.answers.search import Analysis, QuestionIndex
 from bot.answers.topic_model import TopicModel
 from bot.errors import StartupError
 from bot.places.service import PlaceIndex
-from storage.answers import TaughtDTO, TeachRepo
-from storage.users import ContentRepo
+from storage.answers import ContentRepo, TaughtDTO, TeachRepo
 
 
 def digest(data: Mapping[str, Any]) -> str:

@@ -27,11 +27,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answers.callbacks import TeachCb
 from bot.answers.content import Section, dump_yaml
 from bot.answers.store import ContentStore, taught_examples
 from bot.answers.topic_model import OUT_OF_SCOPE
 from bot.config import LANGUAGES
-from bot.officer.callbacks import TeachCb
 from bot.privacy import registry as privacy
 from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
@@ -41,8 +41,7 @@ from bot.shared.textnorm import tokenize
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime
 from bot.shared.translation import gettext as _
-from storage.answers import PendingDTO, TaughtDTO, TeachRepo
-from storage.users import ContentRepo
+from storage.answers import ContentRepo, PendingDTO, TaughtDTO, TeachRepo
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Integer, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.feedback.callbacks import REASONS
 from bot.feedback.votes import reason_label
-from bot.officer.callbacks import PERIODS, REASONS  # noqa: F401
 from bot.shared.tghtml import quote
 from bot.shared.translation import current_language, fmt_date, use_language
 from bot.shared.translation import gettext as _

@@ -6,8 +6,9 @@ from aiogram.types import Message
 
 from bot.answers.service import Kind, Reply
 from bot.config import Settings
+from bot.feedback.callbacks import REASONS, Vote
 from bot.feedback.question_log import QuestionLogBuffer
-from bot.officer.callbacks import REASONS, OfficerCb, Vote
+from bot.officer.callbacks import OfficerCb
 from bot.shared.render import Button, Screenful
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language

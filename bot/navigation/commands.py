@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import LANGUAGES, Settings
 from bot.shared.i18n import locale, reader_language
 from bot.shared.translation import gettext as _
-from storage.publishing.editors import ADMIN, EDITOR, RoleRepo
+from storage.roles import ADMIN, EDITOR, RoleRepo
 from storage.users import UserRepo
 
 log = logging.getLogger(__name__)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from bot.answers.callbacks import CountryCard, TopicCard
 from bot.answers.content import Section
 from bot.answers.store import ContentStore, first_letter
 from bot.appointments.callbacks import BookCb
 from bot.cases.callbacks import CaseCb
 from bot.config import LANGUAGE_NAMES
+from bot.navigation.callbacks import Nav, Screen, SetLanguage
 from bot.officer.callbacks import OfficerCb
-from bot.shared.callbacks import CountryCard, Nav, News, Screen, SetLanguage, TopicCard
+from bot.publishing.callbacks import News
 from bot.shared.render import Button, Screenful, flag
 from bot.shared.translation import gettext as _
 from bot.travel.callbacks import TravelMenu

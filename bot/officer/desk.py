@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus
@@ -328,7 +328,7 @@ class OfficerDesk:
         if req.is_open or req.closed_at is None:
             return False
         limit = timedelta(days=self.settings.officer_reopen_days)
-        return (now or utcnow()) - _aware(req.closed_at) <= limit
+        return (now or utcnow()) - req.closed_at <= limit
 
     async def reopen(self, repo: DialogueRepo, req: RequestDTO,
                      now: datetime | None = None) -> bool:
@@ -401,11 +401,6 @@ async def _ask_operators_to_delete(desk: OfficerDesk, topic: GroupCopies, kept: 
     except TelegramAPIError:  # a closed topic: say it in the group's general chat instead
         with contextlib.suppress(TelegramAPIError):
             await desk.bot.send_message(topic.chat_id, text)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def check_sla(desk: OfficerDesk, factory: async_sessionmaker[AsyncSession],

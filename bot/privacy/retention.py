@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cases.service import purge_cases
 from bot.config import Settings
 from bot.shared.jobs import JobRunner
+from storage.answers import QuestionRepo
 from storage.jobs import JobDTO
 from storage.models import utcnow
-from storage.users import QuestionRepo
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=6)

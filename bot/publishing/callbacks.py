@@ -1,4 +1,4 @@
-"""Callback data, dialogue states and command names of the editors' part of the bot.
+"""Callback data and command names of the editors' part of the bot (states: ``states``).
 
 Everything listed here is gated by the editors' role filter; the refusal router uses the
 same lists, so a command or button cannot be added to one without the other.
@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from aiogram.fsm.state import State, StatesGroup
-
-from bot.officer.callbacks import TeachCb
+from bot.answers.callbacks import TeachCb
 from bot.shared.callbacks import CallbackData
 
 
@@ -59,44 +57,21 @@ class PostAct(CallbackData):
     value: str = ""
 
 
-class PostForm(StatesGroup):
-    text = State()
-    media = State()
-    buttons = State()
-    targets = State()
-    fallback = State()
-    when = State()
-    confirm = State()
-
-
-class PostEdit(StatesGroup):
-    text = State()
-    when = State()
-
-
-class ReviewForm(StatesGroup):
-    reason = State()
-
-
-class EditorForm(StatesGroup):
-    person = State()
-
-
-class ChannelForm(StatesGroup):
-    channel = State()
-    languages = State()
-
-
 ADMIN_COMMANDS = frozenset({"editors", "channels"})
 EDITOR_COMMANDS = frozenset({"newpost", "posts", "unanswered"}) | ADMIN_COMMANDS
 ADMIN_PREFIXES = frozenset({EditorsAct.prefix, ChannelAct.prefix})
 EDITOR_PREFIXES = frozenset({
     DraftAct.prefix, ReviewAct.prefix, PostList.prefix, PostAct.prefix, TeachCb.prefix,
 }) | ADMIN_PREFIXES
-EDITOR_STATE_GROUPS = frozenset(
-    g.__full_group_name__ for g in (PostForm, PostEdit, ReviewForm, EditorForm, ChannelForm)
-)
 
 
-def editor_state(raw_state: str | None) -> bool:
-    return bool(raw_state) and raw_state.split(":", 1)[0] in EDITOR_STATE_GROUPS  # type: ignore[union-attr]
+@dataclass(frozen=True)
+class News(CallbackData):
+    """Citizens' news subscription from the menu."""
+
+    prefix: ClassVar[str] = "nw"
+    action: str  # open | sub | unsub
+
+    def check(self) -> None:
+        if self.action not in ("open", "sub", "unsub"):
+            raise ValueError("unknown news action")

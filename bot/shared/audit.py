@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.publishing.editors import AuditRepo
+from storage.audit import AuditRepo
 
 
 async def record(session: AsyncSession, actor_id: int | None, action: str,

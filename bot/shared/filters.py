@@ -6,12 +6,13 @@ for every update it is checked against; these cost a plain await instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
-from bot.shared.callbacks import CallbackData
+if TYPE_CHECKING:  # the data classes import this module lazily, from .filter()
+    from bot.shared.callbacks import CallbackData
 
 
 class ChatType(Filter):

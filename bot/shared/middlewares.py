@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.feedback.question_log import QuestionLogBuffer
 from bot.shared.i18n import language_from_telegram, pick_language
 from bot.shared.translation import use_language
+from storage.answers import QuestionRepo
 from storage.db import holding
-from storage.users import QuestionRepo, UserRepo
+from storage.users import UserRepo
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -11,15 +11,17 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.answers.callbacks import CountryCard, TopicCard
 from bot.answers.content import Country, Mission, MissionKind, Topic, VisaRegime
 from bot.answers.store import ContentStore
+from bot.navigation.callbacks import Nav, Screen
+from bot.places.callbacks import MissionCard
 from bot.places.service import ordered, prompt_names
-from bot.shared.callbacks import AlertArchive, CountryCard, MissionCard, Nav, Screen, TopicCard
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, ngettext
 from bot.shared.translation import gettext as _
 from bot.travel.alert_board import BOARD
-from bot.travel.callbacks import FollowCountry
+from bot.travel.callbacks import AlertArchive, FollowCountry
 
 MENU_BUTTON_LIMIT = 4
 

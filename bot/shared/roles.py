@@ -10,7 +10,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from storage.publishing.editors import ADMIN, EDITOR, RoleRepo
+from storage.roles import ADMIN, EDITOR, RoleRepo
 
 log = logging.getLogger(__name__)
 RANK = {EDITOR: 1, ADMIN: 2}

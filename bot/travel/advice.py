@@ -20,14 +20,15 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answers.callbacks import CountryCard
 from bot.answers.content import Country
 from bot.config import LANGUAGES
-from bot.shared.callbacks import AlertArchive, CountryCard
 from bot.shared.render import Button, Screenful, advisory_label, flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, use_language
 from bot.shared.translation import gettext as _
 from bot.travel.alerts import ALERT_PRIORITY, ICONS, Severity, severity_label
+from bot.travel.callbacks import AlertArchive
 from storage.travel.advice import AdviceRepo, PastAlertDTO
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import utcnow
-from storage.travel.travellers import AlertDTO, AlertRepo
+from storage.travel.alerts import AlertDTO, AlertRepo
 
 
 @dataclass

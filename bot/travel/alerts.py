@@ -26,7 +26,8 @@ from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime, use_language
 from bot.shared.translation import gettext as _
 from storage.models import utcnow
-from storage.travel.travellers import AlertDTO, AlertRepo, AudienceRepo
+from storage.travel.alerts import AlertDTO, AlertRepo
+from storage.travel.travellers import AudienceRepo
 
 log = logging.getLogger(__name__)
 

@@ -55,12 +55,6 @@ class AlertReview(CallbackData):
 
 
 @dataclass(frozen=True)
-class ForgetMe(CallbackData):
-    prefix: ClassVar[str] = "fm"
-    action: str  # "yes" | "no"
-
-
-@dataclass(frozen=True)
 class GroupSetting(CallbackData):
     prefix: ClassVar[str] = "gs"
     action: str  # "lang" | "drop" | "show"
@@ -78,3 +72,16 @@ class TripCountryPick(CallbackData):
     prefix: ClassVar[str] = "tc"
     iso: str = ""
     page: int = 0
+
+
+@dataclass(frozen=True)
+class AlertArchive(CallbackData):
+    """A country's past travel alerts, newest first, a page at a time."""
+
+    prefix: ClassVar[str] = "aa"
+    iso: str
+    page: int = 0
+
+    def check(self) -> None:
+        if len(self.iso) != 2 or not 0 <= self.page < 100:
+            raise ValueError("malformed alert archive button")

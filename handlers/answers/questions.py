@@ -9,11 +9,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers.callbacks import AskBack
 from bot.answers.service import AnswerService
 from bot.config import Settings
 from bot.feedback import votes as dialogue
 from bot.feedback.question_log import QuestionLogBuffer
-from bot.shared.callbacks import AskBack
 from bot.shared.filters import PlainText
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Screenful

@@ -16,11 +16,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.answers import teach as teaching
+from bot.answers.callbacks import TeachCb
 from bot.answers.content import Section
 from bot.answers.store import ContentStore
 from bot.answers.teach import Teacher
 from bot.config import Settings
-from bot.officer.callbacks import TeachCb
 from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Screenful

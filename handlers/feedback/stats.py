@@ -12,8 +12,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.answers.store import ContentStore
 from bot.config import Settings
+from bot.feedback.callbacks import PERIODS, StatsPeriod
 from bot.feedback.stats import ChartDrawer, StatsData, collect, to_csv
-from bot.officer.callbacks import PERIODS, StatsPeriod
 from bot.shared import audit
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful

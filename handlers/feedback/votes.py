@@ -10,8 +10,8 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.feedback.callbacks import Vote
 from bot.feedback.votes import officer_button, reasons_screen
-from bot.officer.callbacks import Vote
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Screenful
 from handlers.ui import send

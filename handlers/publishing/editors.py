@@ -32,10 +32,9 @@ from bot.publishing.callbacks import (
     ADMIN_PREFIXES,
     EDITOR_COMMANDS,
     EDITOR_PREFIXES,
-    EditorForm,
     EditorsAct,
-    editor_state,
 )
+from bot.publishing.states import EditorForm, editor_state
 from bot.shared import audit
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
@@ -43,7 +42,7 @@ from bot.shared.render import Button, Screenful
 from bot.shared.roles import allows, role_of
 from bot.shared.tghtml import quote
 from handlers.ui import send, show
-from storage.publishing.editors import ADMIN, EDITOR, RoleRepo
+from storage.roles import ADMIN, EDITOR, RoleRepo
 
 log = logging.getLogger(__name__)
 

@@ -32,13 +32,11 @@ from bot.publishing.callbacks import (
     EDITOR_PREFIXES,
     DraftAct,
     PostAct,
-    PostEdit,
-    PostForm,
     PostList,
     ReviewAct,
-    ReviewForm,
 )
 from bot.publishing.posts import SKIP, Publisher, Rendered, WhenError, language_name
+from bot.publishing.states import PostEdit, PostForm, ReviewForm
 from bot.shared import audit, tghtml
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
@@ -46,8 +44,9 @@ from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime
 from handlers.ui import send, show
-from storage.publishing.editors import ADMIN, PostRepo, RoleRepo, SubscriptionRepo
+from storage.publishing.editors import PostRepo, SubscriptionRepo
 from storage.publishing.runs import PostDTO
+from storage.roles import ADMIN, RoleRepo
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5

@@ -20,10 +20,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import LANGUAGES
-from bot.publishing.callbacks import ChannelAct, ChannelForm
+from bot.navigation.callbacks import Nav, Screen
+from bot.publishing.callbacks import ChannelAct, News
 from bot.publishing.posts import language_name
+from bot.publishing.states import ChannelForm
 from bot.shared import audit
-from bot.shared.callbacks import Nav, News, Screen
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote

@@ -8,9 +8,9 @@ from aiogram.utils.i18n import I18n
 
 from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.shared.callbacks import AlertArchive
 from bot.shared.middlewares import UnitOfWork
 from bot.travel import advice
+from bot.travel.callbacks import AlertArchive
 from handlers.ui import show
 
 

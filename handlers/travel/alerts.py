@@ -23,9 +23,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers.callbacks import CountryCard
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGES, Settings
-from bot.shared.callbacks import CountryCard, Nav, Screen
+from bot.navigation.callbacks import Nav, Screen
 from bot.shared.filters import PlainText
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
@@ -44,7 +45,9 @@ from bot.travel.callbacks import (
 from bot.travel.trips import local_today
 from handlers.ui import keyboard, send, show
 from storage.models import utcnow
-from storage.travel.travellers import AlertRepo, FollowRepo, RoleRepo
+from storage.roles import RoleRepo
+from storage.travel.alerts import AlertRepo
+from storage.travel.travellers import FollowRepo
 
 log = logging.getLogger(__name__)
 EXPIRY_CHOICES = {"1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7),

@@ -18,12 +18,12 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers.callbacks import AskBack
 from bot.answers.search import detect_language
 from bot.answers.service import AnswerService
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
 from bot.shared import tghtml
-from bot.shared.callbacks import AskBack
 from bot.shared.i18n import language_from_telegram, locale
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, flag

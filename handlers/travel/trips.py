@@ -26,8 +26,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import screens
+from bot.navigation.callbacks import Nav, Screen
 from bot.shared import when
-from bot.shared.callbacks import Nav, Screen
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, country_card, flag
 from bot.shared.tghtml import quote

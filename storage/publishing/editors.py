@@ -1,4 +1,4 @@
-"""Repositories for editors' work: roles, the audit log, posts, news subscriptions, chats.
+"""Posts as editors write them, news subscriptions and the chats the bot is in.
 
 They never commit: the unit of work (or the service that owns a transaction) does.
 """
@@ -6,37 +6,13 @@ They never commit: the unit of work (or the service that owns a transaction) doe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role, utcnow
+from storage.models import ChatRow, NewsSubscription, Post, utcnow
 from storage.publishing.runs import PostDTO, post_dto
-
-ADMIN = "admin"
-EDITOR = "editor"
-
-
-@dataclass(frozen=True)
-class RoleDTO:
-    user_id: int
-    role: str
-    name: str | None
-    granted_by: int | None
-    granted_at: datetime
-
-
-@dataclass(frozen=True)
-class AuditDTO:
-    id: int
-    at: datetime
-    actor_id: int | None
-    action: str
-    target: str | None
-    allowed: bool
-    details: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -49,75 +25,9 @@ class ChatDTO:
     active: bool
 
 
-def _role(row: Role) -> RoleDTO:
-    return RoleDTO(row.user_id, row.role, row.name, row.granted_by, row.granted_at)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored one is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def _chat(row: ChatRow) -> ChatDTO:
     langs = tuple(x for x in (row.languages or "").split(",") if x)
     return ChatDTO(row.chat_id, row.kind, row.title, langs, row.news, row.active)
-
-
-class RoleRepo:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, user_id: int) -> RoleDTO | None:
-        row = await self.session.get(Role, user_id, populate_existing=True)
-        return _role(row) if row else None
-
-    async def all(self) -> list[RoleDTO]:
-        rows = await self.session.scalars(select(Role).order_by(Role.role, Role.granted_at))
-        return [_role(r) for r in rows]
-
-    async def grant(self, user_id: int, role: str, *, name: str | None = None,
-                    granted_by: int | None = None) -> RoleDTO:
-        row = await self.session.get(Role, user_id)
-        if row is None:
-            row = Role(user_id=user_id, role=role, name=name, granted_by=granted_by)
-            self.session.add(row)
-        else:
-            row.role = role
-            row.name = name or row.name
-            row.granted_by = granted_by
-            row.granted_at = utcnow()
-        await self.session.flush()
-        return _role(row)
-
-    async def revoke(self, user_id: int) -> bool:
-        result = await self.session.execute(delete(Role).where(Role.user_id == user_id))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def reviewers(self, except_user: int) -> list[RoleDTO]:
-        rows = await self.session.scalars(select(Role).where(Role.user_id != except_user))
-        return [_role(r) for r in rows]
-
-
-class AuditRepo:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, actor_id: int | None, action: str, target: str | None = None, *,
-                  allowed: bool = True, details: dict[str, Any] | None = None) -> None:
-        self.session.add(AuditEntry(
-            actor_id=actor_id, action=action[:48], target=target[:128] if target else None,
-            allowed=allowed, details=details,
-        ))
-        await self.session.flush()
-
-    async def latest(self, limit: int = 100) -> list[AuditDTO]:
-        rows = await self.session.scalars(
-            select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        )
-        return [AuditDTO(r.id, r.at, r.actor_id, r.action, r.target, r.allowed, r.details)
-                for r in rows]
 
 
 class PostRepo:

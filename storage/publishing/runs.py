@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import String, Table, bindparam, func, insert, literal, select, text, update
@@ -119,13 +119,6 @@ class Recipient:
     lang: str
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without their zone; every stored one is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def post_dto(row: Post) -> PostDTO:
     """The one plain view of a post row, for the editors' screens and the publisher alike."""
     return PostDTO(
@@ -139,7 +132,7 @@ def post_dto(row: Post) -> PostDTO:
 def _run(row: PostRun) -> RunDTO:
     return RunDTO(
         row.id, row.post_id, row.run_key, row.priority, row.status,
-        _aware(row.started_at) or utcnow(), _aware(row.finished_at), row.progress_chat_id,
+        row.started_at or utcnow(), row.finished_at, row.progress_chat_id,
         row.progress_message_id, row.totals,
     )
 
@@ -405,7 +398,7 @@ class PublishingRepo:
         """When the earliest lease of the run's rows in flight lapses (None: none leased)."""
         found = await self.session.scalar(
             select(func.min(Delivery.claimed_until)).where(Delivery.run_id == run_id, SENDING))
-        return _aware(found)
+        return found
 
     async def release(self, delivery_ids: list[int], worker: str) -> None:
         """Claimed rows this worker will not send after all go back to ``pending``."""
