@@ -35,6 +35,7 @@ from bot.appointments.service import (
 )
 from bot.config import Settings
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, flag
 from bot.shared.tghtml import quote
@@ -263,7 +264,7 @@ async def _mission_for(message: Message, uow: UnitOfWork, book: Appointments,
         return False
     allowed = settings.missions_of(who)
     if allowed is not None and mission not in allowed:
-        await audit.record(uow.session, who, "appointment.desk", f"mission:{mission}",
+        await audit.record(uow.session, who, Action.APPOINTMENT_DESK, f"mission:{mission}",
                            allowed=False)
         await message.reply(_("You do not manage {mission} (OPERATOR_MISSIONS).").format(
             mission=quote(mission)))
@@ -386,7 +387,7 @@ async def desk_button(query: CallbackQuery, callback_data: DeskCb, uow: UnitOfWo
     book = _book(uow, store, travel_clock)
     allowed = settings.missions_of(who)
     if cb.mission not in book.places or (allowed is not None and cb.mission not in allowed):
-        await audit.record(uow.session, who, "appointment.desk", f"mission:{cb.mission}",
+        await audit.record(uow.session, who, Action.APPOINTMENT_DESK, f"mission:{cb.mission}",
                            allowed=False)
         await query.answer(_("You do not manage this mission."), show_alert=True)
         return
@@ -414,7 +415,8 @@ async def desk_button(query: CallbackQuery, callback_data: DeskCb, uow: UnitOfWo
 
 
 async def desk_button_refused(query: CallbackQuery, uow: UnitOfWork) -> None:
-    await audit.record(uow.session, query.from_user.id, "appointment.desk", None, allowed=False)
+    await audit.record(uow.session, query.from_user.id, Action.APPOINTMENT_DESK, None,
+                       allowed=False)
     await query.answer(_("Only the operators of this group can do this."), show_alert=True)
 
 

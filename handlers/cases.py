@@ -26,6 +26,7 @@ from bot.cases.callbacks import CaseCb
 from bot.cases.service import CaseInput, CaseNotices, Lookup, Outcome
 from bot.config import LANGUAGES, Settings
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote
@@ -203,7 +204,7 @@ async def desk_case(message: Message, command: CommandObject, uow: UnitOfWork, b
             await message.reply(parsed)
             return
         case = (await service.apply(repo, parsed, None, "desk", utcnow())).case
-        await audit.record(uow.session, actor, "case.created", f"case:{case.id}")
+        await audit.record(uow.session, actor, Action.CASE_CREATED, f"case:{case.id}")
         # the command carried the citizen's second factor: it does not stay in the chat
         with contextlib.suppress(TelegramAPIError):
             await bot.delete_message(message.chat.id, message.message_id)
@@ -220,7 +221,8 @@ async def desk_case(message: Message, command: CommandObject, uow: UnitOfWork, b
         change = await service.set_status(repo, case, status, note[:service.NOTE_CHARS]
                                           if note else None, utcnow(), "desk")
         case, notices = change.case, change.notices
-        await audit.record(uow.session, actor, "case.status", f"case:{case.id}", status=status,
+        await audit.record(uow.session, actor, Action.CASE_STATUS, f"case:{case.id}",
+                           status=status,
                            changed=change.step is not None)
     else:
         await message.reply(_usage())
@@ -236,7 +238,7 @@ async def desk_case(message: Message, command: CommandObject, uow: UnitOfWork, b
 
 async def desk_refused(message: Message, uow: UnitOfWork) -> None:
     user = message.from_user
-    await audit.record(uow.session, user.id if user else None, "case.desk",
+    await audit.record(uow.session, user.id if user else None, Action.CASE_DESK,
                        f"chat:{message.chat.id}", allowed=False, reason="not an operator")
     await message.reply(_("Only the operators (the administrators of this group) can do this."))
 

@@ -405,14 +405,15 @@ async def operator_refused(message: Message, uow: UnitOfWork) -> None:
     if req is None and not is_answer:
         return
     await audit.record(uow.session, user.id if user else None,
-                       "request.answer" if is_answer else "request.reply",
+                       audit.Action.REQUEST_ANSWER if is_answer else audit.Action.REQUEST_REPLY,
                        f"request:{req.id}" if req else f"chat:{message.chat.id}",
                        allowed=False, reason="not an operator")
 
 
 async def operator_button_refused(query: CallbackQuery, callback_data: OfficerCb,
                                   uow: UnitOfWork) -> None:
-    await audit.record(uow.session, query.from_user.id, f"request.{callback_data.action}",
+    await audit.record(uow.session, query.from_user.id,
+                       audit.Action(f"request.{callback_data.action}"),
                        f"request:{callback_data.rid}", allowed=False, reason="not an operator")
     await query.answer(_("Only the operators (the administrators of this group) can do this."),
                        show_alert=True)

@@ -235,7 +235,7 @@ async def test_unschedule_stops_a_run_and_skips_the_rest(rig: Rig) -> None:
     assert (await post_row(rig.factory, post_id)).status == "cancelled"
     async with rig.factory() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
-    assert "post_published" in actions and "post_cancelled" in actions
+    assert "post.published" in actions and "post.cancelled" in actions
     progress = world.outgoing(world.author)
     assert len(progress) == 1 and f"Post #{post_id} is being sent:" in progress[0]["html"]
 

@@ -125,7 +125,7 @@ async def test_a_post_due_beyond_the_grace_is_missed_and_its_author_told(env: En
     assert env.server.stats.total_sent == 1
     async with env.factory() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
-    assert actions.count("post_missed") == 1 and "post_scheduled" in actions
+    assert actions.count("post.missed") == 1 and "post.scheduled" in actions
 
 
 async def test_restarts_and_rescheduling_keep_one_job_per_post(env: Env) -> None:
@@ -296,7 +296,7 @@ async def test_audit_counts(env: Env) -> None:
     async with env.factory() as session:
         rows = dict((await session.execute(
             select(AuditEntry.action, func.count()).group_by(AuditEntry.action))).all())
-    assert rows == {"post_published": 1, "post_sent": 1}
+    assert rows == {"post.published": 1, "post.sent": 1}
 
 
 async def test_a_running_alert_holds_routine_broadcasts_until_it_ends() -> None:

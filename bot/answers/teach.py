@@ -49,7 +49,7 @@ SYNC_EVERY = 60.0  # seconds between looks for examples taught through another p
 SUGGESTED = 3  # "this is topic …" buttons under a question
 SHOWN_CHARS = 600  # of a question, on the editor's screen
 TAUGHT_FILE = "taught.yaml"
-AUDIT_ACTION = "example.taught"
+AUDIT_ACTION = audit.Action.EXAMPLE_TAUGHT
 
 Learned = tuple[str, str, str | None]  # (text, lang, topic slug or None: out of scope)
 

@@ -28,6 +28,7 @@ from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.privacy import registry as privacy
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import JobRunner
 from bot.shared.render import mission_label
@@ -310,7 +311,7 @@ class Appointments:
             appt = await self.repo.book(slot, user_id, lang, self._reminded(slot.starts_at))
         except Taken as exc:
             raise BookingError(exc.reason) from None
-        await audit.record(self.session, None, "appointment.booked", f"appointment:{appt.id}",
+        await audit.record(self.session, None, Action.APPOINTMENT_BOOKED, f"appointment:{appt.id}",
                            mission=slot.mission, service=slot.service)
         return appt
 
@@ -322,7 +323,7 @@ class Appointments:
             raise BookingError(exc.reason) from None
         if appt is None:
             raise BookingError("gone")
-        await audit.record(self.session, None, "appointment.moved", f"appointment:{appt.id}",
+        await audit.record(self.session, None, Action.APPOINTMENT_MOVED, f"appointment:{appt.id}",
                            mission=slot.mission, service=slot.service)
         return appt
 
@@ -330,7 +331,8 @@ class Appointments:
         appt = await self.repo.cancel(appt_id, user_id)
         if appt is None:
             raise BookingError("gone")
-        await audit.record(self.session, None, "appointment.cancelled", f"appointment:{appt.id}",
+        await audit.record(self.session, None, Action.APPOINTMENT_CANCELLED,
+                           f"appointment:{appt.id}",
                            mission=appt.mission, service=appt.service)
         return appt
 
@@ -356,7 +358,7 @@ class Appointments:
         """Replace the hours; free slots that no longer fit go. Returns the slots planned."""
         await self.repo.set_templates(mission, service, weekdays, hours, by)
         kept = await self._replan(mission)
-        await audit.record(self.session, by, "appointment.hours", f"mission:{mission}",
+        await audit.record(self.session, by, Action.APPOINTMENT_HOURS, f"mission:{mission}",
                            service=service, weekdays=weekdays, hours=list(hours or ()))
         return sum(1 for s, _a, _b in kept if s == service)
 
@@ -365,7 +367,7 @@ class Appointments:
         """Close a day, open an extra one, or undo either; returns active bookings that day."""
         await self.repo.set_exception(mission, day, kind, weekday, by)
         await self._replan(mission)
-        await audit.record(self.session, by, f"appointment.day_{kind or 'reset'}",
+        await audit.record(self.session, by, Action(f"appointment.day_{kind or 'reset'}"),
                            f"mission:{mission}", day=day.isoformat())
         return len([a for a in await self.day(mission, day) if a.status == ACTIVE])
 
@@ -395,7 +397,7 @@ class Appointments:
         appt = await self.repo.mark_no_show(appt_id, missions)
         if appt is None:
             raise BookingError("gone")
-        await audit.record(self.session, by, "appointment.no_show", f"appointment:{appt.id}",
+        await audit.record(self.session, by, Action.APPOINTMENT_NO_SHOW, f"appointment:{appt.id}",
                            mission=appt.mission)
         return appt
 

@@ -40,6 +40,7 @@ from bot.config import LANGUAGES, Settings
 from bot.privacy import registry as privacy
 from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import JobRunner
 from bot.shared.render import flag, mission_label
@@ -470,7 +471,7 @@ async def may_look_up(session: AsyncSession, settings: Settings, user_id: int,
     """False (and audited) when the person is locked out: the dialogue does not start."""
     if not await person_locked(session, settings, user_id, now):
         return True
-    await audit.record(session, user_id, "case.lookup_refused", None, allowed=False,
+    await audit.record(session, user_id, Action.CASE_LOOKUP_REFUSED, None, allowed=False,
                        reason="person_locked")
     return False
 
@@ -484,9 +485,9 @@ async def lookup(session: AsyncSession, settings: Settings, user_id: int, number
     async def refuse(reason: str, case: CaseDTO | None, outcome: Outcome) -> Lookup:
         if outcome is Outcome.REFUSED:
             await repo.add_lookup(user_id, case.id if case else None, False, now)
-        await audit.record(session, user_id, "case.lookup_refused",
+        await audit.record(session, user_id, Action.CASE_LOOKUP_REFUSED,
                            f"case:{case.id}" if case else None, allowed=False, reason=reason,
-                           **({} if case else {"number": number}))
+                           details=None if case else {"number": number})
         return Lookup(outcome)
 
     if await person_locked(session, settings, user_id, now):
@@ -519,8 +520,9 @@ async def set_following(session: AsyncSession, user_id: int, case_id: int, follo
         await repo.looked_up(user_id, case_id, now - FOLLOW_WINDOW)
         or (not follow and await repo.follows(case_id, user_id)))
     if case is None or not allowed:
-        await audit.record(session, user_id, "case.follow" if follow else "case.unfollow",
-                           f"case:{case_id}", allowed=False, reason="no recent lookup")
+        action = Action.CASE_FOLLOW if follow else Action.CASE_UNFOLLOW
+        await audit.record(session, user_id, action, f"case:{case_id}",
+                           allowed=False, reason="no recent lookup")
         return None
     if follow:
         await repo.follow(case_id, user_id, lang)

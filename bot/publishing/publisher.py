@@ -45,6 +45,7 @@ from bot.config import Settings
 from bot.outbound.budget import SharedBudget
 from bot.outbound.delivery import DeliveryEngine, EngineOptions
 from bot.outbound.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
+from bot.shared import audit
 from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import JobRunner
 from bot.shared.translation import fmt_datetime
@@ -186,7 +187,8 @@ class Publisher:
             post = await repo.post(post_id)
             if post is None or post.status != "scheduled":
                 raise ValueError(f"post {post_id} is not scheduled")
-            await repo.audit("post_scheduled", f"post:{post_id}", details=self._when(post))
+            await audit.record(session, None, audit.Action.POST_SCHEDULED, f"post:{post_id}",
+                               details=self._when(post))
         due = self._due(post)
         if self.jobs is None:
             if post.repeat is None:
@@ -218,7 +220,8 @@ class Publisher:
                 skipped = await repo.skip_pending(run.id, "cancelled")
                 await repo.finish_run(run.id, "cancelled", await repo.counts(run.id))
                 await repo.set_post_status(post_id, "cancelled", only_from="sending")
-            await repo.audit("post_cancelled", f"post:{post_id}", details={"skipped": skipped})
+            await audit.record(session, None, audit.Action.POST_CANCELLED, f"post:{post_id}",
+                               details={"skipped": skipped})
         if run is not None and run.id in self._stops:
             self._stops[run.id].set()
 
@@ -313,8 +316,8 @@ class Publisher:
             await JobRepo(repo.session).ensure(run_job_key(run_id), RUN_JOB, self.now(),
                                                {"run": run_id})
         await repo.set_post_status(post.id, "sending")
-        await repo.audit("post_published", f"post:{post.id}",
-                         details={"run": run_id, "recipients": recipients})
+        await audit.record(repo.session, None, audit.Action.POST_PUBLISHED, f"post:{post.id}",
+                           run=run_id, recipients=recipients)
         return run_id
 
     async def resume_runs(self) -> None:
@@ -421,7 +424,8 @@ class Publisher:
             else:
                 status = "failed"
             await repo.set_post_status(post.id, status, only_from="sending")
-            await repo.audit("post_sent", f"post:{post.id}", details={"run": run.id, **counts})
+            await audit.record(session, None, audit.Action.POST_SENT, f"post:{post.id}",
+                               details={"run": run.id, **counts})
         await self._show_progress(run.id, post, lang, final=True)
         await self._tell(post.author_id, await self.report(post.id, lang))
 
@@ -490,7 +494,8 @@ class Publisher:
                 return
             if not post.repeat:
                 await repo.set_post_status(post_id, "missed", only_from="scheduled")
-            await repo.audit("post_missed", f"post:{post_id}", details={"due": due.isoformat()})
+            await audit.record(session, None, audit.Action.POST_MISSED, f"post:{post_id}",
+                               details={"due": due.isoformat()})
             lang = await reader_language(session, post.author_id, self.settings.default_language)
         with locale(self.i18n, lang):
             text = _(
@@ -543,9 +548,8 @@ class Publisher:
                                         message.message_id)
             edited, failed = edited + ok, failed + (not ok)
         async with self.factory() as session, session.begin():
-            await PublishingRepo(session).audit(
-                "post_edited_published", f"post:{post_id}",
-                details={"edited": edited, "failed": failed})
+            await audit.record(session, None, audit.Action.POST_EDITED_PUBLISHED,
+                               f"post:{post_id}", edited=edited, failed=failed)
         return edited, failed
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGES
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.render import flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime, use_language
@@ -159,7 +160,7 @@ async def create(session: AsyncSession, author_id: int, iso: str, severity: str,
                                             "pending", ALERT_PRIORITY)
     if not pending:
         await AlertRepo(session).approve(alert.id, author_id, utcnow())
-        await audit.record(session, author_id, "alert.approved", audit.post_target(alert.id),
+        await audit.record(session, author_id, Action.ALERT_APPROVED, audit.post_target(alert.id),
                            self_approved=True, severity=severity)
     return alert
 
@@ -178,7 +179,7 @@ async def approve(session: AsyncSession, post_id: int, approver: int, now: datet
     repo = AlertRepo(session)
     if not await repo.approve(post_id, approver, now):
         return None
-    await audit.record(session, approver, "alert.approved", audit.post_target(post_id))
+    await audit.record(session, approver, Action.ALERT_APPROVED, audit.post_target(post_id))
     alert = await repo.get(post_id)
     if alert is None:
         return None

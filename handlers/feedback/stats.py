@@ -24,7 +24,8 @@ from storage.officer import DialogueRepo
 DEFAULT_EXPORT_DAYS = 30
 
 
-async def _allowed(uow: UnitOfWork, settings: Settings, user_id: int, action: str) -> bool:
+async def _allowed(uow: UnitOfWork, settings: Settings, user_id: int,
+                   action: audit.Action) -> bool:
     ok = user_id in settings.admin_ids or await DialogueRepo(uow.session).is_staff(user_id)
     if not ok:
         await audit.record(uow.session, user_id, action, allowed=False)
@@ -40,7 +41,7 @@ async def _data(uow: UnitOfWork, settings: Settings, days: int) -> StatsData:
 async def stats(message: Message, command: CommandObject, uow: UnitOfWork,
                 settings: Settings) -> None:
     user_id = message.from_user.id if message.from_user else 0
-    if not await _allowed(uow, settings, user_id, "stats"):
+    if not await _allowed(uow, settings, user_id, audit.Action.STATS):
         await message.answer(_("Statistics are for editors only."))
         return
     args = (command.args or "").split()
@@ -61,7 +62,7 @@ async def stats(message: Message, command: CommandObject, uow: UnitOfWork,
 async def period(query: CallbackQuery, callback_data: StatsPeriod, uow: UnitOfWork,
                  settings: Settings, store: ContentStore, i18n: I18n,
                  charts: ChartDrawer) -> None:
-    if not await _allowed(uow, settings, query.from_user.id, "stats"):
+    if not await _allowed(uow, settings, query.from_user.id, audit.Action.STATS):
         await query.answer(_("Statistics are for editors only."), show_alert=True)
         return
     await query.answer(_("Drawing the charts…"))

@@ -36,6 +36,7 @@ from bot.publishing.callbacks import (
 )
 from bot.publishing.states import EditorForm, editor_state
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
@@ -53,12 +54,11 @@ def command_name(text: str | None) -> str | None:
     return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
 
 
-def describe(event: Message | CallbackQuery) -> str:
+def describe(event: Message | CallbackQuery) -> audit.Attempt:
     """What was attempted, for the audit log."""
     if isinstance(event, CallbackQuery):
-        return f"button:{event.data or ''}"[:48]
-    name = command_name(event.text)
-    return f"command:/{name}" if name else "dialogue:message"
+        return audit.attempted_button(event.data)
+    return audit.attempted_command(command_name(event.text))
 
 
 class EditorTraffic(Filter):
@@ -228,7 +228,7 @@ async def add_person(message: Message, uow: UnitOfWork, state: FSMContext, bot: 
         await send(message, await editors_screen(uow, note))
         return
     await roles.grant(user_id, EDITOR, name=name, granted_by=actor)
-    await audit.record(uow.session, actor, "editor.add", f"user:{user_id}")
+    await audit.record(uow.session, actor, Action.EDITOR_ADD, f"user:{user_id}")
     await refresh_menu(bot, uow.session, i18n, settings, user_id)
     await send(message, await editors_screen(
         uow, _("{name} is now an editor.").format(name=_name(user_id, name))))
@@ -255,7 +255,8 @@ async def remove_editor(query: CallbackQuery, callback_data: EditorsAct, uow: Un
         await show(query, await editors_screen(uow))
         return
     await roles.revoke(target.user_id)
-    await audit.record(uow.session, query.from_user.id, "editor.remove", f"user:{target.user_id}")
+    await audit.record(uow.session, query.from_user.id, Action.EDITOR_REMOVE,
+                       f"user:{target.user_id}")
     await refresh_menu(bot, uow.session, i18n, settings, target.user_id)
     note = _("{name} is no longer an editor.").format(name=_name(target.user_id, target.name))
     await show(query, await editors_screen(uow, note))

@@ -38,6 +38,7 @@ from bot.publishing.callbacks import (
 from bot.publishing.posts import SKIP, Publisher, Rendered, WhenError, language_name
 from bot.publishing.states import PostEdit, PostForm, ReviewForm
 from bot.shared import audit, tghtml
+from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
@@ -536,12 +537,12 @@ async def submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: 
     if self_approved:
         fields.update(approved_by=author, approved_at=_now())
     post = await PostRepo(uow.session).create(author, fields)
-    await audit.record(uow.session, author, "post.created", audit.post_target(post.id))
+    await audit.record(uow.session, author, Action.POST_CREATED, audit.post_target(post.id))
     await state.clear()
     await query.answer()
     lang = i18n.current_locale
     if review:
-        await audit.record(uow.session, author, "post.submitted", audit.post_target(post.id))
+        await audit.record(uow.session, author, Action.POST_SUBMITTED, audit.post_target(post.id))
         await _commit(uow)
         count = await notify_reviewers(bot, i18n, uow, settings, post, query.from_user.full_name)
         text = _("Post #{id} is waiting for approval by another editor or an administrator.") \
@@ -551,9 +552,9 @@ async def submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: 
         await show(query, Screenful(text))
         return
     if self_approved:
-        await audit.record(uow.session, author, "post.approved", audit.post_target(post.id),
+        await audit.record(uow.session, author, Action.POST_APPROVED, audit.post_target(post.id),
                            self_approved=True)
-    await audit.record(uow.session, author, "post.scheduled", audit.post_target(post.id))
+    await audit.record(uow.session, author, Action.POST_SCHEDULED, audit.post_target(post.id))
     await _commit(uow)
     await publisher.schedule(post.id)
     text = _("Post #{id} is scheduled: {when}.").format(
@@ -604,7 +605,7 @@ async def notify_reviewers(bot: Bot, i18n: I18n, uow: UnitOfWork, settings: Sett
 
 
 async def _reviewable(query: CallbackQuery, uow: UnitOfWork, post_id: int,
-                      action: str) -> PostDTO | None:
+                      action: audit.Action) -> PostDTO | None:
     post = await PostRepo(uow.session).get(post_id)
     if post is None:
         await query.answer(_("This post no longer exists."), show_alert=True)
@@ -624,7 +625,7 @@ async def _reviewable(query: CallbackQuery, uow: UnitOfWork, post_id: int,
 
 async def approve(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWork, bot: Bot,
                   i18n: I18n, settings: Settings, publisher: Publisher) -> None:
-    post = await _reviewable(query, uow, callback_data.post_id, "post.approve")
+    post = await _reviewable(query, uow, callback_data.post_id, Action.POST_APPROVE)
     if post is None:
         return
     errors = svc.validate(_as_dict(post), _now())
@@ -639,8 +640,8 @@ async def approve(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWor
     if done is None:
         await query.answer(_("This post was already handled."), show_alert=True)
         return
-    await audit.record(uow.session, reviewer, "post.approved", audit.post_target(post.id))
-    await audit.record(uow.session, reviewer, "post.scheduled", audit.post_target(post.id))
+    await audit.record(uow.session, reviewer, Action.POST_APPROVED, audit.post_target(post.id))
+    await audit.record(uow.session, reviewer, Action.POST_SCHEDULED, audit.post_target(post.id))
     await _commit(uow)
     lang = i18n.current_locale
     await query.answer(_("Approved."))
@@ -657,7 +658,7 @@ async def approve(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWor
 
 async def ask_reason(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWork,
                      state: FSMContext) -> None:
-    post = await _reviewable(query, uow, callback_data.post_id, "post.reject")
+    post = await _reviewable(query, uow, callback_data.post_id, Action.POST_REJECT)
     if post is None:
         return
     await state.set_state(ReviewForm.reason)
@@ -687,7 +688,7 @@ async def got_reason(message: Message, state: FSMContext, uow: UnitOfWork, bot: 
     if done is None:
         await message.answer(_("This post was already handled."))
         return
-    await audit.record(uow.session, reviewer, "post.rejected", audit.post_target(post_id),
+    await audit.record(uow.session, reviewer, Action.POST_REJECTED, audit.post_target(post_id),
                        reason=reason)
     await message.answer(_("Post #{id} rejected. The author has your reason.").format(id=post_id))
     name = message.from_user.full_name  # type: ignore[union-attr]
@@ -811,7 +812,7 @@ async def cancel_post(query: CallbackQuery, callback_data: PostAct, uow: UnitOfW
     if done is None:
         await query.answer(_("This post can't be cancelled now."), show_alert=True)
         return
-    await audit.record(uow.session, query.from_user.id, "post.cancelled",
+    await audit.record(uow.session, query.from_user.id, Action.POST_CANCELLED,
                        audit.post_target(done.id))
     await _commit(uow)
     await publisher.unschedule(done.id)
@@ -875,7 +876,8 @@ async def got_new_text(message: Message, state: FSMContext, uow: UnitOfWork, bot
         fields.update(status="pending", approved_by=None, approved_at=None)
     updated = await repo.update(post.id, **fields)
     assert updated is not None
-    await audit.record(uow.session, editor, "post.edited", audit.post_target(post.id), lang=lang)
+    await audit.record(uow.session, editor, Action.POST_EDITED, audit.post_target(post.id),
+                       lang=lang)
     await _commit(uow)
     note = _("The {language} text of post #{id} is replaced.").format(
         language=language_name(lang), id=post.id)
@@ -923,7 +925,7 @@ async def got_new_time(message: Message, state: FSMContext, uow: UnitOfWork, bot
     updated = await repo.update(post_id, send_at=when.send_at, repeat=when.repeat, status=status)
     assert updated is not None
     await audit.record(uow.session, message.from_user.id,  # type: ignore[union-attr]
-                       "post.rescheduled", audit.post_target(post_id),
+                       Action.POST_RESCHEDULED, audit.post_target(post_id),
                        send_at=when.send_at.isoformat() if when.send_at else None,
                        repeat=when.repeat)
     await _commit(uow)

@@ -25,6 +25,7 @@ from bot.publishing.callbacks import ChannelAct, News
 from bot.publishing.posts import language_name
 from bot.publishing.states import ChannelForm
 from bot.shared import audit
+from bot.shared.audit import Action
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote
@@ -136,7 +137,7 @@ async def group_subscribe(message: Message, command: CommandObject, uow: UnitOfW
                           bot: Bot, i18n: I18n) -> None:
     chat = message.chat
     if not await _is_chat_admin(message, bot):
-        await audit.record(uow.session, _actor(message), "group.subscribe", f"chat:{chat.id}",
+        await audit.record(uow.session, _actor(message), Action.GROUP_SUBSCRIBE, f"chat:{chat.id}",
                            allowed=False, reason="not a group administrator")
         await message.reply(_("Only an administrator of this group can subscribe it to the "
                               "ministry's news."))
@@ -148,7 +149,7 @@ async def group_subscribe(message: Message, command: CommandObject, uow: UnitOfW
         return
     await SubscriptionRepo(uow.session).put_chat(chat.id, chat.type, chat.title, langs,
                                                  news=True, added_by=_actor(message))
-    await audit.record(uow.session, _actor(message), "group.subscribe", f"chat:{chat.id}",
+    await audit.record(uow.session, _actor(message), Action.GROUP_SUBSCRIBE, f"chat:{chat.id}",
                        languages=list(langs))
     await message.reply(_("This group will receive the ministry's news in {languages}. "
                           "An administrator can stop it with /unsubscribe.").format(
@@ -158,13 +159,14 @@ async def group_subscribe(message: Message, command: CommandObject, uow: UnitOfW
 async def group_unsubscribe(message: Message, uow: UnitOfWork, bot: Bot) -> None:
     chat = message.chat
     if not await _is_chat_admin(message, bot):
-        await audit.record(uow.session, _actor(message), "group.unsubscribe",
+        await audit.record(uow.session, _actor(message), Action.GROUP_UNSUBSCRIBE,
                            f"chat:{chat.id}", allowed=False, reason="not a group administrator")
         await message.reply(_("Only an administrator of this group can stop the news here."))
         return
     changed = await SubscriptionRepo(uow.session).set_news(chat.id, False)
     if changed:
-        await audit.record(uow.session, _actor(message), "group.unsubscribe", f"chat:{chat.id}")
+        await audit.record(uow.session, _actor(message), Action.GROUP_UNSUBSCRIBE,
+                           f"chat:{chat.id}")
     await message.reply(_("This group will no longer receive the ministry's news.")
                         if changed else _("This group was not subscribed to the news."))
 
@@ -280,7 +282,7 @@ async def save_channel(query: CallbackQuery, state: FSMContext, uow: UnitOfWork)
     await SubscriptionRepo(uow.session).put_chat(
         data["chat_id"], "channel", data.get("title"), tuple(data["languages"]), news=True,
         added_by=query.from_user.id)
-    await audit.record(uow.session, query.from_user.id, "channel.add",
+    await audit.record(uow.session, query.from_user.id, Action.CHANNEL_ADD,
                        f"chat:{data['chat_id']}", languages=data["languages"])
     await state.clear()
     note = _("{title} will receive posts.").format(title=quote(data.get("title") or ""))
@@ -296,7 +298,7 @@ async def remove_channel(query: CallbackQuery, callback_data: ChannelAct,
         await query.answer(_("This channel is not registered."), show_alert=True)
         await show(query, await channels_screen(uow))
         return
-    await audit.record(uow.session, query.from_user.id, "channel.remove",
+    await audit.record(uow.session, query.from_user.id, Action.CHANNEL_REMOVE,
                        f"chat:{found.chat_id}")
     note = _("{title} will no longer receive posts.").format(title=quote(found.title or ""))
     await show(query, await channels_screen(uow, note))

@@ -25,7 +25,6 @@ from sqlalchemy import String, Table, bindparam, func, insert, literal, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    AuditEntry,
     ChatRow,
     Delivery,
     NewsSubscription,
@@ -160,10 +159,6 @@ class PublishingRepo:
         result = await self.session.execute(query.values(status=status, updated_at=utcnow()))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def audit(self, action: str, target: str, actor_id: int | None = None,
-                    details: dict[str, Any] | None = None) -> None:
-        self.session.add(AuditEntry(actor_id=actor_id, action=action, target=target,
-                                    details=details))
 
     # ------------------------------------------------------------------ recipients
 
