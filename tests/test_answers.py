@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.answers.search import Analysis
+from bot.answers.analysis import Analysis
 from bot.answers.service import AnswerService, Kind
 from bot.answers.store import ContentStore
 from bot.shared.tghtml import quote

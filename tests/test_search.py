@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers.search import Analysis, QuestionIndex, detect_language
+from bot.answers.analysis import Analysis, QuestionIndex
+from bot.answers.language import detect_language
 from bot.answers.store import ContentStore
 from bot.shared.textnorm import key, latin_to_cyrillic, tokenize
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.answers.search import Analysis
+from bot.answers.analysis import Analysis
 from bot.answers.store import ContentStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.answers.analysis import Analysis
 from bot.answers.callbacks import AskBack, TopicCard
-from bot.answers.search import Analysis
 from bot.answers.store import ContentStore
 from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.answers import topic_model
+from bot.answers.analysis import Analysis, QuestionIndex
 from bot.answers.content import (
     LANGS,
     OUT_OF_SCOPE_FILE,
@@ -32,7 +33,6 @@ from bot.answers.content import (
     example_key,
     load_tree,
 )
-from bot.answers.search import Analysis, QuestionIndex
 from bot.answers.topic_model import TopicModel
 from bot.errors import StartupError
 from bot.places.service import PlaceIndex
