@@ -31,13 +31,20 @@ from bot.answers.index import (
     best_topics,
     decide,
 )
-from bot.answers.language import Vocabulary, detect
-from bot.answers.smalltalk import CLOSING_SMALLTALK, out_of_scope, smalltalk_of
+from bot.answers.language import KNOWN_WORDS, Vocabulary, detect
+from bot.answers.smalltalk import (
+    CLOSING_SMALLTALK,
+    SMALLTALK_FILLER,
+    SMALLTALK_WORDS,
+    out_of_scope,
+    smalltalk_of,
+)
 from bot.answers.topic_model import TopicModel
-from bot.answers.words import MAX_QUERY_CHARS, is_stop
+from bot.answers.words import MAX_QUERY_CHARS, STOP_KEYS, is_stop
 from bot.shared.textnorm import Token, tokenize
 
 LANG_MODEL_SURE = 0.6  # the language model overrides the detector's votes from this probability
+SPELLING_WORDS = 3  # up to this many words, a country's spelling may tell the language
 
 
 @dataclass(frozen=True)
@@ -96,15 +103,23 @@ class QuestionIndex:
         self = cls()
         self._countries = CountryMatcher.build(countries)
         self._topics, self._vocab = TopicIndex.build(topics, self._countries)
+        self._countries.know(
+            KNOWN_WORDS | STOP_KEYS | SMALLTALK_FILLER | SMALLTALK_WORDS.keys() | self._vocab.seen
+        )
         return self
 
     # -- questions --
-    def analyze(self, text: str, lang: str | None = None) -> Analysis:
+    def analyze(self, text: str, lang: str | None = None, reader: str | None = None) -> Analysis:
+        """The reading of a question; ``lang`` forces its language, ``reader`` (the language
+        the person reads the bot in) settles a short question that could be either."""
         tokens = merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
-        mentions = self._countries.find(tokens)
+        mentions = self._countries.find(tokens, near=True)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         if lang not in LANGS:
-            lang = self._countries.language_of(tokens, mentions) or self._language(tokens, named)
+            exact = [m for m in mentions if not m.near]
+            lang = (self._countries.language_of(tokens, exact)
+                    or self._spelled_language(tokens, exact, named)
+                    or self._language(tokens, reader))
         country = pick_country(tokens, mentions)
         offscope = out_of_scope(tokens)
         content = [t for j, t in enumerate(tokens) if j not in named and j not in offscope]
@@ -143,11 +158,25 @@ class QuestionIndex:
     def find_countries(self, text: str, limit: int = 8) -> list[str]:
         return self._countries.complete((text or "")[:200], limit)
 
-    def _language(self, tokens: Sequence[Token], named: set[int]) -> str:
+    def _spelled_language(
+        self, tokens: Sequence[Token], mentions: list[Mention], named: set[int]
+    ) -> str | None:
+        """A short question naming a country as only one language spells it ("Туркия виза",
+        "Turkiya viza"): that language, unless its other words say otherwise."""
+        if not mentions or len(tokens) > SPELLING_WORDS:
+            return None
+        langs = self._countries.spelling_langs(tokens, mentions)
+        if len(langs) != 1:
+            return None
+        [lang] = langs
+        rest = [t for j, t in enumerate(tokens) if j not in named]
+        return lang if not rest or detect(rest, self._vocab, lang) == lang else None
+
+    def _language(self, tokens: Sequence[Token], reader: str | None) -> str:
         """The language by the detector's votes, unless the language model (trained on the
         examples, which are written in each language as people write it: Russian with Kazakh
         words, Kazakh without the Kazakh letters) is sure of another."""
-        voted = detect(tokens, self._vocab)
+        voted = detect(tokens, self._vocab, reader)
         model = self.lang_model
         if model is None:
             return voted

@@ -13,12 +13,17 @@ from typing import NamedTuple
 from babel import Locale
 
 from bot.answers.content import LANGS, Country
+from bot.answers.spelling import NearForms
 from bot.answers.words import MIN_STEM, STOP_KEYS, word_set
 from bot.shared.textnorm import Token, fold, key, latin_to_cyrillic, tokenize, without_kk_schwa
 
 CITY_STRENGTH = 0.8
 SHORT_NAME = 3  # names this short match only whole (plus a case ending)
 MIN_COUNTRY_STEM = 4
+# A word the analyzer does not otherwise know, one edit away from the name of one country
+# ("египед", "koera"), names it, less surely than the name itself; never a short name.
+NEAR_STRENGTH = 0.6  # times the name's own strength
+NEAR_MIN = 5  # letters of both the name and the word (before its case ending)
 
 
 # Case endings after a country name, in key form (Russian, then Kazakh).
@@ -92,6 +97,7 @@ class Mention(NamedTuple):
     iso: str
     strength: float
     demonym: bool = False
+    near: bool = False  # one edit away from the name, not the name itself
 
 
 def is_citizenship(tokens: Sequence[Token], start: int, end: int) -> bool:
@@ -136,6 +142,7 @@ class CountryMatcher:
     single_latin: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
     single_latin_stems: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
     name_langs: dict[str, set[str]] = field(default_factory=dict)
+    key_langs: dict[str, set[str]] = field(default_factory=dict)  # the same, by keys
     exact_short: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     guarded_latin: frozenset[str] = frozenset()
     multi: dict[str, list[_Name]] = field(default_factory=dict)
@@ -149,6 +156,11 @@ class CountryMatcher:
     latin_heads: frozenset[str] = frozenset()
     short_heads: frozenset[str] = frozenset()
     short_longest: int = 0
+    cyrillic_single: set[str] = field(default_factory=set)  # keys of names in Cyrillic
+    near_keys: NearForms = field(default_factory=lambda: NearForms(()))
+    near_latin: NearForms = field(default_factory=lambda: NearForms(()))
+    # Words of the languages and of the content: never read as a misspelt country.
+    known: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, countries: Mapping[str, Country]) -> CountryMatcher:
@@ -159,6 +171,7 @@ class CountryMatcher:
                 for spelling in dict.fromkeys((text, without_kk_schwa(text))):
                     self._add(iso, spelling, strength, official, guarded)
                 self.name_langs.setdefault(_surface(text), set()).add(lang)
+                self.key_langs.setdefault(_keyed(text), set()).add(lang)
         self.guarded_latin = frozenset(guarded)
         self._index_keys()
         return self
@@ -171,6 +184,12 @@ class CountryMatcher:
         self.latin_heads = _heads([*self.single_latin, *self.single_latin_stems], MIN_COUNTRY_STEM)
         self.short_heads = _heads(self.exact_short, 2)
         self.short_longest = max(map(len, self.exact_short), default=0)
+        # not the names that are also everyday Kazakh words (Қазан, Қатар): they are near
+        # everyday words too
+        self.near_keys = NearForms(k for k in self.cyrillic_single
+                                   if len(k) >= NEAR_MIN and k[:5] not in AMBIGUOUS_NAMES)
+        self.near_latin = NearForms(w for w in self.single_latin
+                                    if len(w) >= NEAR_MIN and key(w)[:5] not in AMBIGUOUS_NAMES)
 
     def _add(
         self, iso: str, text: str, strength: float, official: bool, guarded: set[str]
@@ -195,6 +214,8 @@ class CountryMatcher:
             demonym = text[:1].islower()  # nationality words are written in lowercase
             for variant in _stem_variants(tok.key):
                 self.single.setdefault(variant, []).append((iso, strength, demonym))
+                if not latin:
+                    self.cyrillic_single.add(variant)
             self.names.append(_Name(iso, (tok.key,), strength, official))
             if latin:
                 self.names.append(_Name(iso, (tok.latin,), strength, official))
@@ -209,8 +230,13 @@ class CountryMatcher:
             self.names.append(name)
             self.multi.setdefault(_word_stem(words[0]), []).append(name)
 
-    def find(self, tokens: Sequence[Token]) -> list[Mention]:
-        """Country mentions as (first token, last token, ISO, strength), in text order."""
+    def know(self, words: Iterable[str]) -> None:
+        """The words (keys, plain Latin) that are never read as a misspelt country."""
+        self.known = frozenset(words)
+
+    def find(self, tokens: Sequence[Token], near: bool = False) -> list[Mention]:
+        """Country mentions as (first token, last token, ISO, strength), in text order;
+        with ``near``, also unknown words one edit from a country's name."""
         found: list[Mention] = []
         taken: set[int] = set()
         for i in range(len(tokens)):
@@ -232,6 +258,11 @@ class CountryMatcher:
             if hit and _ambiguous_ok(tokens[i]) and not (language and hit[2] and tokens[i].latin):
                 found.append(Mention(i, i, hit[0], hit[1], hit[2]))
                 taken.add(i)
+            elif near and not hit and self.known:
+                hit = self._near(tokens[i])
+                if hit:
+                    found.append(Mention(i, i, hit[0], hit[1], hit[2], near=True))
+                    taken.add(i)
         found.sort()
         return found
 
@@ -243,6 +274,32 @@ class CountryMatcher:
             or tok.latin in self.guarded_latin
             or tok.hyphen
         )
+
+    def _near(self, tok: Token) -> tuple[str, float, bool] | None:
+        """(ISO, strength, by a nationality word) for a word the analyzer does not know that
+        is one edit from the one-word names of exactly one country, before a case ending."""
+        known = self.known
+        if tok.key in known or tok.latin in known or tok.lower in known or names_home(tok):
+            return None
+        hits: list[tuple[str, float, bool]] = []
+        if tok.latin:
+            if len(tok.latin) >= NEAR_MIN:
+                for form in self.near_latin.near(tok.latin):
+                    demonym = form.endswith(_LATIN_DEMONYM_ENDINGS) or form in _LATIN_DEMONYMS
+                    hits.extend((iso, s, demonym) for iso, s, _ in self.single_latin[form])
+        else:
+            k = tok.key
+            for end in range(len(k), max(NEAR_MIN, len(k) - _LONGEST_SUFFIX) - 1, -1):
+                ending, stem = k[end:], k[:end]
+                if ending not in COUNTRY_SUFFIXES or stem in known:
+                    continue
+                for form in self.near_keys.near(stem):
+                    hits.extend((iso, s, d or _is_adjective_ending(ending))
+                                for iso, s, d in self.single[form])
+        if len({iso for iso, _, _ in hits}) != 1:
+            return None
+        iso, strength, demonym = max(hits, key=lambda h: h[1])
+        return iso, strength * NEAR_STRENGTH, demonym
 
     def _last_word_matches(self, tokens: Sequence[Token], i: int, name: _Name) -> bool:
         """The last word of a multi-word name, or another form of it that names the same
@@ -326,6 +383,17 @@ class CountryMatcher:
                 return "kk"
         return None
 
+    def spelling_langs(self, tokens: Sequence[Token], mentions: list[Mention]) -> set[str]:
+        """The languages that spell every country named the way it is written («Туркия»,
+        "Turkiya": Kazakh), compared by keys; empty when the mentions disagree."""
+        langs: set[str] | None = None
+        for m in mentions:
+            spelled = self.key_langs.get(" ".join(t.key for t in tokens[m.start : m.end + 1]))
+            if not spelled:
+                return set()
+            langs = set(spelled) if langs is None else langs & spelled
+        return langs or set()
+
     def _latin_hits(self, word: str) -> tuple[list[tuple[str, float, bool]] | None, bool]:
         """An English name, possibly as a plural or demonym (Indonesian, Chinese, Americans),
         and whether it was a nationality word."""
@@ -396,6 +464,10 @@ STOP_LATIN_SHORT = frozenset(("us", "it", "in", "am", "is", "me", "no", "so", "t
 
 def _surface(text: str) -> str:
     return " ".join(t.lower for t in tokenize(text))
+
+
+def _keyed(text: str) -> str:
+    return " ".join(t.key for t in tokenize(text))
 
 
 def _guard_ok(tokens: Sequence[Token], i: int) -> bool:
@@ -518,7 +590,7 @@ def pick_country(tokens: Sequence[Token], mentions: list[Mention]) -> str | None
         return None
 
     def rank(m: Mention) -> tuple[bool, float, int]:
-        start, end, _, strength, _ = m
+        start, end, _, strength, *_ = m
         before = tokens[start - 1].lower if start > 0 else ""
         origin = before in _ABLATIVE_WORDS or tokens[end].key.endswith(_ABLATIVE_ENDINGS)
         return (origin, -strength, start)

@@ -353,6 +353,7 @@ class TopicIndex:
             frozenset(seen["kk"] - seen["ru"]),
             frozenset(seen["ru"] - seen["kk"]),
             frozenset(seen["en"]),
+            frozenset().union(*seen.values()),
         )
         return self, vocabulary
 

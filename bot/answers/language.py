@@ -14,6 +14,10 @@ from bot.answers.words import MAX_QUERY_CHARS, key_set, word_set
 from bot.shared.textnorm import KK_LETTERS, Token, fold, tokenize
 
 DEFAULT_LANG = "en"
+# A question of this many words at most, whose votes come out this close, is read in the
+# language the person reads the bot in, when the caller knows it.
+READER_WORDS = 4
+READER_MARGIN = 1.0
 
 KK_WORDS = key_set("""
 қалай қандай қанша қашан қайда қайдан неге неше керек қажет үшін бойынша туралы және мен бар
@@ -51,6 +55,9 @@ RU_LATIN_WORDS = word_set("""
 kak chto gde kogda kuda pochemu skolko nuzhno nuzhna nuzhen nado mozhno li dlya menya mne ya vy
 poteryal poteryala ukrali pasporta posolstvo konsulstvo privet spasibo zdravstvuyte
 """)
+
+# Words of the lists above: known words of some language, whatever else they resemble.
+KNOWN_WORDS = KK_WORDS | RU_WORDS | EN_WORDS | KK_LATIN_WORDS | RU_LATIN_WORDS
 
 _KK_SUFFIX_RE = re.compile(
     r"(?:дым|дім|тым|тім|ды|ді|ты|ті|мын|мін|пын|пін|бын|бін|сыз|сіз|сың|сің|лар|лер|дар|дер|"
@@ -128,7 +135,11 @@ def detect_language(text: str) -> str:
     return detect(tokenize(text[:MAX_QUERY_CHARS]))
 
 
-def detect(tokens: Sequence[Token], vocab: Vocabulary | None = None) -> str:
+def detect(
+    tokens: Sequence[Token], vocab: Vocabulary | None = None, reader: str | None = None
+) -> str:
+    """The language by the votes; for a short question whose votes come out even or nearly
+    (no Kazakh-only letters, words valid in either language), the reader's language."""
     cyr = [t for t in tokens if t.cyrillic]
     lat = [t for t in tokens if t.latin]
     if not cyr and not lat:
@@ -139,12 +150,26 @@ def detect(tokens: Sequence[Token], vocab: Vocabulary | None = None) -> str:
         kk_v, ru_v, en_v = vocab.votes(tokens)
         kk_c, ru_c, en_l = kk_c + kk_v, ru_c + ru_v, en_l + en_v
     if len(cyr) >= len(lat):
-        return "kk" if kk_c + kk_l > ru_c + ru_l else "ru"
-    scores = {"en": en_l, "kk": kk_l + kk_c, "ru": ru_l + ru_c}
-    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
-    return best
+        scores = {"kk": kk_c + kk_l, "ru": ru_c + ru_l}
+        voted = "kk" if scores["kk"] > scores["ru"] else "ru"
+    else:
+        scores = {"en": en_l, "kk": kk_l + kk_c, "ru": ru_l + ru_c}
+        voted = max(scores, key=lambda lang: (scores[lang], lang == "en"))
+    if (
+        reader in scores
+        and reader != voted
+        and scores[voted] - scores[reader] <= READER_MARGIN
+        and _undecided(tokens)
+    ):
+        return reader
+    return voted
 
 
+def _undecided(tokens: Sequence[Token]) -> bool:
+    """Short, and without a letter only Kazakh has: the votes cannot be trusted apart."""
+    return len(tokens) <= READER_WORDS and all(
+        KK_LETTERS.isdisjoint(t.lower) and _KK_LATIN_LETTERS.isdisjoint(t.lower) for t in tokens
+    )
 
 
 @dataclass
@@ -154,6 +179,7 @@ class Vocabulary:
     kk: frozenset[str] = frozenset()
     ru: frozenset[str] = frozenset()
     en: frozenset[str] = frozenset()
+    seen: frozenset[str] = frozenset()  # every word form of the content, in any language
 
     def votes(self, tokens: Sequence[Token]) -> tuple[float, float, float]:
         kk = ru = en = 0.0

@@ -286,12 +286,12 @@ class ContentStore:
             self.index = self.index.with_model(model, lang_model)
             self._recall = _taught_memory(taught)
 
-    def analyze(self, text: str, lang: str | None = None) -> Analysis:
+    def analyze(self, text: str, lang: str | None = None, reader: str | None = None) -> Analysis:
         """The analyzer's reading of a question, except that a question an editor taught
         (the same words, compared by :func:`example_key`) gets the topic the editor chose, or
         none for out of scope: the model generalises from an example, this makes sure the
         very question taught is answered as taught."""
-        a = self.index.analyze(text, lang=lang)
+        a = self.index.analyze(text, lang=lang, reader=reader)
         key = example_key(text) if self._recall else ""
         if key not in self._recall:
             return a
