@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.answers.search import Analysis
+from bot.answers.analysis import Analysis
 from bot.answers.service import AnswerService, Kind
 from bot.answers.store import ContentStore
 from bot.shared.tghtml import quote
@@ -58,6 +59,17 @@ def test_unknown_question_answers_in_the_reading_language(answers: AnswerService
     assert reply.kind == Kind.UNKNOWN
     assert reply.unanswered
     assert reply.screen.html.startswith("Извините, ответа на этот вопрос у меня пока нет.")
+
+
+@pytest.mark.parametrize("reader", ["kk", "ru"])
+def test_a_short_question_either_language_could_be_is_answered_in_the_readers(
+    answers: AnswerService, reader: str
+) -> None:
+    """«апостиль» is a Kazakh word as much as a Russian one: the person's language decides."""
+    reply = answers.answer("апостиль", fallback=reader)
+    assert (reply.lang, reply.analysis.topic) == (reader, "legalization-apostille")
+    title = answers.store.topics["legalization-apostille"].title.get(reader)
+    assert html.escape(title, quote=False) in reply.screen.html
 
 
 def test_answer_json_shape(answers: AnswerService) -> None:

@@ -130,6 +130,12 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
          "choice.en: 65 characters, the limit is 40"),
         ("topics/lost-passport.yaml", lambda d: d["choice"].pop("kk"),
          "choice.kk: required field is missing"),
+        ("countries/de.yaml", lambda d: d["aliases"]["ru"].append("Берлин"),
+         "aliases.ru: 'Берлин' is given twice"),
+        ("countries/fr.yaml", lambda d: d["aliases"]["en"].append("Berlin"),
+         "aliases.en: 'Berlin' also names DE (de.yaml)"),
+        ("countries/de.yaml", lambda d: d["aliases"]["kk"].append("123"),
+         "aliases.kk: '123' is not a name"),
     ],
 )
 def test_invalid_files_name_the_file_and_field(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.answers.search import Analysis, QuestionIndex, detect_language
+from bot.answers.analysis import Analysis, QuestionIndex
+from bot.answers.language import detect_language
+from bot.answers.spelling import one_edit
 from bot.answers.store import ContentStore
 from bot.shared.textnorm import key, latin_to_cyrillic, tokenize
 
@@ -173,6 +176,103 @@ def test_no_country_false_positive(index: QuestionIndex, text: str) -> None:
 
 def test_destination_preferred_over_origin(index: QuestionIndex) -> None:
     assert index.analyze("лечу из Германии в Турцию, нужна виза?").country == "TR"
+
+
+# --- misspelt countries, demonyms and cities from the content --------------------------------
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("летим в Германею, нужна виза?", "DE"),  # one letter wrong, before a case ending
+        ("my passport was stolen in Germnay", "DE"),  # two letters swapped
+        ("Жапнияда жұмыс істеуге виза", "JP"),  # one letter missing
+    ],
+)
+def test_a_country_misspelt_by_one_letter_is_found(
+    index: QuestionIndex, text: str, iso: str
+) -> None:
+    assert index.analyze(text).country == iso
+
+
+def test_a_misspelt_country_is_less_sure_than_the_name_itself(index: QuestionIndex) -> None:
+    matcher = index._countries
+    [typo] = matcher.find(tokenize("Германею"), near=True)
+    [exact] = matcher.find(tokenize("Германию"), near=True)
+    assert (typo.iso, typo.near, exact.iso, exact.near) == ("DE", True, "DE", False)
+    assert typo.strength < exact.strength
+    assert matcher.find(tokenize("Германею")) == []  # only when asked for
+
+
+def test_a_known_word_one_letter_from_a_country_is_not_taken(index: QuestionIndex) -> None:
+    """«права» (a driving licence) is one letter from «Прага», but the content uses the word."""
+    assert one_edit(key("права"), key("Прага"))
+    assert index.analyze("водительские права").country is None
+    matcher = index._countries
+    assert [m.iso for m in matcher.find(tokenize("египед"), near=True)] == ["EG"]
+    knowing = dataclasses.replace(matcher, known=matcher.known | {key("египед")})
+    assert knowing.find(tokenize("египед"), near=True) == []
+
+
+def test_a_short_name_is_never_guessed_from_a_misspelling(index: QuestionIndex) -> None:
+    assert one_edit(key("Баки"), key("Баку"))
+    assert index.analyze("виза в Баку").country == "AZ"
+    assert index.analyze("виза в Баки").country is None
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("виза для китайцев в Казахстан", "CN"),
+        ("do Chinese tourists need a visa", "CN"),
+        ("канадцам нужна виза?", "CA"),
+        ("Сочиде апатқа түсті", "RU"),
+    ],
+)
+def test_demonyms_and_cities_of_the_content_name_the_country(
+    index: QuestionIndex, text: str, iso: str
+) -> None:
+    assert index.analyze(text).country == iso
+
+
+def test_one_edit_counts_a_swap_as_one() -> None:
+    assert one_edit("korea", "koera")
+    assert one_edit("египет", "египед")
+    assert one_edit("лондон", "лондо")
+    assert not one_edit("korea", "korea")
+    assert not one_edit("korea", "oerka")
+    assert not one_edit("египет", "егепед")
+
+
+# --- the reader's language --------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["Наурыз", "апостиль"])
+@pytest.mark.parametrize("reader", ["kk", "ru"])
+def test_a_short_question_either_language_could_be_follows_the_reader(
+    index: QuestionIndex, text: str, reader: str
+) -> None:
+    assert index.analyze(text, reader=reader).lang == reader
+
+
+@pytest.mark.parametrize(
+    ("text", "reader", "lang"),
+    [
+        ("Наурыз қашан", "ru", "kk"),  # a Kazakh letter
+        ("как продлить паспорт, если я живу в Германии", "kk", "ru"),  # long and plain Russian
+        ("Түркияда паспортым жоғалды", "ru", "kk"),
+    ],
+)
+def test_the_reader_does_not_override_a_clear_language(
+    index: QuestionIndex, text: str, reader: str, lang: str
+) -> None:
+    assert index.analyze(text, reader=reader).lang == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Туркия виза", "kk"), ("Turkiya viza", "kk"), ("Турция виза", "ru")],
+)
+def test_a_country_spelt_as_one_language_spells_it_tells_the_language(
+    index: QuestionIndex, text: str, lang: str
+) -> None:
+    assert index.analyze(text).lang == lang
 
 
 def test_find_countries_prefixes(index: QuestionIndex) -> None:

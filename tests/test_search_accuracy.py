@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.answers.search import Analysis
+from bot.answers.analysis import Analysis
 from bot.answers.store import ContentStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,17 +166,19 @@ def test_out_of_scope_rarely_gets_a_confident_topic(outcomes: list[Outcome]) -> 
     assert len(confident) <= OUT_OF_SCOPE_CONFIDENT * len(none), confident
 
 
-# Not reached yet on the styles set, where countries are misspelt ("египед", "koera") and
-# one-word keyword queries in plain Cyrillic carry no sign of their language; the other sets,
-# and the union, meet the targets. Strict: once they are met, this marker must go.
-_STYLES_BELOW = {"country": 0.978, "lang": 0.982}
+# Not reached yet on the styles set, where one-word keyword queries in plain Cyrillic or Latin
+# carry no sign of their language (the bot settles those by the reader's language, which the
+# sets do not record); the other sets, and the union, meet the targets. Strict: once it is
+# met, this marker must go. (Country, 0.978 before misspelt names and the content's demonyms
+# and cities were read, now meets its target.)
+_STYLES_BELOW = {"lang": 0.986}
 
 
 def _known_gap(outcomes: list[Outcome], check: str) -> None:
     styled = all("style" in o.item for o in outcomes)
     accuracy = _accuracy(outcomes, check)
     target = COUNTRY_TARGET if check == "country" else LANG_TARGET
-    if styled and _STYLES_BELOW[check] - 1e-9 <= accuracy < target:
+    if styled and check in _STYLES_BELOW and _STYLES_BELOW[check] - 1e-9 <= accuracy < target:
         pytest.xfail(f"{check} on {STYLED}: {accuracy:.3f}, a known gap")
 
 

@@ -135,6 +135,30 @@ class Words(_Strict):
                 yield lang, word
 
 
+ALIAS_MAX = 60  # characters of one alias
+
+
+class Aliases(Words):
+    """Other names of a country, per language: short names, demonyms (in lowercase, as
+    nationality words are written: «китаец», «қытайлық»; "Chinese" in English), its best-known
+    cities. The question analyzer reads each as the country, so each names one country only
+    (checked across the files by :func:`load_tree`)."""
+
+    @field_validator("kk", "ru", "en")
+    @classmethod
+    def _each(cls, v: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for alias in v:
+            if not isinstance(alias, str) or not any(ch.isalpha() for ch in alias):
+                raise ValueError(f"{alias!r} is not a name")
+            if len(alias) > ALIAS_MAX:
+                raise ValueError(f"{alias!r}: {len(alias)} characters, the limit is {ALIAS_MAX}")
+            if alias in seen:
+                raise ValueError(f"{alias!r} is given twice")
+            seen.add(alias)
+        return v
+
+
 EXAMPLE_MIN, EXAMPLE_MAX = 2, 300  # characters of one example question, after strip
 
 
@@ -336,7 +360,7 @@ class Mission(_Strict):
 class Country(_Strict):
     iso: str
     sample: bool = False
-    aliases: Words = Field(default_factory=Words)
+    aliases: Aliases = Field(default_factory=Aliases)
     visa: Visa
     advisory: Advisory
     emergency: Emergency
@@ -409,6 +433,17 @@ def _check_examples_unique(
             if other != path:
                 problems.append(
                     f"{path}: examples.{lang}: {text!r} is an example in {Path(other).name} too")
+
+
+def _check_aliases_unique(root: Path, countries: dict[str, Country], problems: list[str]) -> None:
+    """No alias names two countries: the analyzer could not tell which one is meant."""
+    owners: dict[str, str] = {}
+    for iso, country in countries.items():
+        for lang, alias in country.aliases.all():
+            other = owners.setdefault(alias.casefold(), iso)
+            if other != iso:
+                problems.append(f"{root / 'countries' / iso.lower()}.yaml: aliases.{lang}: "
+                                f"{alias!r} also names {other} ({other.lower()}.yaml)")
 
 
 def _format_error(path: Path, exc: ValidationError) -> list[str]:
@@ -488,6 +523,7 @@ def load_tree(root: Path) -> ContentBundle:
         for rel in topic.related:
             if rel not in topics:
                 problems.append(f"{root / 'topics' / slug}.yaml: related: no topic {rel!r}")
+    _check_aliases_unique(root, countries, problems)
     out_of_scope = _load_out_of_scope(root, problems)
     _check_examples_unique(root, topics, out_of_scope, problems)
     if not topics and not countries and not problems:

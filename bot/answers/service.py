@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.answers.analysis import Analysis
 from bot.answers.callbacks import AskBack, TopicCard
-from bot.answers.search import Analysis
 from bot.answers.store import ContentStore
 from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen
@@ -82,12 +82,14 @@ class AnswerService:
         return screen
 
     def answer(self, text: str, lang: str | None = None, fallback: str | None = None) -> Reply:
-        """Answer ``text``; ``lang`` forces a language, ``fallback`` is used for text
-        without a single letter (emoji, digits) where no language can be told."""
+        """Answer ``text``; ``lang`` forces a language; ``fallback``, the language the person
+        reads the bot in, is used for text without a single letter (emoji, digits) where no
+        language can be told, and settles a short question that could be Kazakh or Russian."""
         question = " ".join(text.split())[:ANALYSED_CHARS]
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
-        analysis = self.store.analyze(question, lang=lang)  # taught questions as taught
+        # taught questions as taught
+        analysis = self.store.analyze(question, lang=lang, reader=fallback)
         # A city or region names the mission that serves it, and its country when none was.
         place = self.store.places.find(question, analysis.country)
         if place is not None and analysis.country is None:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.answers import topic_model
+from bot.answers.analysis import Analysis, QuestionIndex
 from bot.answers.content import (
     LANGS,
     OUT_OF_SCOPE_FILE,
@@ -32,7 +33,6 @@ from bot.answers.content import (
     example_key,
     load_tree,
 )
-from bot.answers.search import Analysis, QuestionIndex
 from bot.answers.topic_model import TopicModel
 from bot.errors import StartupError
 from bot.places.service import PlaceIndex
@@ -286,12 +286,12 @@ class ContentStore:
             self.index = self.index.with_model(model, lang_model)
             self._recall = _taught_memory(taught)
 
-    def analyze(self, text: str, lang: str | None = None) -> Analysis:
+    def analyze(self, text: str, lang: str | None = None, reader: str | None = None) -> Analysis:
         """The analyzer's reading of a question, except that a question an editor taught
         (the same words, compared by :func:`example_key`) gets the topic the editor chose, or
         none for out of scope: the model generalises from an example, this makes sure the
         very question taught is answered as taught."""
-        a = self.index.analyze(text, lang=lang)
+        a = self.index.analyze(text, lang=lang, reader=reader)
         key = example_key(text) if self._recall else ""
         if key not in self._recall:
             return a

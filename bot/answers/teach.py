@@ -154,6 +154,48 @@ async def teach(session: AsyncSession, store: ContentStore, question_id: int,
     return taught
 
 
+async def page(session: AsyncSession, store: ContentStore, lang: str, tz: ZoneInfo, pos: int,
+               note: str | None = None) -> Screenful:
+    """The /unanswered list at position ``pos`` (kept within the list), or the empty screen."""
+    repo = TeachRepo(session)
+    total = await repo.pending_count()
+    if total == 0:
+        return empty_screen(note)
+    pos = min(max(pos, 0), total - 1)
+    [item] = await repo.pending(pos, 1)
+    return item_screen(store, item, pos, total, lang, tz, note)
+
+
+async def pick_screen(session: AsyncSession, store: ContentStore, question_id: int,
+                      action: str, section: Section | None, lang: str,
+                      tz: ZoneInfo) -> Screenful | None:
+    """"Another topic…" (action "p": the sections), a ``section``'s topics ("s"), or back to
+    the question ("v"); None when the question is no longer waiting."""
+    repo = TeachRepo(session)
+    item = await repo.pending_one(question_id)
+    if item is None:
+        return None
+    if action == "p":
+        return sections_screen(item)
+    if section is not None:
+        return topics_screen(store, item, section, lang)
+    pos = await repo.position(item.question_id)
+    return item_screen(store, item, pos, await repo.pending_count(), lang, tz)
+
+
+async def file_under(session: AsyncSession, store: ContentStore, question_id: int,
+                     topic: str | None, editor_id: int, lang: str,
+                     tz: ZoneInfo) -> tuple[TaughtDTO, Screenful] | None:
+    """Teach the question (:func:`teach`) and show the list where it was, with a note; None
+    when the question is no longer waiting."""
+    repo = TeachRepo(session)
+    pos = await repo.position(question_id)
+    taught = await teach(session, store, question_id, topic, editor_id)
+    if taught is None:
+        return None
+    return taught, await page(session, store, lang, tz, pos, taught_note(store, taught, lang))
+
+
 def answers_as(store: ContentStore, text: str, lang: str) -> str | None:
     """The topic the analyzer now gives the question confidently (None: no topic)."""
     a = store.analyze(text, lang=lang)

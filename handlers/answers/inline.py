@@ -17,7 +17,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 
-from bot.answers.search import detect_language
+from bot.answers.language import detect_language
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.shared import tghtml

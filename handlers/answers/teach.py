@@ -23,32 +23,21 @@ from bot.answers.teach import Teacher
 from bot.config import Settings
 from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
-from bot.shared.render import Screenful
 from handlers.ui import send, show
-from storage.answers import TeachRepo
 
 log = logging.getLogger(__name__)
 
 
-async def _page(uow: UnitOfWork, store: ContentStore, settings: Settings, lang: str, pos: int,
-                note: str | None = None) -> Screenful:
-    repo = TeachRepo(uow.session)
-    total = await repo.pending_count()
-    if total == 0:
-        return teaching.empty_screen(note)
-    pos = min(max(pos, 0), total - 1)
-    [item] = await repo.pending(pos, 1)
-    return teaching.item_screen(store, item, pos, total, lang, settings.tz, note)
-
-
 async def unanswered(message: Message, uow: UnitOfWork, store: ContentStore, i18n: I18n,
                      settings: Settings) -> None:
-    await send(message, await _page(uow, store, settings, i18n.current_locale, 0))
+    screen = await teaching.page(uow.session, store, i18n.current_locale, settings.tz, 0)
+    await send(message, screen)
 
 
 async def navigate(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,
                    store: ContentStore, i18n: I18n, settings: Settings) -> None:
-    screen = await _page(uow, store, settings, i18n.current_locale, int(callback_data.arg))
+    screen = await teaching.page(uow.session, store, i18n.current_locale, settings.tz,
+                                 int(callback_data.arg))
     await query.answer()
     await show(query, screen)
 
@@ -56,7 +45,7 @@ async def navigate(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork
 async def open_list(query: CallbackQuery, uow: UnitOfWork, store: ContentStore, i18n: I18n,
                     settings: Settings) -> None:
     """From the weekly digest: the list comes as a new message, the digest stays."""
-    screen = await _page(uow, store, settings, i18n.current_locale, 0)
+    screen = await teaching.page(uow.session, store, i18n.current_locale, settings.tz, 0)
     await query.answer()
     if isinstance(query.message, Message):
         await send(query.message, screen)
@@ -67,23 +56,18 @@ async def open_list(query: CallbackQuery, uow: UnitOfWork, store: ContentStore, 
 async def pick(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWork,
                store: ContentStore, i18n: I18n, settings: Settings) -> None:
     """"Another topic…" (the sections), a section's topics, or back to the question."""
-    repo = TeachRepo(uow.session)
-    item = await repo.pending_one(callback_data.qid)
-    if item is None:
-        await query.answer(_("This question is no longer on the list."), show_alert=True)
-        return
-    lang = i18n.current_locale
-    if callback_data.action == "p":
-        screen = teaching.sections_screen(item)
-    elif callback_data.action == "s":
+    section = None
+    if callback_data.action == "s":
         if callback_data.arg not in set(Section):
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
-        screen = teaching.topics_screen(store, item, Section(callback_data.arg), lang)
-    else:
-        pos = await repo.position(item.question_id)
-        screen = teaching.item_screen(store, item, pos, await repo.pending_count(), lang,
-                                      settings.tz)
+        section = Section(callback_data.arg)
+    screen = await teaching.pick_screen(uow.session, store, callback_data.qid,
+                                        callback_data.action, section, i18n.current_locale,
+                                        settings.tz)
+    if screen is None:
+        await query.answer(_("This question is no longer on the list."), show_alert=True)
+        return
     await query.answer()
     await show(query, screen)
 
@@ -97,14 +81,12 @@ async def file_under(query: CallbackQuery, callback_data: TeachCb, uow: UnitOfWo
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     lang = i18n.current_locale
-    pos = await TeachRepo(uow.session).position(callback_data.qid)
-    taught = await teaching.teach(uow.session, store, callback_data.qid, topic,
-                                  query.from_user.id)
-    if taught is None:
+    filed = await teaching.file_under(uow.session, store, callback_data.qid, topic,
+                                      query.from_user.id, lang, settings.tz)
+    if filed is None:
         await query.answer(_("This question is no longer on the list."), show_alert=True)
         return
-    note = teaching.taught_note(store, taught, lang)
-    screen = await _page(uow, store, settings, lang, pos, note)
+    taught, screen = filed
     await uow.release()  # the example is committed before the model looks for it
     await query.answer(_("Taught."))
     await show(query, screen)

@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.answers.callbacks import AskBack
-from bot.answers.search import detect_language
+from bot.answers.language import detect_language
 from bot.answers.service import AnswerService
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
