@@ -268,6 +268,7 @@ async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig)
 
     from bot.outbound.delivery import DeliveryEngine
     from bot.outbound.ratelimit import SendLimiter
+    from storage.publishing.posts import PostRepo
     from storage.publishing.runs import PublishingRepo
 
     world = await build_world(rig.server, rig.factory, citizens={"en": 40})
@@ -279,7 +280,7 @@ async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig)
             repo = PublishingRepo(session)
             run_id = await repo.open_run(post_id, "post:lease-test", 0)
             assert await repo.write_ledger(run_id, {"citizens": ["en"]}, lambda _: True) == 40
-            await repo.set_post_status(post_id, "sending")
+            await PostRepo(session).mark(post_id, "sending")
             claimed = await repo.claim_batch(run_id, hung.worker_id, 15, timedelta(seconds=1))
         assert len(claimed) == 15
         await rig.publisher.resume_runs()

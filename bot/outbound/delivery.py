@@ -59,7 +59,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from bot.outbound.ratelimit import SendLimiter, already_paced
 from storage.models import utcnow
-from storage.publishing.runs import DeliveryDTO, PostDTO, PublishingRepo, Settled
+from storage.publishing.posts import PostDTO
+from storage.publishing.runs import DeliveryDTO, PublishingRepo, Settled
 
 log = logging.getLogger(__name__)
 

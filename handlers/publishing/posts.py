@@ -45,8 +45,8 @@ from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime
 from handlers.ui import send, show
-from storage.publishing.editors import PostRepo, SubscriptionRepo
-from storage.publishing.runs import PostDTO
+from storage.publishing.posts import PostDTO, PostRepo
+from storage.publishing.subscriptions import SubscriptionRepo
 from storage.roles import ADMIN, RoleRepo
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote
 from handlers.ui import send, show
-from storage.publishing.editors import SubscriptionRepo
+from storage.publishing.subscriptions import SubscriptionRepo
 
 log = logging.getLogger(__name__)
 CHAT_ADMINS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
