@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 
 from bot.publishing import posts as svc
+from bot.publishing import render
 from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
 from bot.shared.i18n import create_i18n, locale
 from storage.models import AuditEntry, Post, Role
@@ -119,9 +120,9 @@ def test_build_uses_fallback_and_labels() -> None:
     post = _post(texts={"kk": "Сәлем"}, fallbacks={"ru": "kk", "en": "skip"},
                  buttons={"rows": [{"url": "https://a.kz",
                                     "labels": {"kk": "Ашу", "en": "Open"}}]})
-    ru = svc.build(post, "ru")
+    ru = render.of_draft(post, "ru")
     assert ru is not None and (ru.lang, ru.html, ru.buttons[0].label) == ("kk", "Сәлем", "Ашу")
-    assert svc.build(post, "en") is None
+    assert render.of_draft(post, "en") is None
 
 
 # --- the dialogue --------------------------------------------------------------------

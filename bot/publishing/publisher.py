@@ -45,6 +45,7 @@ from bot.config import Settings
 from bot.outbound.budget import SharedBudget
 from bot.outbound.delivery import DeliveryEngine, EngineOptions
 from bot.outbound.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
+from bot.publishing import render
 from bot.shared import audit
 from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import JobRunner
@@ -311,7 +312,7 @@ class Publisher:
         prio = post.priority if priority is None else priority
         run_id = await repo.open_run(post.id, key, prio)
         recipients = await repo.write_ledger(
-            run_id, post.targets, lambda lang: post.text_for(lang) is not None)
+            run_id, post.targets, lambda lang: render.of_post(post, lang) is not None)
         if self.jobs is not None:  # the run's job, so that it is driven even if we die now
             await JobRepo(repo.session).ensure(run_job_key(run_id), RUN_JOB, self.now(),
                                                {"run": run_id})

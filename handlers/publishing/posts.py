@@ -27,6 +27,7 @@ from babel.dates import get_day_names
 
 from bot.config import LANGUAGES, Settings
 from bot.publishing import posts as svc
+from bot.publishing import render
 from bot.publishing.callbacks import (
     ADMIN_PREFIXES,
     EDITOR_PREFIXES,
@@ -35,7 +36,8 @@ from bot.publishing.callbacks import (
     PostList,
     ReviewAct,
 )
-from bot.publishing.posts import SKIP, Publisher, Rendered, WhenError, language_name
+from bot.publishing.posts import Publisher, WhenError, language_name
+from bot.publishing.render import SKIP
 from bot.publishing.states import PostEdit, PostForm, ReviewForm
 from bot.shared import audit, tghtml
 from bot.shared.audit import Action
@@ -69,36 +71,15 @@ def _now() -> datetime:
 # --- rendering -----------------------------------------------------------------------
 
 
-def link_markup(rendered: Rendered) -> InlineKeyboardMarkup | None:
-    if not rendered.buttons:
-        return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.label, url=b.url)] for b in rendered.buttons
-    ])
-
-
-async def send_rendered(bot: Bot, chat_id: int, rendered: Rendered) -> Message:
-    """Send one language of a post exactly as its recipients get it."""
-    markup = link_markup(rendered)
-    media = rendered.media or {}
-    if media.get("type") == "photo":
-        return await bot.send_photo(chat_id, media["file_id"], caption=rendered.html,
-                                    parse_mode="HTML", reply_markup=markup)
-    if media.get("type") == "document":
-        return await bot.send_document(chat_id, media["file_id"], caption=rendered.html,
-                                       parse_mode="HTML", reply_markup=markup)
-    return await bot.send_message(chat_id, rendered.html, parse_mode="HTML", reply_markup=markup)
-
-
 async def send_previews(bot: Bot, chat_id: int, post: dict[str, Any]) -> None:
     wanted = svc.audiences(post.get("targets") or {})
     for lang in (code for code in LANGUAGES if code in wanted):
-        rendered = svc.build(post, lang)
+        rendered = render.of_draft(post, lang)
         if rendered is None:
             continue
         await bot.send_message(chat_id, _("Preview for the {language} audience:").format(
             language=language_name(lang)))
-        await send_rendered(bot, chat_id, rendered)
+        await rendered.send(bot, chat_id)
 
 
 def status_label(status: str) -> str:

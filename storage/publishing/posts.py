@@ -33,16 +33,6 @@ class PostDTO:
     created_at: datetime
     updated_at: datetime
 
-    def text_for(self, lang: str) -> tuple[str, str] | None:
-        """The (language, text) a recipient of ``lang`` gets, or None to skip them."""
-        if self.texts.get(lang):
-            return lang, self.texts[lang]
-        other = self.fallbacks.get(lang)
-        if other and other != "skip" and self.texts.get(other):
-            return other, self.texts[other]
-        return None
-
-
 
 @dataclass(frozen=True)
 class AlertDTO:
