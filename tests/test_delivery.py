@@ -326,7 +326,7 @@ async def test_the_preview_is_byte_for_byte_what_each_audience_receives(
     from aiogram.types import BufferedInputFile
 
     from bot.shared.i18n import locale
-    from handlers.publishing.posts import send_previews
+    from handlers.publishing.view import send_previews
     from storage.publishing.posts import PostRepo
 
     world = await build_world(rig.server, rig.factory, citizens={"kk": 1, "ru": 1, "en": 1})

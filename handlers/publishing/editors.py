@@ -30,10 +30,9 @@ from bot.navigation.commands import refresh_menu
 from bot.publishing.callbacks import (
     ADMIN_COMMANDS,
     ADMIN_PREFIXES,
-    EDITOR_COMMANDS,
-    EDITOR_PREFIXES,
     EditorsAct,
 )
+from bot.publishing.filters import EditorTraffic, command_name
 from bot.publishing.states import EditorForm, editor_state
 from bot.shared import audit
 from bot.shared.audit import Action
@@ -48,33 +47,11 @@ from storage.roles import ADMIN, EDITOR, RoleRepo
 log = logging.getLogger(__name__)
 
 
-def command_name(text: str | None) -> str | None:
-    if not text or not text.startswith("/"):
-        return None
-    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
-
-
 def describe(event: Message | CallbackQuery) -> audit.Attempt:
     """What was attempted, for the audit log."""
     if isinstance(event, CallbackQuery):
         return audit.attempted_button(event.data)
     return audit.attempted_command(command_name(event.text))
-
-
-class EditorTraffic(Filter):
-    """An editor command or button, or a message inside an editors' dialogue."""
-
-    def __init__(self, commands: frozenset[str] = EDITOR_COMMANDS,
-                 prefixes: frozenset[str] = EDITOR_PREFIXES, states: bool = True) -> None:
-        self.commands, self.prefixes, self.states = commands, prefixes, states
-
-    async def __call__(self, event: Message | CallbackQuery,
-                       raw_state: str | None = None) -> bool:
-        if isinstance(event, CallbackQuery):
-            return (event.data or "").split(":", 1)[0] in self.prefixes
-        if command_name(event.text) in self.commands:
-            return True
-        return self.states and editor_state(raw_state)
 
 
 class HasRole(Filter):
