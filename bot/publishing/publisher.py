@@ -182,14 +182,18 @@ class Publisher:
 
     # ------------------------------------------------------------------ scheduling
 
-    async def schedule(self, post_id: int) -> None:
-        """(Re)create the job of a ``scheduled`` post: now, at ``send_at`` or by its rule."""
+    async def schedule(self, post_id: int, *, recorded: bool = False) -> None:
+        """(Re)create the job of a ``scheduled`` post: now, at ``send_at`` or by its rule.
+
+        ``recorded``: the caller recorded the event (with who acted) in the transaction that
+        scheduled the post, so it is not recorded a second time here."""
         async with self.factory() as session, session.begin():
             post = await PostRepo(session).find(post_id)
             if post is None or post.status != "scheduled":
                 raise ValueError(f"post {post_id} is not scheduled")
-            await audit.record(session, None, audit.Action.POST_SCHEDULED, f"post:{post_id}",
-                               details=self._when(post))
+            if not recorded:
+                await audit.record(session, None, audit.Action.POST_SCHEDULED,
+                                   f"post:{post_id}", details=self._when(post))
         due = self._due(post)
         if self.jobs is None:
             if post.repeat is None:
@@ -209,8 +213,10 @@ class Publisher:
             return {"repeat": post.repeat}
         return {"send_at": post.send_at.isoformat() if post.send_at else None}
 
-    async def unschedule(self, post_id: int) -> None:
-        """Remove the post's job and stop its active run: what was not sent is skipped."""
+    async def unschedule(self, post_id: int, *, recorded: bool = False) -> None:
+        """Remove the post's job and stop its active run: what was not sent is skipped.
+
+        ``recorded``: the caller recorded why (a cancel, an edit, a new time) with who acted."""
         if self.jobs is not None:
             await self.jobs.cancel(post_job_key(post_id))
         async with self.factory() as session, session.begin():
@@ -221,8 +227,9 @@ class Publisher:
                 skipped = await repo.skip_pending(run.id, "cancelled")
                 await repo.finish_run(run.id, "cancelled", await repo.counts(run.id))
                 await PostRepo(session).mark(post_id, "cancelled", only_from="sending")
-            await audit.record(session, None, audit.Action.POST_CANCELLED, f"post:{post_id}",
-                               details={"skipped": skipped})
+            if not recorded:
+                await audit.record(session, None, audit.Action.POST_CANCELLED,
+                                   f"post:{post_id}", details={"skipped": skipped})
         if run is not None and run.id in self._stops:
             self._stops[run.id].set()
 

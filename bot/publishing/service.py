@@ -4,7 +4,7 @@ rejection, cancelling, replacing a text, rescheduling, and the /posts pages.
 Each function works in the update's session (it flushes, never commits) and records its
 audit row there, with the person who acted. What the publisher must do once the decision
 is committed (it schedules in a session of its own) the handler hands to the unit of work's
-after-commit hook.
+after-commit hook; the publisher then records nothing more for the same event.
 
 With POSTS_NEED_APPROVAL an editor's post waits for another editor or an administrator;
 an administrator's own post is approved at once and audited as self-approved (a lone

@@ -363,7 +363,7 @@ async def submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: 
             text += "\n" + nobody_to_review()
         await show(query, Screenful(text))
         return
-    uow.after_commit(lambda: publisher.schedule(post.id))
+    uow.after_commit(lambda: publisher.schedule(post.id, recorded=True))
     text = _("Post #{id} is scheduled: {when}.").format(
         id=post.id, when=when_label(post.send_at, post.repeat, i18n.current_locale, settings))
     if done.self_approved:

@@ -125,7 +125,7 @@ async def cancel_post(query: CallbackQuery, callback_data: PostAct, uow: UnitOfW
     if done is None:
         await query.answer(_("This post can't be cancelled now."), show_alert=True)
         return
-    uow.after_commit(lambda: publisher.unschedule(done.id))
+    uow.after_commit(lambda: publisher.unschedule(done.id, recorded=True))
     await query.answer(_("Cancelled."))
     await show(query, post_screen(done, i18n.current_locale, settings,
                                   _("Post #{id} is cancelled.").format(id=done.id)))
@@ -191,7 +191,7 @@ async def got_new_text(message: Message, state: FSMContext, uow: UnitOfWork, bot
         uow.after_commit(edit_sent)
         return
     if done.review:
-        uow.after_commit(lambda: publisher.unschedule(updated.id))
+        uow.after_commit(lambda: publisher.unschedule(updated.id, recorded=True))
         note += "\n" + _("It needs approval again.")
         if not await notify_reviewers(bot, i18n, uow.session, settings, updated,
                                       done.reviewers, editor.full_name):
@@ -227,8 +227,8 @@ async def got_new_time(message: Message, state: FSMContext, uow: UnitOfWork, bot
     updated = done.post
     if updated.status == "scheduled":
         async def again() -> None:
-            await publisher.unschedule(post_id)
-            await publisher.schedule(post_id)
+            await publisher.unschedule(post_id, recorded=True)
+            await publisher.schedule(post_id, recorded=True)
 
         uow.after_commit(again)
     lang = i18n.current_locale

@@ -42,7 +42,7 @@ async def approve(query: CallbackQuery, callback_data: ReviewAct, uow: UnitOfWor
     await tell(bot, i18n, uow.session, post.author_id, lambda: _(
         "Your post #{id} was approved by {name} and is scheduled.").format(
             id=post.id, name=quote(name)))
-    uow.after_commit(lambda: publisher.schedule(post.id))
+    uow.after_commit(lambda: publisher.schedule(post.id, recorded=True))
     await show(query, Screenful(_("Post #{id} approved and scheduled: {when}.").format(
         id=post.id, when=when_label(post.send_at, post.repeat, i18n.current_locale, settings))))
 
