@@ -125,6 +125,34 @@ def test_build_uses_fallback_and_labels() -> None:
     assert render.of_draft(post, "en") is None
 
 
+async def test_after_commit_work_sees_the_committed_row_and_never_follows_a_rollback(
+        sqlite_url: str) -> None:
+    """What the publisher does after an editor's decision runs once the unit of work has
+    committed (a session of its own then finds the row), and not at all after a rollback."""
+    from bot.shared.middlewares import UnitOfWork
+    from storage.db import create_engine, create_session_factory
+
+    engine = create_engine(sqlite_url)
+    factory = create_session_factory(engine)
+    seen: list[object] = []
+
+    async def look() -> None:
+        async with factory() as own:
+            seen.append(await own.scalar(select(Post.status).where(Post.author_id == 7)))
+
+    try:
+        for ok in (True, False):
+            uow = UnitOfWork(factory)
+            uow.session.add(Post(author_id=7, status="scheduled" if ok else "draft",
+                                 texts={"en": "x"}, targets={}))
+            uow.after_commit(look)
+            assert seen == ([] if ok else ["scheduled"])
+            await uow.finish(ok)
+        assert seen == ["scheduled"]
+    finally:
+        await engine.dispose()
+
+
 # --- the dialogue --------------------------------------------------------------------
 
 
