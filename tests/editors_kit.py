@@ -51,10 +51,12 @@ class FakePublisher:
     async def stop(self) -> None:
         """Stopped by the backend's shutdown hook."""
 
-    async def schedule(self, post_id: int) -> None:
+    async def schedule(self, post_id: int, *, recorded: bool = False) -> None:
+        assert recorded, "the editors' UI records its own decisions"
         self.calls.append(("schedule", post_id))
 
-    async def unschedule(self, post_id: int) -> None:
+    async def unschedule(self, post_id: int, *, recorded: bool = False) -> None:
+        assert recorded, "the editors' UI records its own decisions"
         self.calls.append(("unschedule", post_id))
 
     async def edit_published(self, post_id: int) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from bot.answers.store import ContentStore
 from bot.shared.tghtml import quote
 from bot.travel.alert_board import BOARD
 from storage.models import utcnow
-from storage.travel.alerts import AlertDTO
+from storage.publishing.posts import AlertDTO
 from tests.conftest import CONTENT
 
 

@@ -268,6 +268,7 @@ async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig)
 
     from bot.outbound.delivery import DeliveryEngine
     from bot.outbound.ratelimit import SendLimiter
+    from storage.publishing.posts import PostRepo
     from storage.publishing.runs import PublishingRepo
 
     world = await build_world(rig.server, rig.factory, citizens={"en": 40})
@@ -279,7 +280,7 @@ async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig)
             repo = PublishingRepo(session)
             run_id = await repo.open_run(post_id, "post:lease-test", 0)
             assert await repo.write_ledger(run_id, {"citizens": ["en"]}, lambda _: True) == 40
-            await repo.set_post_status(post_id, "sending")
+            await PostRepo(session).mark(post_id, "sending")
             claimed = await repo.claim_batch(run_id, hung.worker_id, 15, timedelta(seconds=1))
         assert len(claimed) == 15
         await rig.publisher.resume_runs()
@@ -311,3 +312,60 @@ async def test_twenty_five_posts_at_once_every_editor_notice_arrives(rig: Rig) -
     for post_id in posts:
         assert sum(f"Post #{post_id}: delivery report" in m for m in author) == 1, post_id
     assert set(world.received().values()) == {25}
+
+
+PREVIEWED = ("text", "entities", "caption", "caption_entities", "photo", "document",
+             "reply_markup")
+
+
+@pytest.mark.parametrize("kind", ["photo", "document", None])
+async def test_the_preview_is_byte_for_byte_what_each_audience_receives(
+        rig: Rig, kind: str | None) -> None:
+    """The editor's preview and the delivered message go through one renderer: the same
+    text, entities, media and buttons for every language, the fallback's included."""
+    from aiogram.types import BufferedInputFile
+
+    from bot.shared.i18n import locale
+    from handlers.publishing.view import send_previews
+    from storage.publishing.posts import PostRepo
+
+    world = await build_world(rig.server, rig.factory, citizens={"kk": 1, "ru": 1, "en": 1})
+    bot = rig.publisher.bot
+    media = None
+    if kind == "photo":
+        sent = await bot.send_photo(world.author, BufferedInputFile(b"\xff\xd8jpeg", "a.jpg"))
+        assert sent.photo
+        media = {"type": "photo", "file_id": sent.photo[-1].file_id}
+    elif kind == "document":
+        sent = await bot.send_document(world.author, BufferedInputFile(b"%PDF", "a.pdf"))
+        assert sent.document
+        media = {"type": "document", "file_id": sent.document.file_id}
+    texts = {"kk": TEXTS["kk"], "en": '<b>News</b> <i>en</i> <a href="https://mfa.gov.kz">link</a>'}
+    post_id = await add_post(rig.factory, world.author, texts=texts, fallbacks={"ru": "kk"},
+                             channels=False, groups=False)
+    async with rig.factory() as session, session.begin():
+        post = await PostRepo(session).update(post_id, media=media)
+    assert post is not None
+    draft = {"texts": post.texts, "media": post.media, "buttons": post.buttons,
+             "targets": post.targets, "fallbacks": post.fallbacks}
+    before = len(world.outgoing(world.author))
+    with locale(create_i18n("en"), "en"):
+        await send_previews(bot, world.author, draft)
+    shown = world.outgoing(world.author)[before:]
+    previews = shown[1::2]  # each preview follows its "Preview for the … audience:" line
+    assert [m["text"] for m in shown[0::2]] == [
+        f"Preview for the {name} audience:" for name in ("Kazakh", "Russian", "English")]
+
+    await rig.publisher.enqueue(post_id)
+    await rig.publisher.wait_idle()
+    by_lang = {lang: world.outgoing(uid)[-1] for uid, lang in world.citizens.items()}
+    for preview, lang in zip(previews, ("kk", "ru", "en"), strict=True):
+        delivered = by_lang[lang]
+        assert {k: preview.get(k) for k in PREVIEWED} == {k: delivered.get(k) for k in PREVIEWED}
+        assert delivered["reply_markup"]["inline_keyboard"][0][0]["url"] == "https://mfa.gov.kz"
+        assert (delivered.get(kind) is not None) if kind else "text" in delivered
+    assert by_lang["ru"]["html"] == by_lang["kk"]["html"] == "<b>Жаңалық</b> kk"
+    assert by_lang["ru"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Толығырақ"
+    assert by_lang["en"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Read more"
+    assert "text_link" in {e["type"] for e in by_lang["en"].get("entities")
+                           or by_lang["en"].get("caption_entities")}

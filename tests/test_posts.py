@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 
 from bot.publishing import posts as svc
+from bot.publishing import render
 from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
 from bot.shared.i18n import create_i18n, locale
 from storage.models import AuditEntry, Post, Role
@@ -119,9 +120,37 @@ def test_build_uses_fallback_and_labels() -> None:
     post = _post(texts={"kk": "Сәлем"}, fallbacks={"ru": "kk", "en": "skip"},
                  buttons={"rows": [{"url": "https://a.kz",
                                     "labels": {"kk": "Ашу", "en": "Open"}}]})
-    ru = svc.build(post, "ru")
+    ru = render.of_draft(post, "ru")
     assert ru is not None and (ru.lang, ru.html, ru.buttons[0].label) == ("kk", "Сәлем", "Ашу")
-    assert svc.build(post, "en") is None
+    assert render.of_draft(post, "en") is None
+
+
+async def test_after_commit_work_sees_the_committed_row_and_never_follows_a_rollback(
+        sqlite_url: str) -> None:
+    """What the publisher does after an editor's decision runs once the unit of work has
+    committed (a session of its own then finds the row), and not at all after a rollback."""
+    from bot.shared.middlewares import UnitOfWork
+    from storage.db import create_engine, create_session_factory
+
+    engine = create_engine(sqlite_url)
+    factory = create_session_factory(engine)
+    seen: list[object] = []
+
+    async def look() -> None:
+        async with factory() as own:
+            seen.append(await own.scalar(select(Post.status).where(Post.author_id == 7)))
+
+    try:
+        for ok in (True, False):
+            uow = UnitOfWork(factory)
+            uow.session.add(Post(author_id=7, status="scheduled" if ok else "draft",
+                                 texts={"en": "x"}, targets={}))
+            uow.after_commit(look)
+            assert seen == ([] if ok else ["scheduled"])
+            await uow.finish(ok)
+        assert seen == ["scheduled"]
+    finally:
+        await engine.dispose()
 
 
 # --- the dialogue --------------------------------------------------------------------

@@ -317,3 +317,22 @@ async def test_a_running_alert_holds_routine_broadcasts_until_it_ends() -> None:
         assert not waiting.done()
     await waiting
     assert order == ["alert", "alert", "alert", "reply", "routine"]
+
+
+async def test_a_decision_the_editors_recorded_is_not_recorded_again(env: Env) -> None:
+    """The editors' UI records post.scheduled / post.cancelled with who acted, in the
+    transaction of the decision; the publisher then adds no second, anonymous row."""
+    world = await build_world(env.server, env.factory, citizens={"en": 1})
+    later = datetime.now(UTC) + timedelta(days=3)
+    post_id = await add_post(env.factory, world.author, groups=False, channels=False,
+                             send_at=later)
+    publisher = env.publisher()
+    await publisher.start()
+    await publisher.schedule(post_id, recorded=True)
+    assert await env.jobs() == [f"post:{post_id}"]
+    await publisher.unschedule(post_id, recorded=True)
+    assert await env.jobs() == []
+    await publisher.schedule(post_id)  # a caller that recorded nothing: the publisher does
+    async with env.factory() as session:
+        rows = list((await session.execute(select(AuditEntry.actor_id, AuditEntry.action))).all())
+    assert rows == [(None, "post.scheduled")]

@@ -37,7 +37,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,13 +53,16 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import Message
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.outbound.ratelimit import SendLimiter, already_paced
+from bot.publishing import render
+from bot.publishing.render import Rendered
 from storage.models import utcnow
-from storage.publishing.runs import DeliveryDTO, PostDTO, PublishingRepo, Settled
+from storage.publishing.posts import PostDTO
+from storage.publishing.runs import DeliveryDTO, PublishingRepo, Settled
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +77,6 @@ def new_worker_id() -> str:
 
 def _lock_key(worker_id: str) -> int:
     return int.from_bytes(hashlib.sha256(worker_id.encode()).digest()[:8], "big", signed=True)
-
-
-def keyboard(buttons: dict[str, Any] | None, lang: str) -> InlineKeyboardMarkup | None:
-    """URL buttons of a post, labelled in ``lang`` (or any language the editor gave)."""
-    rows = []
-    for row in (buttons or {}).get("rows") or []:
-        labels = row.get("labels") or {}
-        label = labels.get(lang) or next((v for v in labels.values() if v), None)
-        if row.get("url") and label:
-            rows.append([InlineKeyboardButton(text=label, url=row["url"])])
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 @dataclass(frozen=True)
@@ -348,14 +340,13 @@ class DeliveryEngine:
     # ------------------------------------------------------------------ one delivery
 
     async def _deliver(self, post: PostDTO, delivery: DeliveryDTO, priority: int) -> Outcome:
-        chosen = post.text_for(delivery.lang)
-        if chosen is None:
+        rendered = render.of_post(post, delivery.lang)
+        if rendered is None:
             return Outcome("failed", error="no text in this language")
-        lang, body = chosen
         errors = floods = migrations = 0
         while True:
             try:
-                message = await self.send_once(post, delivery, lang, body, priority)
+                message = await self.send_once(rendered, delivery, priority)
                 return Outcome("sent", message_id=message.message_id)
             except TelegramRetryAfter as exc:
                 floods += 1
@@ -389,51 +380,33 @@ class DeliveryEngine:
             return Outcome("blocked" if gone else "failed", error=message, gone=gone)
         return Outcome("failed", error=message, gone=True)
 
-    async def send_once(self, post: PostDTO, delivery: DeliveryDTO, lang: str, body: str,
+    async def send_once(self, rendered: Rendered, delivery: DeliveryDTO,
                         priority: int) -> Message:
         """One request, after the chat's limit and an overall slot allow it."""
         async with self.limiter.chat(delivery.chat_id, private=delivery.chat_kind == "private",
                                      priority=priority):
             with already_paced():
-                return await self._request(post, delivery.chat_id, lang, body)
+                return await self._request(rendered, delivery.chat_id)
 
-    def _request(self, post: PostDTO, chat_id: int, lang: str,
-                 body: str) -> Awaitable[Message]:
-        extra: dict[str, Any] = {"reply_markup": keyboard(post.buttons, lang),
-                                 "request_timeout": int(max(1, self.options.request_timeout))}
+    def _request(self, rendered: Rendered, chat_id: int) -> Awaitable[Message]:
+        extra: dict[str, Any] = {"request_timeout": int(max(1, self.options.request_timeout))}
         if self.options.paid_broadcast:
             extra["allow_paid_broadcast"] = True
-        media = post.media or {}
-        send: Callable[..., Awaitable[Message]]
-        if media.get("type") == "photo":
-            return self.bot.send_photo(chat_id, media["file_id"], caption=body, **extra)
-        if media.get("type") == "document":
-            return self.bot.send_document(chat_id, media["file_id"], caption=body, **extra)
-        send = self.bot.send_message
-        return send(chat_id, body, **extra)
+        return rendered.send(self.bot, chat_id, **extra)
 
     # ------------------------------------------------------------------ edits
 
     async def edit(self, post: PostDTO, chat_id: int, kind: str, lang: str,
                    message_id: int) -> bool:
         """Bring one sent message in line with the post's current text; False if refused."""
-        chosen = post.text_for(lang)
-        if chosen is None:
+        rendered = render.of_post(post, lang)
+        if rendered is None:
             return False
-        text_lang, body = chosen
-        markup = keyboard(post.buttons, text_lang)
         for _ in range(self.options.max_errors):
             try:
                 async with self.limiter.chat(chat_id, private=kind == "private", counts=False):
                     with already_paced():
-                        if post.media:
-                            await self.bot.edit_message_caption(
-                                chat_id=chat_id, message_id=message_id, caption=body,
-                                reply_markup=markup)
-                        else:
-                            await self.bot.edit_message_text(
-                                chat_id=chat_id, message_id=message_id, text=body,
-                                reply_markup=markup)
+                        await rendered.edit(self.bot, chat_id, message_id)
                 return True
             except TelegramRetryAfter as exc:
                 await self.limiter.sleep(exc.retry_after)

@@ -1,13 +1,13 @@
 """Posts without Telegram: validation, what each audience receives, and when it is sent.
 
-The same :func:`build` output is used for the editor's preview and for delivery, so the
-preview is what recipients will see.
+What a post looks like to each audience is :mod:`bot.publishing.render`'s, for the editor's
+preview and for delivery alike.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -15,56 +15,25 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import LANGUAGES
+from bot.publishing.render import SKIP
 from bot.shared import tghtml, when
 from bot.shared.translation import fmt_number
 
 BUTTON_LABEL_LIMIT = 64
 MAX_BUTTONS = 8
-SKIP = "skip"
 
 
 class Publisher(Protocol):
     """The publishing backend (bot/publishing/publisher.py), as the editors' UI uses it."""
 
-    async def schedule(self, post_id: int) -> None: ...
-    async def unschedule(self, post_id: int) -> None: ...
+    async def schedule(self, post_id: int, *, recorded: bool = False) -> None: ...
+    async def unschedule(self, post_id: int, *, recorded: bool = False) -> None: ...
     async def edit_published(self, post_id: int) -> tuple[int, int]: ...
     async def report(self, post_id: int, lang: str) -> str: ...
 
 
 def language_name(lang: str) -> str:
     return {"kk": _("Kazakh"), "ru": _("Russian"), "en": _("English")}[lang]
-
-
-@dataclass(frozen=True)
-class LinkButton:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One language of a post as a recipient gets it."""
-
-    lang: str
-    html: str
-    media: dict[str, Any] | None
-    buttons: list[LinkButton] = field(default_factory=list)
-
-
-def build(post: dict[str, Any], lang: str) -> Rendered | None:
-    """What an audience of ``lang`` receives (after its fallback), or None to skip it."""
-    texts: dict[str, str] = post.get("texts") or {}
-    source = lang
-    if not texts.get(lang):
-        choice = (post.get("fallbacks") or {}).get(lang, SKIP)
-        if choice == SKIP or not texts.get(choice):
-            return None
-        source = choice
-    rows = (post.get("buttons") or {}).get("rows", [])
-    buttons = [LinkButton(row["labels"].get(source) or next(iter(row["labels"].values())),
-                          row["url"]) for row in rows]
-    return Rendered(source, texts[source], post.get("media"), buttons)
 
 
 def audiences(targets: dict[str, Any]) -> set[str]:

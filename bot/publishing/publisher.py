@@ -45,13 +45,15 @@ from bot.config import Settings
 from bot.outbound.budget import SharedBudget
 from bot.outbound.delivery import DeliveryEngine, EngineOptions
 from bot.outbound.ratelimit import TELEGRAM_RATE, LimiterMiddleware, SendLimiter
+from bot.publishing import render
 from bot.shared import audit
 from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import JobRunner
 from bot.shared.translation import fmt_datetime
 from storage.jobs import JobDTO, JobRepo
 from storage.models import utcnow
-from storage.publishing.runs import PostDTO, PublishingRepo, RunDTO
+from storage.publishing.posts import PostDTO, PostRepo
+from storage.publishing.runs import PublishingRepo, RunDTO
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +182,18 @@ class Publisher:
 
     # ------------------------------------------------------------------ scheduling
 
-    async def schedule(self, post_id: int) -> None:
-        """(Re)create the job of a ``scheduled`` post: now, at ``send_at`` or by its rule."""
+    async def schedule(self, post_id: int, *, recorded: bool = False) -> None:
+        """(Re)create the job of a ``scheduled`` post: now, at ``send_at`` or by its rule.
+
+        ``recorded``: the caller recorded the event (with who acted) in the transaction that
+        scheduled the post, so it is not recorded a second time here."""
         async with self.factory() as session, session.begin():
-            repo = PublishingRepo(session)
-            post = await repo.post(post_id)
+            post = await PostRepo(session).find(post_id)
             if post is None or post.status != "scheduled":
                 raise ValueError(f"post {post_id} is not scheduled")
-            await audit.record(session, None, audit.Action.POST_SCHEDULED, f"post:{post_id}",
-                               details=self._when(post))
+            if not recorded:
+                await audit.record(session, None, audit.Action.POST_SCHEDULED,
+                                   f"post:{post_id}", details=self._when(post))
         due = self._due(post)
         if self.jobs is None:
             if post.repeat is None:
@@ -208,8 +213,10 @@ class Publisher:
             return {"repeat": post.repeat}
         return {"send_at": post.send_at.isoformat() if post.send_at else None}
 
-    async def unschedule(self, post_id: int) -> None:
-        """Remove the post's job and stop its active run: what was not sent is skipped."""
+    async def unschedule(self, post_id: int, *, recorded: bool = False) -> None:
+        """Remove the post's job and stop its active run: what was not sent is skipped.
+
+        ``recorded``: the caller recorded why (a cancel, an edit, a new time) with who acted."""
         if self.jobs is not None:
             await self.jobs.cancel(post_job_key(post_id))
         async with self.factory() as session, session.begin():
@@ -219,9 +226,10 @@ class Publisher:
             if run is not None and run.status == "sending":
                 skipped = await repo.skip_pending(run.id, "cancelled")
                 await repo.finish_run(run.id, "cancelled", await repo.counts(run.id))
-                await repo.set_post_status(post_id, "cancelled", only_from="sending")
-            await audit.record(session, None, audit.Action.POST_CANCELLED, f"post:{post_id}",
-                               details={"skipped": skipped})
+                await PostRepo(session).mark(post_id, "cancelled", only_from="sending")
+            if not recorded:
+                await audit.record(session, None, audit.Action.POST_CANCELLED,
+                                   f"post:{post_id}", details={"skipped": skipped})
         if run is not None and run.id in self._stops:
             self._stops[run.id].set()
 
@@ -231,7 +239,7 @@ class Publisher:
         next occurrence of its rule."""
         async with self.factory() as session, session.begin():
             jobs = JobRepo(session)
-            for post in await PublishingRepo(session).posts_with_status("scheduled"):
+            for post in await PostRepo(session).with_status("scheduled"):
                 if post.repeat:
                     due = next_occurrence(post.repeat, self.now(), self.settings.tz)
                 else:
@@ -244,7 +252,7 @@ class Publisher:
         post_id = int(job.payload["post"])
         due = job.due_at or self.now()
         async with self.factory() as session:
-            post = await PublishingRepo(session).post(post_id)
+            post = await PostRepo(session).find(post_id)
         if post is None or not post.repeat:
             await self.fire(post_id, due)
             return None
@@ -284,7 +292,7 @@ class Publisher:
                 # The post before the run: on PostgreSQL each statement sees what was
                 # committed when it began, so a run committed between a run look-up and
                 # the post's read would show the post ``sending`` and no run.
-                post = await repo.post(post_id)
+                post = await PostRepo(session).find(post_id)
                 existing = await repo.run_by_key(key)
                 if existing is None:
                     allowed = ("scheduled",) if priority is None else (
@@ -311,11 +319,11 @@ class Publisher:
         prio = post.priority if priority is None else priority
         run_id = await repo.open_run(post.id, key, prio)
         recipients = await repo.write_ledger(
-            run_id, post.targets, lambda lang: post.text_for(lang) is not None)
+            run_id, post.targets, lambda lang: render.of_post(post, lang) is not None)
         if self.jobs is not None:  # the run's job, so that it is driven even if we die now
             await JobRepo(repo.session).ensure(run_job_key(run_id), RUN_JOB, self.now(),
                                                {"run": run_id})
-        await repo.set_post_status(post.id, "sending")
+        await PostRepo(repo.session).mark(post.id, "sending")
         await audit.record(repo.session, None, audit.Action.POST_PUBLISHED, f"post:{post.id}",
                            run=run_id, recipients=recipients)
         return run_id
@@ -390,7 +398,7 @@ class Publisher:
         async with self.factory() as session:
             repo = PublishingRepo(session)
             run = await repo.run(run_id)
-            post = await repo.post(run.post_id) if run else None
+            post = await PostRepo(session).find(run.post_id) if run else None
         if run is None or post is None or run.status != "sending":
             return
         lang = await self._author_language(post.author_id)
@@ -423,7 +431,7 @@ class Publisher:
                 status = "sent"
             else:
                 status = "failed"
-            await repo.set_post_status(post.id, status, only_from="sending")
+            await PostRepo(session).mark(post.id, status, only_from="sending")
             await audit.record(session, None, audit.Action.POST_SENT, f"post:{post.id}",
                                details={"run": run.id, **counts})
         await self._show_progress(run.id, post, lang, final=True)
@@ -487,13 +495,13 @@ class Publisher:
     async def _missed(self, post_id: int, due: datetime) -> None:
         async with self.factory() as session, session.begin():
             repo = PublishingRepo(session)
-            post = await repo.post(post_id)
+            post = await PostRepo(session).find(post_id)
             if post is None or post.status != "scheduled":
                 return
             if await repo.run_by_key(run_key(post_id, due)) is not None:
                 return
             if not post.repeat:
-                await repo.set_post_status(post_id, "missed", only_from="scheduled")
+                await PostRepo(session).mark(post_id, "missed", only_from="scheduled")
             await audit.record(session, None, audit.Action.POST_MISSED, f"post:{post_id}",
                                details={"due": due.isoformat()})
             lang = await reader_language(session, post.author_id, self.settings.default_language)
@@ -536,7 +544,7 @@ class Publisher:
         """Edit the messages already sent to channels and groups; (edited, failed)."""
         async with self.factory() as session:
             repo = PublishingRepo(session)
-            post = await repo.post(post_id)
+            post = await PostRepo(session).find(post_id)
             run = await repo.latest_run(post_id)
             sent = (await repo.sent_messages(run.id, ("channel", "group", "supergroup"))
                     if run and post else [])

@@ -43,6 +43,12 @@ class UnitOfWork:
         self._factory = factory
         self._session: AsyncSession | None = None
         self._owner = asyncio.current_task()
+        self._after: list[Callable[[], Awaitable[object]]] = []
+
+    def after_commit(self, action: Callable[[], Awaitable[object]]) -> None:
+        """Run ``action`` once the update's work is committed (never after a rollback):
+        for work that must see it from a session of its own, such as the publisher's."""
+        self._after.append(action)
 
     @property
     def session(self) -> AsyncSession:
@@ -70,16 +76,18 @@ class UnitOfWork:
         await self._session.commit()
 
     async def finish(self, ok: bool) -> None:
-        if self._session is None:
-            return
-        try:
-            if ok:
-                await self._session.commit()
-            else:
-                await self._session.rollback()
-        finally:
-            await self._session.close()
-            self._session = None
+        if self._session is not None:
+            try:
+                if ok:
+                    await self._session.commit()
+                else:
+                    await self._session.rollback()
+            finally:
+                await self._session.close()
+                self._session = None
+        actions, self._after = self._after, []
+        for action in actions if ok else ():
+            await action()
 
 
 class LanguageCache:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import utcnow
-from storage.travel.alerts import AlertDTO, AlertRepo
+from storage.publishing.posts import AlertDTO, PostRepo
 
 
 @dataclass
@@ -48,6 +48,6 @@ BOARD = Board()
 async def refresh_board(factory: async_sessionmaker[AsyncSession],
                         now: datetime | None = None, board: Board = BOARD) -> int:
     async with factory() as session:
-        active = await AlertRepo(session).all_active(now or utcnow())
+        active = await PostRepo(session).all_active_alerts(now or utcnow())
     board.replace(active)
     return len(active)

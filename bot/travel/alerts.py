@@ -27,7 +27,7 @@ from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime, use_language
 from bot.shared.translation import gettext as _
 from storage.models import utcnow
-from storage.travel.alerts import AlertDTO, AlertRepo
+from storage.publishing.posts import AlertDTO, PostRepo
 from storage.travel.travellers import AudienceRepo
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,10 @@ async def create(session: AsyncSession, author_id: int, iso: str, severity: str,
                  texts: dict[str, str], expires_at: datetime, pending: bool) -> AlertDTO:
     """Alerts stay ``pending`` until the publisher takes them; an alert that needs no
     approval is approved by its author at once."""
-    alert = await AlertRepo(session).create(author_id, iso, severity, texts, expires_at,
+    alert = await PostRepo(session).create_alert(author_id, iso, severity, texts, expires_at,
                                             "pending", ALERT_PRIORITY)
     if not pending:
-        await AlertRepo(session).approve(alert.id, author_id, utcnow())
+        await PostRepo(session).approve_alert(alert.id, author_id, utcnow())
         await audit.record(session, author_id, Action.ALERT_APPROVED, audit.post_target(alert.id),
                            self_approved=True, severity=severity)
     return alert
@@ -168,7 +168,7 @@ async def create(session: AsyncSession, author_id: int, iso: str, severity: str,
 async def fix_audience(session: AsyncSession, alert: AlertDTO, today: Any) -> list[Recipient]:
     """Freeze the audience on the alert (called in the approving transaction)."""
     found = await audience(session, alert.country, today)
-    await AlertRepo(session).set_targets(
+    await PostRepo(session).set_targets(
         alert.id, {"alert": True, "recipients": [[r.chat_id, r.kind, r.lang] for r in found]})
     return found
 
@@ -176,21 +176,21 @@ async def fix_audience(session: AsyncSession, alert: AlertDTO, today: Any) -> li
 async def approve(session: AsyncSession, post_id: int, approver: int, now: datetime,
                   today: Any) -> tuple[AlertDTO, list[Recipient]] | None:
     """Approved by one administrator; a second press finds nothing to approve."""
-    repo = AlertRepo(session)
-    if not await repo.approve(post_id, approver, now):
+    repo = PostRepo(session)
+    if not await repo.approve_alert(post_id, approver, now):
         return None
     await audit.record(session, approver, Action.ALERT_APPROVED, audit.post_target(post_id))
-    alert = await repo.get(post_id)
+    alert = await repo.alert(post_id)
     if alert is None:
         return None
     return alert, await fix_audience(session, alert, today)
 
 
 async def reject(session: AsyncSession, post_id: int, reason: str | None = None) -> bool:
-    return await AlertRepo(session).reject(post_id, reason)
+    return await PostRepo(session).reject_alert(post_id, reason)
 
 
 async def alert_lines(session: AsyncSession, iso: str, lang: str, now: datetime) -> list[str]:
     """Active alerts for a trip reminder (current locale)."""
-    active = await AlertRepo(session).active(iso, now)
+    active = await PostRepo(session).active_alerts(iso, now)
     return [f"{ICONS[Severity(a.severity)]} <b>{severity_label(a.severity)}</b>" for a in active]

@@ -27,31 +27,24 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.navigation.commands import refresh_menu
+from bot.publishing import editors as staffing
 from bot.publishing.callbacks import (
     ADMIN_COMMANDS,
     ADMIN_PREFIXES,
-    EDITOR_COMMANDS,
-    EDITOR_PREFIXES,
     EditorsAct,
 )
+from bot.publishing.editors import ADMIN, EDITOR
+from bot.publishing.filters import EditorTraffic, command_name
 from bot.publishing.states import EditorForm, editor_state
 from bot.shared import audit
-from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.roles import allows, role_of
 from bot.shared.tghtml import quote
 from handlers.ui import send, show
-from storage.roles import ADMIN, EDITOR, RoleRepo
 
 log = logging.getLogger(__name__)
-
-
-def command_name(text: str | None) -> str | None:
-    if not text or not text.startswith("/"):
-        return None
-    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
 
 
 def describe(event: Message | CallbackQuery) -> audit.Attempt:
@@ -59,22 +52,6 @@ def describe(event: Message | CallbackQuery) -> audit.Attempt:
     if isinstance(event, CallbackQuery):
         return audit.attempted_button(event.data)
     return audit.attempted_command(command_name(event.text))
-
-
-class EditorTraffic(Filter):
-    """An editor command or button, or a message inside an editors' dialogue."""
-
-    def __init__(self, commands: frozenset[str] = EDITOR_COMMANDS,
-                 prefixes: frozenset[str] = EDITOR_PREFIXES, states: bool = True) -> None:
-        self.commands, self.prefixes, self.states = commands, prefixes, states
-
-    async def __call__(self, event: Message | CallbackQuery,
-                       raw_state: str | None = None) -> bool:
-        if isinstance(event, CallbackQuery):
-            return (event.data or "").split(":", 1)[0] in self.prefixes
-        if command_name(event.text) in self.commands:
-            return True
-        return self.states and editor_state(raw_state)
 
 
 class HasRole(Filter):
@@ -158,9 +135,7 @@ def _name(user_id: int, name: str | None) -> str:
 
 
 async def editors_screen(uow: UnitOfWork, note: str | None = None) -> Screenful:
-    roles = await RoleRepo(uow.session).all()
-    admins = [r for r in roles if r.role == ADMIN]
-    editors = [r for r in roles if r.role == EDITOR]
+    admins, editors = await staffing.staff(uow.session)
     lines = [note, ""] if note else []
     lines.append(_("<b>Administrators</b>"))
     lines += [f"• {_name(r.user_id, r.name)}" for r in admins] or ["—"]
@@ -219,16 +194,12 @@ async def add_person(message: Message, uow: UnitOfWork, state: FSMContext, bot: 
     if user_id is None:
         await send(message, Screenful(problem or "", [_cancel_row()]))
         return
-    roles = RoleRepo(uow.session)
-    current = await roles.get(user_id)
     actor = message.from_user.id  # type: ignore[union-attr]
     await state.clear()
-    if current is not None and current.role == ADMIN:
+    if not await staffing.add_editor(uow.session, actor, user_id, name):
         note = _("{name} is an administrator already.").format(name=_name(user_id, name))
         await send(message, await editors_screen(uow, note))
         return
-    await roles.grant(user_id, EDITOR, name=name, granted_by=actor)
-    await audit.record(uow.session, actor, Action.EDITOR_ADD, f"user:{user_id}")
     await refresh_menu(bot, uow.session, i18n, settings, user_id)
     await send(message, await editors_screen(
         uow, _("{name} is now an editor.").format(name=_name(user_id, name))))
@@ -248,15 +219,12 @@ async def _welcome(bot: Bot, i18n: I18n, uow: UnitOfWork, user_id: int) -> None:
 
 async def remove_editor(query: CallbackQuery, callback_data: EditorsAct, uow: UnitOfWork,
                         bot: Bot, i18n: I18n, settings: Settings) -> None:
-    roles = RoleRepo(uow.session)
-    target = await roles.get(callback_data.user_id)
-    if target is None or target.role != EDITOR:
+    target = await staffing.remove_editor(uow.session, query.from_user.id,
+                                          callback_data.user_id)
+    if target is None:
         await query.answer(_("This person is not an editor."), show_alert=True)
         await show(query, await editors_screen(uow))
         return
-    await roles.revoke(target.user_id)
-    await audit.record(uow.session, query.from_user.id, Action.EDITOR_REMOVE,
-                       f"user:{target.user_id}")
     await refresh_menu(bot, uow.session, i18n, settings, target.user_id)
     note = _("{name} is no longer an editor.").format(name=_name(target.user_id, target.name))
     await show(query, await editors_screen(uow, note))

@@ -21,16 +21,15 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import LANGUAGES
 from bot.navigation.callbacks import Nav, Screen
+from bot.publishing import subscriptions as news
 from bot.publishing.callbacks import ChannelAct, News
 from bot.publishing.posts import language_name
 from bot.publishing.states import ChannelForm
-from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.tghtml import quote
 from handlers.ui import send, show
-from storage.publishing.editors import SubscriptionRepo
 
 log = logging.getLogger(__name__)
 CHAT_ADMINS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
@@ -44,11 +43,11 @@ def _menu_button() -> Button:
 
 
 async def news_screen(uow: UnitOfWork, user_id: int, note: str | None = None) -> Screenful:
-    row = await SubscriptionRepo(uow.session).subscription(user_id)
+    language = await news.news_language(uow.session, user_id)
     lines = [note, ""] if note else []
-    if row is not None and row.active:
+    if language is not None:
         lines.append(_("You receive the Ministry of Foreign Affairs' news in {language}.")
-                     .format(language=language_name(row.language)))
+                     .format(language=language_name(language)))
         action = Button(_("🔕 Unsubscribe"), News(action="unsub").pack())
     else:
         lines.append(_("Get the Ministry of Foreign Affairs' news here, in your language: "
@@ -58,13 +57,13 @@ async def news_screen(uow: UnitOfWork, user_id: int, note: str | None = None) ->
 
 
 async def _subscribe(uow: UnitOfWork, user_id: int, lang: str) -> str:
-    await SubscriptionRepo(uow.session).subscribe(user_id, lang)
+    await news.subscribe(uow.session, user_id, lang)
     return _("Done: you will receive the news in {language}. You can stop with /unsubscribe "
              "at any time.").format(language=language_name(lang))
 
 
 async def _unsubscribe(uow: UnitOfWork, user_id: int) -> str:
-    if await SubscriptionRepo(uow.session).unsubscribe(user_id):
+    if await news.unsubscribe(uow.session, user_id):
         return _("You will no longer receive the news.")
     return _("You were not subscribed to the news.")
 
@@ -137,8 +136,8 @@ async def group_subscribe(message: Message, command: CommandObject, uow: UnitOfW
                           bot: Bot, i18n: I18n) -> None:
     chat = message.chat
     if not await _is_chat_admin(message, bot):
-        await audit.record(uow.session, _actor(message), Action.GROUP_SUBSCRIBE, f"chat:{chat.id}",
-                           allowed=False, reason="not a group administrator")
+        await news.refused(uow.session, _actor(message), chat.id, Action.GROUP_SUBSCRIBE,
+                           "not a group administrator")
         await message.reply(_("Only an administrator of this group can subscribe it to the "
                               "ministry's news."))
         return
@@ -147,10 +146,8 @@ async def group_subscribe(message: Message, command: CommandObject, uow: UnitOfW
         await message.reply(_("Name the languages as kk, ru or en, for example "
                               "/subscribe kk ru"))
         return
-    await SubscriptionRepo(uow.session).put_chat(chat.id, chat.type, chat.title, langs,
-                                                 news=True, added_by=_actor(message))
-    await audit.record(uow.session, _actor(message), Action.GROUP_SUBSCRIBE, f"chat:{chat.id}",
-                       languages=list(langs))
+    await news.subscribe_chat(uow.session, _actor(message), chat.id, chat.type, chat.title,
+                              langs)
     await message.reply(_("This group will receive the ministry's news in {languages}. "
                           "An administrator can stop it with /unsubscribe.").format(
                               languages=", ".join(language_name(c) for c in langs)))
@@ -159,14 +156,11 @@ async def group_subscribe(message: Message, command: CommandObject, uow: UnitOfW
 async def group_unsubscribe(message: Message, uow: UnitOfWork, bot: Bot) -> None:
     chat = message.chat
     if not await _is_chat_admin(message, bot):
-        await audit.record(uow.session, _actor(message), Action.GROUP_UNSUBSCRIBE,
-                           f"chat:{chat.id}", allowed=False, reason="not a group administrator")
+        await news.refused(uow.session, _actor(message), chat.id, Action.GROUP_UNSUBSCRIBE,
+                           "not a group administrator")
         await message.reply(_("Only an administrator of this group can stop the news here."))
         return
-    changed = await SubscriptionRepo(uow.session).set_news(chat.id, False)
-    if changed:
-        await audit.record(uow.session, _actor(message), Action.GROUP_UNSUBSCRIBE,
-                           f"chat:{chat.id}")
+    changed = await news.unsubscribe_group(uow.session, _actor(message), chat.id)
     await message.reply(_("This group will no longer receive the ministry's news.")
                         if changed else _("This group was not subscribed to the news."))
 
@@ -183,7 +177,7 @@ def create_group_router() -> Router:
 
 
 async def channels_screen(uow: UnitOfWork, note: str | None = None) -> Screenful:
-    channels = await SubscriptionRepo(uow.session).chats("channel")
+    channels = await news.channels(uow.session)
     lines = [note, ""] if note else []
     lines.append(_("<b>Channels that receive posts</b>"))
     for ch in channels:
@@ -279,11 +273,8 @@ async def save_channel(query: CallbackQuery, state: FSMContext, uow: UnitOfWork)
     if not data["languages"]:
         await query.answer(_("Choose at least one language."), show_alert=True)
         return
-    await SubscriptionRepo(uow.session).put_chat(
-        data["chat_id"], "channel", data.get("title"), tuple(data["languages"]), news=True,
-        added_by=query.from_user.id)
-    await audit.record(uow.session, query.from_user.id, Action.CHANNEL_ADD,
-                       f"chat:{data['chat_id']}", languages=data["languages"])
+    await news.subscribe_chat(uow.session, query.from_user.id, data["chat_id"], "channel",
+                              data.get("title"), tuple(data["languages"]))
     await state.clear()
     note = _("{title} will receive posts.").format(title=quote(data.get("title") or ""))
     await show(query, await channels_screen(uow, note))
@@ -292,14 +283,11 @@ async def save_channel(query: CallbackQuery, state: FSMContext, uow: UnitOfWork)
 
 async def remove_channel(query: CallbackQuery, callback_data: ChannelAct,
                          uow: UnitOfWork) -> None:
-    repo = SubscriptionRepo(uow.session)
-    found = await repo.chat(callback_data.chat_id)
-    if found is None or found.kind != "channel" or not await repo.set_news(found.chat_id, False):
+    found = await news.remove_channel(uow.session, query.from_user.id, callback_data.chat_id)
+    if found is None:
         await query.answer(_("This channel is not registered."), show_alert=True)
         await show(query, await channels_screen(uow))
         return
-    await audit.record(uow.session, query.from_user.id, Action.CHANNEL_REMOVE,
-                       f"chat:{found.chat_id}")
     note = _("{title} will no longer receive posts.").format(title=quote(found.title or ""))
     await show(query, await channels_screen(uow, note))
     await query.answer()

@@ -45,8 +45,9 @@ from bot.travel.callbacks import (
 from bot.travel.trips import local_today
 from handlers.ui import keyboard, send, show
 from storage.models import utcnow
+from storage.publishing.posts import PostRepo
+from storage.publishing.runs import PublishingRepo
 from storage.roles import RoleRepo
-from storage.travel.alerts import AlertRepo
 from storage.travel.travellers import FollowRepo
 
 log = logging.getLogger(__name__)
@@ -336,7 +337,7 @@ async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post
 async def _ask_admins(uow: UnitOfWork, settings: Settings, store: ContentStore, bot: Bot,
                       i18n: I18n, post_id: int, author: int) -> int:
     """Offer the alert to every administrator but its author; how many were reached."""
-    alert = await AlertRepo(uow.session).get(post_id)
+    alert = await PostRepo(uow.session).alert(post_id)
     if alert is None:
         return 0
     reached = 0
@@ -374,7 +375,7 @@ async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWo
     if role != "admin":
         await query.answer(_("Only administrators can approve alerts."), show_alert=True)
         return
-    alert = await AlertRepo(uow.session).get(post_id)
+    alert = await PostRepo(uow.session).alert(post_id)
     if alert is None or alert.status != "pending" or alert.approved_by is not None:
         await query.answer(_("This alert has already been decided."), show_alert=True)
         return
@@ -410,7 +411,7 @@ async def _report(query: CallbackQuery, uow: UnitOfWork, post_id: int, role: str
     if role is None:
         await query.answer(_("Only editors can see delivery reports."), show_alert=True)
         return
-    counts = await AlertRepo(uow.session).delivery_counts(post_id)
+    counts = await PublishingRepo(uow.session).post_counts(post_id)
     total = sum(counts.values())
     text = _("Reached {sent} of {total}; failed {failed}; blocked {blocked}; waiting {waiting}.")\
         .format(sent=counts.get("sent", 0), total=total, failed=counts.get("failed", 0),

@@ -1,4 +1,4 @@
-"""Repositories for publishing: posts, runs, the delivery ledger, recipients. They never commit.
+"""Repositories for publishing: runs, the delivery ledger, recipients. They never commit.
 
 The ledger is written with one ``INSERT … SELECT`` per language for subscribed citizens (no
 row passes through Python) and in batches of :data:`LEDGER_BATCH` for chats and alerts.
@@ -28,7 +28,6 @@ from storage.models import (
     ChatRow,
     Delivery,
     NewsSubscription,
-    Post,
     PostRun,
     utcnow,
 )
@@ -38,35 +37,6 @@ LEDGER_BATCH = 5000  # ledger rows per INSERT
 PENDING = text("deliveries.state = 'pending'")  # a literal: matches ix_deliveries_pending
 SENDING = text("deliveries.state = 'sending'")
 UNSETTLED = text("deliveries.state IN ('pending', 'sending')")
-
-
-@dataclass(frozen=True)
-class PostDTO:
-    id: int
-    kind: str
-    priority: int
-    author_id: int
-    status: str
-    texts: dict[str, str]
-    media: dict[str, Any] | None
-    buttons: dict[str, Any] | None
-    targets: dict[str, Any]
-    fallbacks: dict[str, Any]
-    send_at: datetime | None
-    repeat: dict[str, Any] | None
-    approved_by: int | None
-    rejection_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    def text_for(self, lang: str) -> tuple[str, str] | None:
-        """The (language, text) a recipient of ``lang`` gets, or None to skip them."""
-        if self.texts.get(lang):
-            return lang, self.texts[lang]
-        other = self.fallbacks.get(lang)
-        if other and other != "skip" and self.texts.get(other):
-            return other, self.texts[other]
-        return None
 
 
 @dataclass(frozen=True)
@@ -118,16 +88,6 @@ class Recipient:
     lang: str
 
 
-def post_dto(row: Post) -> PostDTO:
-    """The one plain view of a post row, for the editors' screens and the publisher alike."""
-    return PostDTO(
-        row.id, row.kind, row.priority, row.author_id, row.status, dict(row.texts or {}),
-        row.media, row.buttons, dict(row.targets or {}), dict(row.fallbacks or {}),
-        row.send_at, row.repeat, row.approved_by, row.rejection_reason, row.created_at,
-        row.updated_at,
-    )
-
-
 def _run(row: PostRun) -> RunDTO:
     return RunDTO(
         row.id, row.post_id, row.run_key, row.priority, row.status,
@@ -139,26 +99,6 @@ def _run(row: PostRun) -> RunDTO:
 class PublishingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    # ------------------------------------------------------------------ posts
-
-    async def post(self, post_id: int) -> PostDTO | None:
-        row = await self.session.get(Post, post_id)
-        return post_dto(row) if row else None
-
-    async def posts_with_status(self, status: str) -> list[PostDTO]:
-        rows = await self.session.scalars(select(Post).where(Post.status == status))
-        return [post_dto(r) for r in rows]
-
-    async def set_post_status(
-        self, post_id: int, status: str, *, only_from: str | None = None
-    ) -> bool:
-        query = update(Post).where(Post.id == post_id)
-        if only_from:
-            query = query.where(Post.status == only_from)
-        result = await self.session.execute(query.values(status=status, updated_at=utcnow()))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
 
     # ------------------------------------------------------------------ recipients
 
@@ -458,3 +398,11 @@ class PublishingRepo:
             .order_by(Delivery.id)
         )
         return [SentMessage(i, c, k, lang, m) for i, c, k, lang, m in rows if m is not None]
+
+    async def post_counts(self, post_id: int) -> dict[str, int]:
+        """Ledger states of every run of the post: {"sent": n, "pending": m, ...}."""
+        rows = await self.session.execute(
+            select(Delivery.state, func.count()).join(PostRun, PostRun.id == Delivery.run_id)
+            .where(PostRun.post_id == post_id).group_by(Delivery.state)
+        )
+        return {state: int(n) for state, n in rows}

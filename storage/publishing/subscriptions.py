@@ -1,4 +1,4 @@
-"""Posts as editors write them, news subscriptions and the chats the bot is in.
+"""News subscriptions and the chats the bot is in (posts: :mod:`storage.publishing.posts`).
 
 They never commit: the unit of work (or the service that owns a transaction) does.
 """
@@ -6,13 +6,11 @@ They never commit: the unit of work (or the service that owns a transaction) doe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatRow, NewsSubscription, Post, utcnow
-from storage.publishing.runs import PostDTO, post_dto
+from storage.models import ChatRow, NewsSubscription
 
 
 @dataclass(frozen=True)
@@ -28,56 +26,6 @@ class ChatDTO:
 def _chat(row: ChatRow) -> ChatDTO:
     langs = tuple(x for x in (row.languages or "").split(",") if x)
     return ChatDTO(row.chat_id, row.kind, row.title, langs, row.news, row.active)
-
-
-class PostRepo:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def create(self, author_id: int, fields: dict[str, Any]) -> PostDTO:
-        row = Post(author_id=author_id, **fields)
-        self.session.add(row)
-        await self.session.flush()
-        return post_dto(row)
-
-    async def get(self, post_id: int) -> PostDTO | None:
-        row = await self.session.get(Post, post_id, populate_existing=True)
-        return post_dto(row) if row and row.kind == "post" else None
-
-    async def update(self, post_id: int, **fields: Any) -> PostDTO | None:
-        row = await self.session.get(Post, post_id)
-        if row is None:
-            return None
-        for name, value in fields.items():
-            setattr(row, name, value)
-        row.updated_at = utcnow()
-        await self.session.flush()
-        return post_dto(row)
-
-    async def set_status(self, post_id: int, expected: tuple[str, ...], status: str,
-                         **fields: Any) -> PostDTO | None:
-        """Move the post to ``status`` only if it is in one of ``expected`` (row locked)."""
-        row = await self.session.scalar(
-            select(Post).where(Post.id == post_id).with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if row is None or row.status not in expected:
-            return None
-        row.status = status
-        for name, value in fields.items():
-            setattr(row, name, value)
-        row.updated_at = utcnow()
-        await self.session.flush()
-        return post_dto(row)
-
-    async def page(self, statuses: tuple[str, ...], offset: int, limit: int
-                   ) -> tuple[list[PostDTO], int]:
-        where = (Post.kind == "post", Post.status.in_(statuses))
-        total = await self.session.scalar(select(func.count()).select_from(Post).where(*where))
-        rows = await self.session.scalars(
-            select(Post).where(*where).order_by(Post.id.desc()).offset(offset).limit(limit)
-        )
-        return [post_dto(r) for r in rows], int(total or 0)
 
 
 class SubscriptionRepo:
