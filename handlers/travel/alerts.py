@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -31,6 +31,7 @@ from bot.shared.filters import PlainText
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, country_card, flag
+from bot.shared.roles import HasRole, admins, role_of
 from bot.shared.tghtml import quote
 from bot.travel import alerts as svc
 from bot.travel.alert_board import refresh_board
@@ -45,7 +46,7 @@ from bot.travel.callbacks import (
 from bot.travel.trips import local_today
 from handlers.ui import keyboard, send, show
 from storage.models import utcnow
-from storage.roles import RoleRepo
+from storage.roles import EDITOR
 from storage.travel.alerts import AlertRepo
 from storage.travel.travellers import FollowRepo
 
@@ -57,21 +58,6 @@ EXPIRY_CHOICES = {"1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timede
 class AlertForm(StatesGroup):
     country = State()
     text = State()
-
-
-async def role_of(uow: UnitOfWork, settings: Settings, user_id: int) -> str | None:
-    """Read at the moment of the action: a revoked editor is refused at once."""
-    if user_id in settings.admin_ids:
-        return "admin"
-    role = await RoleRepo(uow.session).role(user_id)
-    return role if role in ("admin", "editor") else None
-
-
-class IsEditor(Filter):
-    async def __call__(self, event: Message | CallbackQuery, uow: UnitOfWork,
-                       settings: Settings) -> bool:
-        user = event.from_user
-        return user is not None and await role_of(uow, settings, user.id) is not None
 
 
 # --- citizens ---------------------------------------------------------------------------
@@ -286,7 +272,7 @@ async def _submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, stor
     data = await state.get_data()
     await state.clear()
     author = query.from_user.id
-    role = await role_of(uow, settings, author)
+    role = await role_of(uow.session, settings, author)
     if role is None:
         await show(query, Screenful(_("Only editors can issue alerts.")))
         return
@@ -340,9 +326,9 @@ async def _ask_admins(uow: UnitOfWork, settings: Settings, store: ContentStore, 
     if alert is None:
         return 0
     reached = 0
-    admins = set(await RoleRepo(uow.session).admins()) | set(settings.admin_ids)
-    admins.discard(author)
-    for admin in sorted(admins):
+    for admin in await admins(uow.session, settings):
+        if admin == author:
+            continue
         lang = await _language_of(uow, admin, settings)
         with locale(i18n, lang):
             text = _("📣 An alert waits for your approval:") + "\n\n" + alert.texts.get(
@@ -367,7 +353,7 @@ async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWo
                  settings: Settings, bot: Bot, i18n: I18n, session_factory: Any,
                  publisher: Any = None) -> None:
     post_id, uid = callback_data.post_id, query.from_user.id
-    role = await role_of(uow, settings, uid)
+    role = await role_of(uow.session, settings, uid)
     if callback_data.action == "report":
         await _report(query, uow, post_id, role)
         return
@@ -426,10 +412,10 @@ def create_router() -> Router:
     router.callback_query.register(follow, FollowCountry.filter())
     router.callback_query.register(unfollow, UnfollowCountry.filter())
     router.callback_query.register(review, AlertReview.filter())
-    router.message.register(alert_command, Command("alert"), IsEditor())
-    router.callback_query.register(editor_card, CountryCard.filter(), known_card, IsEditor())
-    router.callback_query.register(issue_from_card, IssueAlert.filter(), IsEditor())
-    router.callback_query.register(alert_step, AlertStep.filter(), IsEditor())
+    router.message.register(alert_command, Command("alert"), HasRole(EDITOR))
+    router.callback_query.register(editor_card, CountryCard.filter(), known_card, HasRole(EDITOR))
+    router.callback_query.register(issue_from_card, IssueAlert.filter(), HasRole(EDITOR))
+    router.callback_query.register(alert_step, AlertStep.filter(), HasRole(EDITOR))
     router.message.register(alert_country_typed, StateFilter(AlertForm.country), PlainText())
     router.message.register(alert_text_typed, StateFilter(AlertForm.text), PlainText())
     return router
