@@ -34,7 +34,7 @@ from bot.shared.render import Button, Screenful, country_card, flag
 from bot.shared.roles import HasRole, admins, role_of
 from bot.shared.tghtml import quote
 from bot.travel import alerts as svc
-from bot.travel.alert_board import refresh_board
+from bot.travel.alert_board import Board
 from bot.travel.callbacks import (
     AlertReview,
     AlertStep,
@@ -127,10 +127,10 @@ async def unfollow(query: CallbackQuery, callback_data: UnfollowCountry, uow: Un
 
 
 async def editor_card(query: CallbackQuery, callback_data: CountryCard, store: ContentStore,
-                      settings: Settings, i18n: I18n) -> None:
+                      settings: Settings, i18n: I18n, alert_board: Board) -> None:
     """The country card, for editors with "Issue alert" under it."""
     iso = callback_data.iso.upper()
-    card = country_card(store, iso, i18n.current_locale, settings.tz)
+    card = country_card(store, iso, i18n.current_locale, settings.tz, board=alert_board)
     rows = [[Button(_("📣 Issue alert"), IssueAlert(iso=iso).pack())], *card.buttons]
     await show(query, Screenful(card.html, rows))
     await query.answer()
@@ -210,7 +210,7 @@ async def _ask_expiry(target: Message) -> None:
 
 async def alert_step(query: CallbackQuery, callback_data: AlertStep, state: FSMContext,
                      uow: UnitOfWork, store: ContentStore, settings: Settings, i18n: I18n,
-                     bot: Bot, session_factory: Any, publisher: Any = None) -> None:
+                     bot: Bot, alert_board: Board, publisher: Any = None) -> None:
     data = await state.get_data()
     message = query.message
     if "country" not in data or message is None:
@@ -231,7 +231,7 @@ async def alert_step(query: CallbackQuery, callback_data: AlertStep, state: FSMC
         await state.update_data(expires_at=(utcnow() + EXPIRY_CHOICES[value]).isoformat())
         await _preview(message, state, store, settings, i18n)  # type: ignore[arg-type]
     elif action == "submit" and data.get("expires_at"):
-        await _submit(query, state, uow, store, settings, i18n, bot, publisher, session_factory)
+        await _submit(query, state, uow, store, settings, i18n, bot, publisher, alert_board)
 
 
 async def alert_text_typed(message: Message, state: FSMContext) -> None:
@@ -268,7 +268,7 @@ async def _preview(message: Message, state: FSMContext, store: ContentStore,
 
 async def _submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, store: ContentStore,
                   settings: Settings, i18n: I18n, bot: Bot, publisher: Any,
-                  session_factory: Any) -> None:
+                  alert_board: Board) -> None:
     data = await state.get_data()
     await state.clear()
     author = query.from_user.id
@@ -297,10 +297,10 @@ async def _submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, stor
         return
     found = await svc.fix_audience(uow.session, alert, local_today(utcnow(), settings.tz))
     await uow.session.commit()
-    await _dispatch(query.message, uow, session_factory, alert.id, len(found), publisher)  # type: ignore[arg-type]
+    await _dispatch(query.message, uow, alert_board, alert.id, len(found), publisher)  # type: ignore[arg-type]
 
 
-async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post_id: int,
+async def _dispatch(target: Message, uow: UnitOfWork, board: Board, post_id: int,
                     count: int, publisher: Any) -> None:
     """Hand the approved alert to the publisher (after the commit, so it sees the row)."""
     if publisher is None:
@@ -312,7 +312,7 @@ async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post
     except ValueError:
         await target.answer(_("This alert cannot be sent any more."))
         return
-    await refresh_board(session_factory)
+    await board.refresh(uow.session)
     await send(target, Screenful(
         _("📣 The alert is going out to {count} recipients.").format(count=count),
         [[Button(_("📊 How many it reached"), AlertReview(action="report", post_id=post_id)
@@ -350,7 +350,7 @@ async def _language_of(uow: UnitOfWork, user_id: int, settings: Settings) -> str
 
 
 async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWork,
-                 settings: Settings, bot: Bot, i18n: I18n, session_factory: Any,
+                 settings: Settings, bot: Bot, i18n: I18n, alert_board: Board,
                  publisher: Any = None) -> None:
     post_id, uid = callback_data.post_id, query.from_user.id
     role = await role_of(uow.session, settings, uid)
@@ -377,7 +377,7 @@ async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWo
         await show(query, Screenful(_("This alert has already been decided.")))
         return
     await uow.session.commit()
-    await _dispatch(query.message, uow, session_factory, post_id, len(done[1]), publisher)  # type: ignore[arg-type]
+    await _dispatch(query.message, uow, alert_board, post_id, len(done[1]), publisher)  # type: ignore[arg-type]
     await _tell_author(bot, uow, settings, i18n, alert.author_id,
                        lambda: _("Your alert was approved and is going out."))
 

@@ -33,6 +33,7 @@ from bot.shared.render import Button, Screenful, country_card, flag
 from bot.shared.tghtml import quote
 from bot.travel import journeys
 from bot.travel import trips as svc
+from bot.travel.alert_board import Board
 from bot.travel.callbacks import TravelMenu, TripAction, TripCountryPick
 from handlers.ui import send, show
 from storage.models import utcnow
@@ -273,7 +274,8 @@ async def _ask_home_contact(message: Message, state: FSMContext) -> None:
 
 
 async def home_contact_typed(message: Message, state: FSMContext, uow: UnitOfWork,
-                             store: ContentStore, settings: Settings, i18n: I18n) -> None:
+                             store: ContentStore, settings: Settings, i18n: I18n,
+                             alert_board: Board) -> None:
     text = " ".join((message.text or "").split())
     if text.casefold() in {_skip_label().casefold(), "/skip"}:
         text = ""
@@ -281,7 +283,8 @@ async def home_contact_typed(message: Message, state: FSMContext, uow: UnitOfWor
         await message.answer(_("Please keep it short: at most {limit} characters.").format(
             limit=HOME_CONTACT_CHARS))
         return
-    await _save(message, state, uow, store, settings, i18n.current_locale, text or None)
+    await _save(message, state, uow, store, settings, alert_board, i18n.current_locale,
+                text or None)
 
 
 async def not_text_in_form(message: Message) -> None:
@@ -289,7 +292,7 @@ async def not_text_in_form(message: Message) -> None:
 
 
 async def _save(message: Message, state: FSMContext, uow: UnitOfWork, store: ContentStore,
-                settings: Settings, lang: str, home_contact: str | None) -> None:
+                settings: Settings, board: Board, lang: str, home_contact: str | None) -> None:
     data = await state.get_data()
     start, end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
     repo = TripRepo(uow.session)
@@ -308,7 +311,7 @@ async def _save(message: Message, state: FSMContext, uow: UnitOfWork, store: Con
           "/mytrips lists your trips.").format(
             trip=svc.format_trip(store, trip, lang, settings.tz)),
         reply_markup=ReplyKeyboardRemove())
-    card = country_card(store, trip.country, lang, settings.tz)
+    card = country_card(store, trip.country, lang, settings.tz, board=board)
     await send(message, Screenful(card.html, [*_journey_rows(trip.id), *card.buttons]))
 
 
