@@ -71,3 +71,6 @@ async def bootstrap_admins(session_factory: async_sessionmaker[AsyncSession],
                 await roles.grant(user_id, ADMIN, name=current.name if current else None)
         await session.commit()
     log.info("administrators from ADMIN_IDS: %d", len(settings.admin_ids))
+
+
+__all__ = ["ADMIN", "EDITOR", "HasRole", "admins", "allows", "bootstrap_admins", "role_of"]
