@@ -47,6 +47,35 @@ def test_board_shows_until_expiry() -> None:
     assert board.banner("TR", "en", now) == ""
 
 
+async def test_each_dispatcher_builds_its_own_board_and_its_answers_read_that_one() -> None:
+    """The board is built in the factory and handed in, not a module global."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from bot.answers.store import ContentStore
+    from bot.factory import create_dispatcher
+    from bot.shared.i18n import create_i18n
+    from storage.models import utcnow
+    from tests.conftest import CONTENT, make_settings
+
+    settings = make_settings("sqlite+aiosqlite:///unused.db")
+    store = ContentStore.from_files(CONTENT)
+    engine = create_async_engine(settings.db.url)
+    factory = async_sessionmaker(engine)
+    one, two = (create_dispatcher(settings, store=store, session_factory=factory,
+                                  i18n=create_i18n("en")) for _ in range(2))
+    try:
+        assert isinstance(one["alert_board"], Board)
+        assert one["alert_board"] is not two["alert_board"]
+        one["alert_board"].replace([AlertDTO(1, 1, "sending", "TR", "leave_now",
+                                             {"en": "<b>Leave Turkey now</b>"},
+                                             utcnow() + timedelta(hours=1), 1)])
+        assert one["answers"].answer("Turkey", lang="en").screen.html.startswith(
+            "<b>Leave Turkey now</b>")
+        assert "Leave Turkey now" not in two["answers"].answer("Turkey", lang="en").screen.html
+    finally:
+        await engine.dispose()
+
+
 async def _people(tb: TravelBot) -> dict[str, object]:
     server = tb.server
     today = local_today(tb.clock.now, tb.settings.tz)
