@@ -76,6 +76,29 @@ async def test_each_dispatcher_builds_its_own_board_and_its_answers_read_that_on
         await engine.dispose()
 
 
+async def test_the_one_role_gate_reads_admin_ids_then_the_roles_table(sqlite_url: str) -> None:
+    """Alerts and the editors' staff router ask the same lookup (bot/shared/roles)."""
+    from bot.shared import roles
+    from storage.db import create_engine, create_session_factory
+    from storage.roles import RoleRepo
+    from tests.conftest import make_settings
+
+    settings = make_settings(sqlite_url, admin_ids=(ADMIN,))
+    engine = create_engine(sqlite_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            await RoleRepo(session).grant(EDITOR, "editor")
+            await RoleRepo(session).grant(7, "admin")
+            assert await roles.role_of(session, settings, ADMIN) == "admin"  # ADMIN_IDS only
+            assert await roles.role_of(session, settings, EDITOR) == "editor"
+            assert await roles.role_of(session, settings, 8) is None
+            assert await roles.admins(session, settings) == [7, ADMIN]
+            await RoleRepo(session).revoke(EDITOR)
+            assert await roles.role_of(session, settings, EDITOR) is None  # read now
+    finally:
+        await engine.dispose()
+
+
 async def _people(tb: TravelBot) -> dict[str, object]:
     server = tb.server
     today = local_today(tb.clock.now, tb.settings.tz)
