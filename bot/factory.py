@@ -41,6 +41,7 @@ from bot.shared.middlewares import (
     LocaleMiddleware,
 )
 from bot.shared.roles import bootstrap_admins
+from bot.travel.alert_board import Board
 from bot.travel.jobs import start_travellers, stop_travellers
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
@@ -78,12 +79,14 @@ def create_dispatcher(
 ) -> Dispatcher:
     storage = storage or create_fsm_storage(settings)
     metrics = metrics or Metrics()
+    alert_board = Board()
     dp = Dispatcher(
         storage=storage,
         events_isolation=create_events_isolation(storage),
         settings=settings,
         store=store,
-        answers=AnswerService(store, settings.tz),
+        alert_board=alert_board,
+        answers=AnswerService(store, settings.tz, alert_board),
         lang_cache=LanguageCache(),
         question_log=QuestionLogBuffer(session_factory, on_add=metrics.answered),
         session_factory=session_factory,

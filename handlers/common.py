@@ -18,6 +18,7 @@ from bot.navigation.callbacks import SetLanguage
 from bot.shared.i18n import locale
 from bot.shared.middlewares import LanguageCache, UnitOfWork
 from bot.shared.render import Button, Screenful, country_card, topic_card
+from bot.travel.alert_board import Board
 from handlers.ui import send, show
 
 DEEP_LINK = re.compile(r"^(topic|country)_([A-Za-z0-9-]{1,40})$")
@@ -36,7 +37,7 @@ def _with_language_offer(screen: Screenful, current: str) -> Screenful:
 
 
 async def start(message: Message, command: CommandObject, i18n: I18n, store: ContentStore,
-                settings: Settings, state: FSMContext) -> None:
+                settings: Settings, state: FSMContext, alert_board: Board) -> None:
     await state.clear()
     lang = i18n.current_locale
     match = DEEP_LINK.match(command.args or "")
@@ -46,7 +47,8 @@ async def start(message: Message, command: CommandObject, i18n: I18n, store: Con
             await send(message, topic_card(store, key, lang, settings.tz))
             return
         if kind == "country" and key.upper() in store.countries:
-            await send(message, country_card(store, key.upper(), lang, settings.tz))
+            await send(message, country_card(store, key.upper(), lang, settings.tz,
+                                             board=alert_board))
             return
     greeting = _greeting()
     if command.args:

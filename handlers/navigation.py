@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen
 from bot.shared.render import Button, Screenful, country_card, topic_card
+from bot.travel.alert_board import Board
 from handlers.ui import show
 
 
@@ -62,9 +63,10 @@ async def open_topic(query: CallbackQuery, callback_data: TopicCard, store: Cont
 
 
 async def open_country(query: CallbackQuery, callback_data: CountryCard, store: ContentStore,
-                       settings: Settings, i18n: I18n) -> None:
+                       settings: Settings, i18n: I18n, alert_board: Board) -> None:
     iso = callback_data.iso.upper()
-    await show(query, country_card(store, iso, i18n.current_locale, settings.tz))
+    await show(query, country_card(store, iso, i18n.current_locale, settings.tz,
+                                   board=alert_board))
     await query.answer()
 
 

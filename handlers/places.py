@@ -10,6 +10,7 @@ from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.places.callbacks import MissionCard
 from bot.shared.render import country_card
+from bot.travel.alert_board import Board
 from handlers.ui import show
 
 
@@ -20,10 +21,10 @@ async def known_mission(_: CallbackQuery, callback_data: MissionCard,
 
 
 async def open_mission(query: CallbackQuery, callback_data: MissionCard, store: ContentStore,
-                       settings: Settings, i18n: I18n) -> None:
+                       settings: Settings, i18n: I18n, alert_board: Board) -> None:
     iso = callback_data.mission[:2].upper()
     await show(query, country_card(store, iso, i18n.current_locale, settings.tz,
-                                   callback_data.mission))
+                                   callback_data.mission, board=alert_board))
     await query.answer()
 
 

@@ -47,6 +47,58 @@ def test_board_shows_until_expiry() -> None:
     assert board.banner("TR", "en", now) == ""
 
 
+async def test_each_dispatcher_builds_its_own_board_and_its_answers_read_that_one() -> None:
+    """The board is built in the factory and handed in, not a module global."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from bot.answers.store import ContentStore
+    from bot.factory import create_dispatcher
+    from bot.shared.i18n import create_i18n
+    from storage.models import utcnow
+    from tests.conftest import CONTENT, make_settings
+
+    settings = make_settings("sqlite+aiosqlite:///unused.db")
+    store = ContentStore.from_files(CONTENT)
+    engine = create_async_engine(settings.db.url)
+    factory = async_sessionmaker(engine)
+    one, two = (create_dispatcher(settings, store=store, session_factory=factory,
+                                  i18n=create_i18n("en")) for _ in range(2))
+    try:
+        assert isinstance(one["alert_board"], Board)
+        assert one["alert_board"] is not two["alert_board"]
+        one["alert_board"].replace([AlertDTO(1, 1, "sending", "TR", "leave_now",
+                                             {"en": "<b>Leave Turkey now</b>"},
+                                             utcnow() + timedelta(hours=1), 1)])
+        assert one["answers"].answer("Turkey", lang="en").screen.html.startswith(
+            "<b>Leave Turkey now</b>")
+        assert "Leave Turkey now" not in two["answers"].answer("Turkey", lang="en").screen.html
+    finally:
+        await engine.dispose()
+
+
+async def test_the_one_role_gate_reads_admin_ids_then_the_roles_table(sqlite_url: str) -> None:
+    """Alerts and the editors' staff router ask the same lookup (bot/shared/roles)."""
+    from bot.shared import roles
+    from storage.db import create_engine, create_session_factory
+    from storage.roles import RoleRepo
+    from tests.conftest import make_settings
+
+    settings = make_settings(sqlite_url, admin_ids=(ADMIN,))
+    engine = create_engine(sqlite_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            await RoleRepo(session).grant(EDITOR, "editor")
+            await RoleRepo(session).grant(7, "admin")
+            assert await roles.role_of(session, settings, ADMIN) == "admin"  # ADMIN_IDS only
+            assert await roles.role_of(session, settings, EDITOR) == "editor"
+            assert await roles.role_of(session, settings, 8) is None
+            assert await roles.admins(session, settings) == [7, ADMIN]
+            await RoleRepo(session).revoke(EDITOR)
+            assert await roles.role_of(session, settings, EDITOR) is None  # read now
+    finally:
+        await engine.dispose()
+
+
 async def _people(tb: TravelBot) -> dict[str, object]:
     server = tb.server
     today = local_today(tb.clock.now, tb.settings.tz)

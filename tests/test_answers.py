@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,22 +12,25 @@ from bot.answers.analysis import Analysis
 from bot.answers.service import AnswerService, Kind
 from bot.answers.store import ContentStore
 from bot.shared.tghtml import quote
-from bot.travel.alert_board import BOARD
+from bot.travel.alert_board import Board
 from storage.models import utcnow
 from storage.publishing.posts import AlertDTO
 from tests.conftest import CONTENT
 
 
 @pytest.fixture(scope="module")
-def answers() -> AnswerService:
-    return AnswerService(ContentStore.from_files(CONTENT), ZoneInfo("Asia/Almaty"))
+def store() -> ContentStore:
+    return ContentStore.from_files(CONTENT)
 
 
 @pytest.fixture
-def board() -> Iterator[None]:
-    BOARD.replace([])
-    yield
-    BOARD.replace([])
+def board() -> Board:
+    return Board()
+
+
+@pytest.fixture
+def answers(store: ContentStore, board: Board) -> AnswerService:
+    return AnswerService(store, ZoneInfo("Asia/Almaty"), board)
 
 
 def _alert(expires_in: timedelta) -> AlertDTO:
@@ -37,19 +39,18 @@ def _alert(expires_in: timedelta) -> AlertDTO:
                     expires_at=utcnow() + expires_in, approved_by=2)
 
 
-@pytest.mark.usefixtures("board")
 def test_typed_country_card_shows_a_new_alert_and_drops_an_expired_one(
-    answers: AnswerService,
+    answers: AnswerService, board: Board,
 ) -> None:
     before = answers.answer("Turkey", lang="en")
     assert before.kind == Kind.COUNTRY
     assert "Leave Turkey now" not in before.screen.html
 
-    BOARD.replace([_alert(timedelta(hours=1))])
+    board.replace([_alert(timedelta(hours=1))])
     during = answers.answer("Turkey", lang="en")
     assert during.screen.html.startswith("🚨 <b>Leave Turkey now</b>")
 
-    BOARD.replace([_alert(timedelta(hours=-1))])
+    board.replace([_alert(timedelta(hours=-1))])
     after = answers.answer("Turkey", lang="en")
     assert "Leave Turkey now" not in after.screen.html
 

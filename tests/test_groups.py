@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from handlers.travel.groups import likely_language
+from bot.travel.groups import likely_language
 from storage.models import ChatRow
 from tests.travel_kit import TravelBot, travel_bot
 

@@ -114,11 +114,12 @@ def test_card_puts_the_chosen_mission_first() -> None:
 
     from bot.shared.render import country_card
     from bot.shared.translation import use_language
+    from bot.travel.alert_board import Board
 
     store = ContentStore.from_files(CONTENT)
     with use_language("en"):
-        plain = country_card(store, "DE", "en", ZoneInfo("UTC"))
-        chosen = country_card(store, "DE", "en", ZoneInfo("UTC"), "de-frankfurt")
+        plain = country_card(store, "DE", "en", ZoneInfo("UTC"), board=Board())
+        chosen = country_card(store, "DE", "en", ZoneInfo("UTC"), "de-frankfurt", board=Board())
     cities = ["Berlin", "Frankfurt am Main"]
     assert _missions_in_order(plain.html, cities) == cities
     assert _missions_in_order(chosen.html, cities) == ["Frankfurt am Main", "Berlin"]

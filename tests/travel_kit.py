@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import inspect, select, text
 
 from bot.shared.middlewares import FloodMiddleware
-from bot.travel.alert_board import BOARD
 from localapi import LocalBotAPI
 from storage.db import create_engine
 from storage.models import utcnow
@@ -96,22 +95,18 @@ async def rows_mentioning(url: str, value: int) -> dict[str, int]:
 
 
 async def travel_bot(db_url: str, **extra: Any) -> AsyncIterator[TravelBot]:
-    BOARD.replace([])
     clock = Clock()
 
     def use_test_clock(dp: Any) -> None:
         dp["travel_clock"] = clock
 
-    try:
-        async with LocalBotAPI() as server, start_bot(
-            db_url, server, setup=use_test_clock,
-            dispatcher={"flood": FloodMiddleware(limit=1000)},  # long scripted conversations
-            **{"default_language": "en", **extra},
-        ) as s:
-            await s.dp["travellers"].stop()  # the test sweeps itself, after moving the clock
-            yield TravelBot(server, s.settings, s.app, s.dp, clock)
-    finally:
-        BOARD.replace([])
+    async with LocalBotAPI() as server, start_bot(
+        db_url, server, setup=use_test_clock,
+        dispatcher={"flood": FloodMiddleware(limit=1000)},  # long scripted conversations
+        **{"default_language": "en", **extra},
+    ) as s:
+        await s.dp["travellers"].stop()  # the test sweeps itself, after moving the clock
+        yield TravelBot(server, s.settings, s.app, s.dp, clock)
 
 
 __all__ = ["Clock", "TravelBot", "rows_mentioning", "select", "travel_bot"]

@@ -17,7 +17,7 @@ from bot.shared import tghtml
 from bot.shared.render import Button, Screenful, country_card, topic_card
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language
-from bot.travel.alert_board import BOARD
+from bot.travel.alert_board import Board
 
 ANALYSED_CHARS = 1000  # a question longer than this is judged by its beginning
 SEARCH_WORDS = 3  # up to this many words may be a partial country name
@@ -67,9 +67,11 @@ class Reply:
 class AnswerService:
     CACHE_SIZE = 4096
 
-    def __init__(self, store: ContentStore, tz: ZoneInfo) -> None:
+    def __init__(self, store: ContentStore, tz: ZoneInfo, board: Board | None = None) -> None:
+        """``board``: the dispatcher's active alerts; without one (``bot.py ask``) none."""
         self.store = store
         self.tz = tz
+        self.board = board or Board()
         self._cards: dict[tuple[str, ...], Screenful] = {}
 
     def _cached(self, key: tuple[str, ...], build: Callable[[], Screenful]) -> Screenful:
@@ -147,12 +149,14 @@ class AnswerService:
             # The card shows the country's active alert on top: it is part of the key, so a
             # new or expired alert shows at once.
             return Reply(Kind.COUNTRY, a, self._cached(
-                ("c", iso, lang, BOARD.banner(iso, lang), mission or ""),
-                lambda: country_card(self.store, iso, lang, self.tz, mission)))
+                ("c", iso, lang, self.board.banner(iso, lang), mission or ""),
+                lambda: country_card(self.store, iso, lang, self.tz, mission,
+                                     board=self.board)))
         if len(question.split()) <= SEARCH_WORDS:
             codes = self.store.index.find_countries(question, limit=6)
             if len(codes) == 1:
-                return Reply(Kind.COUNTRY, a, country_card(self.store, codes[0], lang, self.tz))
+                return Reply(Kind.COUNTRY, a, country_card(self.store, codes[0], lang, self.tz,
+                                                              board=self.board))
             if codes:
                 return Reply(Kind.COUNTRY_CHOICE, a,
                              screens.country_choices(self.store, codes, lang))

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import LANGUAGES, Settings
 from bot.shared.i18n import locale, reader_language
+from bot.shared.roles import role_of
 from bot.shared.translation import gettext as _
 from storage.roles import ADMIN, EDITOR, RoleRepo
 from storage.users import UserRepo
@@ -100,10 +101,10 @@ class Menu:
 
 
 async def menu_of(session: AsyncSession, settings: Settings, user_id: int) -> Menu:
-    found = await RoleRepo(session).get(user_id)
+    role = await role_of(session, settings, user_id)
     user = await UserRepo(session).get(user_id)
     chosen = user.language if user else None
-    return Menu(user_id, found.role if found else None, chosen,
+    return Menu(user_id, role, chosen,
                 await reader_language(session, user_id, settings.default_language))
 
 
@@ -179,5 +180,4 @@ async def is_operator(bot: Bot, settings: Settings, user_id: int) -> bool:
 async def help_for(bot: Bot, session: AsyncSession, settings: Settings,
                    user_id: int) -> tuple[str | None, bool]:
     """(role, is an operator) of the person asking for /help."""
-    found = await RoleRepo(session).get(user_id)
-    return (found.role if found else None), await is_operator(bot, settings, user_id)
+    return await role_of(session, settings, user_id), await is_operator(bot, settings, user_id)

@@ -20,7 +20,7 @@ from bot.places.service import ordered, prompt_names
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, ngettext
 from bot.shared.translation import gettext as _
-from bot.travel.alert_board import BOARD
+from bot.travel.alert_board import Board
 from bot.travel.callbacks import AlertArchive, FollowCountry
 
 MENU_BUTTON_LIMIT = 4
@@ -189,14 +189,15 @@ def _country_verified(country: Country) -> bool:
 
 
 def country_card(store: ContentStore, iso: str, lang: str, tz: ZoneInfo,
-                 mission: str | None = None) -> Screenful:
+                 mission: str | None = None, *, board: Board) -> Screenful:
     """The country card; ``mission`` (an id) is the mission serving where the person is,
-    shown first. A country with several missions asks "Where are you?" until one is known."""
+    shown first. A country with several missions asks "Where are you?" until one is known.
+    The country's active alerts (``board``) come on top."""
     country = store.countries[iso]
     several = len(country.missions) > 1
     missions = ordered(country.missions, mission)
     parts = [
-        *filter(None, [BOARD.banner(iso, lang)]),
+        *filter(None, [board.banner(iso, lang)]),
         f"{flag(iso)} <b>{quote(store.country_name(iso, lang))}</b>",
         visa_block(country, lang),
         advisory_block(country, lang, tz),

@@ -1,6 +1,8 @@
 """Active travel alerts by country, kept in memory for the top of country cards.
 
 A module of its own (no rendering imports) so that :mod:`bot.shared.render` can read it.
+One board per dispatcher, built in :func:`bot.factory.create_dispatcher` and handed in as
+``alert_board`` (workflow data) and to the answer service's constructor.
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ class Board:
         """
         return "\n\n".join(a.texts[lang] for a in self.active(iso, now) if a.texts.get(lang))
 
-
-BOARD = Board()
-
-
-async def refresh_board(factory: async_sessionmaker[AsyncSession],
-                        now: datetime | None = None, board: Board = BOARD) -> int:
-    async with factory() as session:
+    async def refresh(self, session: AsyncSession, now: datetime | None = None) -> int:
+        """Reload from the database through ``session`` (an update's, or a job's own)."""
         active = await PostRepo(session).all_active_alerts(now or utcnow())
-    board.replace(active)
-    return len(active)
+        self.replace(active)
+        return len(active)
+
+
+async def refresh_board(factory: async_sessionmaker[AsyncSession], board: Board,
+                        now: datetime | None = None) -> int:
+    """Outside an update (the periodic refresh): a session of its own."""
+    async with factory() as session:
+        return await board.refresh(session, now)

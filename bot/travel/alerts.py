@@ -19,22 +19,27 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.answers.store import ContentStore
-from bot.config import LANGUAGES
-from bot.shared import audit
+from bot.config import LANGUAGES, Settings
+from bot.shared import audit, roles
 from bot.shared.audit import Action
+from bot.shared.i18n import reader_language
 from bot.shared.render import flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime, use_language
 from bot.shared.translation import gettext as _
+from bot.travel.trips import local_today
 from storage.models import utcnow
 from storage.publishing.posts import AlertDTO, PostRepo
-from storage.travel.travellers import AudienceRepo
+from storage.publishing.runs import PublishingRepo
+from storage.travel.travellers import AudienceRepo, FollowRepo
 
 log = logging.getLogger(__name__)
 
 ALERT_PRIORITY = 10
 MAX_ALERT_CHARS = 3000
 MAX_EXPIRY = timedelta(days=90)
+EXPIRY_CHOICES = {"1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7),
+                  "30d": timedelta(days=30)}
 
 
 class Severity(StrEnum):
@@ -127,9 +132,15 @@ def recipients(targets: dict[str, Any]) -> list[Recipient]:
     return [Recipient(int(c), str(k), str(lang)) for c, k, lang in targets.get("recipients", [])]
 
 
+def expiry(choice: str, now: datetime | None = None) -> datetime:
+    """When an alert issued now with the expiry ``choice`` (a key of EXPIRY_CHOICES) ends."""
+    return (now or utcnow()) + EXPIRY_CHOICES[choice]
+
+
 def validate(store: ContentStore, iso: str, severity: str, texts: dict[str, str],
-             expires_at: datetime, now: datetime) -> str | None:
+             expires_at: datetime, now: datetime | None = None) -> str | None:
     """A reason (translated) the alert cannot be issued, or None."""
+    now = now or utcnow()
     if iso not in store.countries:
         return _("I do not know that country.")
     if severity not in Severity.__members__.values():
@@ -194,3 +205,97 @@ async def alert_lines(session: AsyncSession, iso: str, lang: str, now: datetime)
     """Active alerts for a trip reminder (current locale)."""
     active = await PostRepo(session).active_alerts(iso, now)
     return [f"{ICONS[Severity(a.severity)]} <b>{severity_label(a.severity)}</b>" for a in active]
+
+
+# --- in an update (the unit of work's session: these flush, the middleware commits) -------
+
+
+async def followed(session: AsyncSession, user_id: int) -> list[str]:
+    """The countries whose alerts the person follows."""
+    return await FollowRepo(session).countries(user_id)
+
+
+async def follow(session: AsyncSession, user_id: int, iso: str, lang: str) -> bool:
+    """True: newly followed; False: followed already."""
+    return await FollowRepo(session).follow(user_id, iso, lang)
+
+
+async def unfollow(session: AsyncSession, user_id: int, iso: str) -> tuple[bool, list[str]]:
+    """(whether it was followed, the countries still followed)."""
+    repo = FollowRepo(session)
+    removed = await repo.unfollow(user_id, iso)
+    return removed, await repo.countries(user_id)
+
+
+async def delivery_counts(session: AsyncSession, post_id: int) -> dict[str, int]:
+    return await PublishingRepo(session).post_counts(post_id)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an editor entered: the texts by language (empty ones dropped) and the expiry."""
+
+    country: str
+    severity: str
+    texts: dict[str, str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Submitted:
+    alert: AlertDTO
+    pending: bool  # True: waits for an administrator (``approvers`` are to be asked)
+    recipients: list[Recipient]  # the fixed audience of an alert approved at once
+    approvers: list[tuple[int, str]]  # (administrator, the language they read)
+
+
+async def submit(session: AsyncSession, store: ContentStore, settings: Settings, author: int,
+                 role: str | None, draft: Draft, now: datetime | None = None) -> Submitted:
+    """Create the alert: approved at once (audience fixed) or pending with its approvers.
+
+    The caller lets the unit of work commit before the publisher or an administrator may
+    see it (:meth:`bot.shared.middlewares.UnitOfWork.release`).
+    """
+    composed = compose(store, draft.country, draft.severity, draft.texts, draft.expires_at,
+                       settings.tz)
+    pending = needs_approval(role, draft.severity, settings.posts_need_approval)
+    alert = await create(session, author, draft.country, draft.severity, composed,
+                         draft.expires_at, pending)
+    if not pending:
+        found = await fix_audience(session, alert, local_today(now or utcnow(), settings.tz))
+        return Submitted(alert, False, found, [])
+    approvers = [(admin, await reader_language(session, admin, settings.default_language))
+                 for admin in await roles.admins(session, settings) if admin != author]
+    return Submitted(alert, True, [], approvers)
+
+
+class Outcome(StrEnum):
+    DECIDED = "decided"  # decided before this press
+    RACED = "raced"  # another administrator approved it just now
+    REJECTED = "rejected"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    author: int = 0
+    author_lang: str = ""
+    recipients: tuple[Recipient, ...] = ()
+
+
+async def decide(session: AsyncSession, settings: Settings, post_id: int, approver: int,
+                 approved: bool, now: datetime | None = None) -> Decision:
+    """An administrator's Approve or Reject; only the first press of any decides."""
+    now = now or utcnow()
+    alert = await PostRepo(session).alert(post_id)
+    if alert is None or alert.status != "pending" or alert.approved_by is not None:
+        return Decision(Outcome.DECIDED)
+    lang = await reader_language(session, alert.author_id, settings.default_language)
+    if not approved:
+        await reject(session, post_id)
+        return Decision(Outcome.REJECTED, alert.author_id, lang)
+    done = await approve(session, post_id, approver, now, local_today(now, settings.tz))
+    if done is None:
+        return Decision(Outcome.RACED)
+    return Decision(Outcome.APPROVED, alert.author_id, lang, tuple(done[1]))

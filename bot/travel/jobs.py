@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.outbound.ratelimit import BACKGROUND, sending_at
 from bot.shared.jobs import JobRunner
 from bot.travel.advice import send_queued_changes
-from bot.travel.alert_board import refresh_board
+from bot.travel.alert_board import Board, refresh_board
 from bot.travel.alerts import alert_lines
 from bot.travel.journeys import send_leg_reminders
 from bot.travel.trips import TravellerTask
@@ -60,15 +60,15 @@ BOARD_EVERY = 60.0  # seconds between refreshes of this process's alert board
 class BoardRefresher:
     """Reloads this process's board of active alerts now and then (reads only)."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession],
+    def __init__(self, factory: async_sessionmaker[AsyncSession], board: Board,
                  clock: Callable[[], datetime] = utcnow, every: float = BOARD_EVERY) -> None:
-        self.factory, self.clock, self.every = factory, clock, every
+        self.factory, self.board, self.clock, self.every = factory, board, clock, every
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:
         while True:
             try:
-                await refresh_board(self.factory, self.clock())
+                await refresh_board(self.factory, self.board, self.clock())
             except Exception as exc:  # noqa: BLE001 - the next round tries again
                 log.warning("alert board not refreshed (%s)", type(exc).__name__)
             await asyncio.sleep(self.every)
@@ -86,27 +86,31 @@ class BoardRefresher:
 
 class BoardRefreshingTask(TravellerTask):
     publisher: Any = None  # set at start-up: queued advisory changes go out through it
+    board: Board | None = None  # set at start-up: the dispatcher's alert board
 
     async def sweep(self) -> tuple[int, int]:
         result = await super().sweep()
         await send_leg_reminders(self.factory, self.store, self.i18n, self.settings,
                                  self.send, self.clock(), self.alert_lines)
-        await refresh_board(self.factory, self.clock())
+        if self.board is not None:
+            await refresh_board(self.factory, self.board, self.clock())
         await send_queued_changes(self.factory, self.publisher)
         return result
 
 
 async def start_travellers(dispatcher: Any, bot: Bot, settings: Settings, store: ContentStore,
                            session_factory: async_sessionmaker[AsyncSession],
-                           i18n: I18n, jobs: JobRunner) -> None:
+                           i18n: I18n, jobs: JobRunner, alert_board: Board) -> None:
     """Tests put ``travel_clock`` (a callable returning the time) into the dispatcher."""
     clock: Callable[[], datetime] = dispatcher.workflow_data.get("travel_clock") or utcnow
     task = BoardRefreshingTask(session_factory, store, i18n, settings, sender(bot),
                                clock=clock, alert_lines=alert_lines)
     task.publisher = dispatcher.workflow_data.get("publisher")
+    task.board = alert_board
     dispatcher["travellers"] = task
-    board = dispatcher["alert_board_refresher"] = BoardRefresher(session_factory, clock)
-    board.start()
+    refresher = BoardRefresher(session_factory, alert_board, clock)
+    dispatcher["alert_board_refresher"] = refresher
+    refresher.start()
     await task.start(jobs)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.shared.i18n import locale, reader_language
 from bot.shared.render import flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import gettext as _
@@ -24,12 +24,14 @@ from bot.travel.trips import (
     TripProblem,
     check_dates,
     fmt_day,
-    local_today,
-    reminder_text,
+    reminder_due_at_registration,
+    send_reminders,
 )
-from storage.models import utcnow
+from storage.travel.journeys import COMPANION_CHARS as COMPANION_CHARS
+from storage.travel.journeys import MAX_COMPANIONS as MAX_COMPANIONS
+from storage.travel.journeys import MAX_LEGS as MAX_LEGS
 from storage.travel.journeys import CompanionDTO, JourneyRepo, LegDTO
-from storage.travel.travellers import TripRepo
+from storage.travel.travellers import TripDTO, TripRepo
 
 if TYPE_CHECKING:
     from aiogram.utils.i18n import I18n
@@ -58,37 +60,66 @@ def check_leg(starts_on: date, ends_on: date, today: date) -> TripProblem | None
     return check_dates(starts_on, ends_on, today)
 
 
+async def _due_legs(session: AsyncSession, tomorrow: date, today: date) -> list[int]:
+    return await JourneyRepo(session).due_reminders(tomorrow, today)
+
+
+async def _claim_leg(session: AsyncSession, leg_id: int) -> TripDTO | None:
+    """Claim the leg's reminder; its trip as the reminder shows it (the leg's country, days)."""
+    leg = await JourneyRepo(session).claim_reminder(leg_id)
+    trip = await TripRepo(session).get(leg.trip_id, leg.user_id) if leg else None
+    if leg is None or trip is None:
+        return None
+    return dataclasses.replace(trip, country=leg.country, starts_on=leg.starts_on,
+                               ends_on=leg.ends_on)
+
+
 async def send_leg_reminders(
     factory: async_sessionmaker[AsyncSession], store: ContentStore, i18n: I18n,
     settings: Settings, send: Send, now: datetime | None = None,
     alert_lines: AlertLines | None = None,
 ) -> int:
-    """The day-before reminder for every further leg of a journey, claimed like a trip's
-    (:func:`bot.travel.trips.send_due_reminders`): one process, once, retried on failure."""
-    now = now or utcnow()
-    today = local_today(now, settings.tz)
-    async with factory() as session:
-        due = await JourneyRepo(session).due_reminders(today + timedelta(days=1), today)
-    sent = 0
-    for leg_id in due:
-        try:
-            async with factory() as session, session.begin():
-                leg = await JourneyRepo(session).claim_reminder(leg_id)
-                trip = await TripRepo(session).get(leg.trip_id, leg.user_id) if leg else None
-                if leg is None or trip is None or leg.country not in store.countries:
-                    continue
-                as_trip = dataclasses.replace(trip, country=leg.country,
-                                              starts_on=leg.starts_on, ends_on=leg.ends_on)
-                lang = await reader_language(session, trip.user_id, trip.lang)
-                with locale(i18n, lang):
-                    lines = (await alert_lines(session, leg.country, lang, now)
-                             if alert_lines else [])
-                    text = reminder_text(store, as_trip, lang, settings.tz, lines)
-                if not await send(trip.user_id, text):
-                    continue
-                sent += 1
-        except Exception:  # one reminder's failure never ends the sweep
-            log.warning("reminder of leg %s not sent; it is tried again at the next sweep",
-                        leg_id, exc_info=True)
-    return sent
+    """The day-before reminder for every further leg of a journey, through the trips' loop
+    (:func:`bot.travel.trips.send_reminders`): one process, once, retried on failure."""
+    return await send_reminders(factory, store, i18n, settings, send, now, alert_lines,
+                                what="leg", due=_due_legs, claim=_claim_leg)
 
+
+# --- in an update (the unit of work's session: these flush, the middleware commits) -------
+
+
+async def has_room(session: AsyncSession, trip_id: int, what: str) -> bool:
+    """Whether the journey may take another ``leg`` (country) or ``companion``."""
+    repo = JourneyRepo(session)
+    if what == "leg":
+        return len(await repo.legs(trip_id)) < MAX_LEGS
+    return len(await repo.companions(trip_id)) < MAX_COMPANIONS
+
+
+async def add_leg(session: AsyncSession, trip_id: int, user_id: int, country: str,
+                  starts_on: date, ends_on: date, today: date) -> LegDTO | None:
+    """None: the trip is no longer registered."""
+    return await JourneyRepo(session).add_leg(
+        trip_id, user_id, country, starts_on, ends_on,
+        reminder_sent=reminder_due_at_registration(starts_on, today))
+
+
+async def add_companion(session: AsyncSession, trip_id: int, user_id: int,
+                        name: str) -> CompanionDTO | None:
+    """None: the trip is no longer registered."""
+    return await JourneyRepo(session).add_companion(trip_id, user_id, name)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything /mytrips shows: the trips, their further legs and companions by trip."""
+
+    trips: list[TripDTO]
+    legs: dict[int, list[LegDTO]]
+    companions: dict[int, list[CompanionDTO]]
+
+
+async def overview(session: AsyncSession, user_id: int) -> Overview:
+    repo = JourneyRepo(session)
+    return Overview(await TripRepo(session).for_user(user_id),
+                    await repo.legs_for_user(user_id), await repo.companions_for_user(user_id))

@@ -25,6 +25,7 @@ from bot.shared.translation import fmt_date
 from bot.shared.translation import gettext as _
 from storage.jobs import JobDTO
 from storage.models import utcnow
+from storage.travel.travellers import HOME_CONTACT_CHARS as HOME_CONTACT_CHARS
 from storage.travel.travellers import TripDTO, TripRepo
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_TRIPS = 20  # registered at once by one person
 MAX_TRIP_DAYS = 366
 MAX_AHEAD_DAYS = 2 * 366
 SWEEP_EVERY = timedelta(minutes=10)
@@ -92,29 +94,35 @@ Send = Callable[[int, str], Awaitable[bool]]
 AlertLines = Callable[[AsyncSession, str, str, datetime], Awaitable[list[str]]]
 
 
-async def send_due_reminders(
-    factory: async_sessionmaker[AsyncSession], store: ContentStore, i18n: I18n,
-    settings: Settings, send: Send, now: datetime | None = None,
-    alert_lines: AlertLines | None = None,
-) -> int:
-    """Remind every trip starting tomorrow (or today, if the bot was down yesterday).
+Due = Callable[[AsyncSession, date, date], Awaitable[list[int]]]
+Claim = Callable[[AsyncSession, int], Awaitable[TripDTO | None]]
 
-    Each reminder is claimed and marked sent in one transaction that commits only after
-    Telegram accepted the message, so several processes sharing PostgreSQL never send it
-    twice and a failed send is retried at the next sweep; the sweep goes on with the next.
+
+async def send_reminders(
+    factory: async_sessionmaker[AsyncSession], store: ContentStore, i18n: I18n,
+    settings: Settings, send: Send, now: datetime | None, alert_lines: AlertLines | None,
+    *, what: str, due: Due, claim: Claim,
+) -> int:
+    """The one claim-and-send loop of the day-before reminders (trips, journeys' legs).
+
+    ``due(session, tomorrow, today)`` lists what is due; ``claim(session, id)`` claims one
+    and marks it sent, answering the trip to remind of (None: nothing to send). Each is
+    claimed in one transaction that commits only after Telegram accepted the message, so
+    several processes sharing PostgreSQL never send it twice and a failed send is retried
+    at the next sweep; the sweep goes on with the next.
     """
     now = now or utcnow()
     today = local_today(now, settings.tz)
     async with factory() as session:
-        due = await TripRepo(session).due_reminders(today + timedelta(days=1), today)
+        ids = await due(session, today + timedelta(days=1), today)
     sent = 0
-    for trip_id in due:
+    for item in ids:
         try:
             async with factory() as session, session.begin():
-                trip = await TripRepo(session).claim_reminder(trip_id)
+                trip = await claim(session, item)
                 if trip is None or trip.country not in store.countries:
                     continue
-                lang = await _language(session, trip)
+                lang = await reader_language(session, trip.user_id, trip.lang)
                 with locale(i18n, lang):
                     lines = (await alert_lines(session, trip.country, lang, now)
                              if alert_lines else [])
@@ -123,13 +131,27 @@ async def send_due_reminders(
                     continue  # the person blocked the bot: marked sent, nothing to retry
                 sent += 1
         except Exception:  # one reminder's failure never ends the sweep
-            log.warning("reminder of trip %s not sent; it is tried again at the next sweep",
-                        trip_id, exc_info=True)
+            log.warning("reminder of %s %s not sent; it is tried again at the next sweep",
+                        what, item, exc_info=True)
     return sent
 
 
-async def _language(session: AsyncSession, trip: TripDTO) -> str:
-    return await reader_language(session, trip.user_id, trip.lang)
+async def _due_trips(session: AsyncSession, tomorrow: date, today: date) -> list[int]:
+    return await TripRepo(session).due_reminders(tomorrow, today)
+
+
+async def _claim_trip(session: AsyncSession, trip_id: int) -> TripDTO | None:
+    return await TripRepo(session).claim_reminder(trip_id)
+
+
+async def send_due_reminders(
+    factory: async_sessionmaker[AsyncSession], store: ContentStore, i18n: I18n,
+    settings: Settings, send: Send, now: datetime | None = None,
+    alert_lines: AlertLines | None = None,
+) -> int:
+    """Remind every trip starting tomorrow (or today, if the bot was down yesterday)."""
+    return await send_reminders(factory, store, i18n, settings, send, now, alert_lines,
+                                what="trip", due=_due_trips, claim=_claim_trip)
 
 
 async def purge_ended_trips(
@@ -183,3 +205,54 @@ class TravellerTask:
         """This process no longer takes the job (a sweep under way finishes)."""
         if self.jobs is not None:
             self.jobs.unregister(self.KEY)
+
+
+# --- in an update (the unit of work's session: these flush, the middleware commits) -------
+
+
+def today(tz: ZoneInfo) -> date:
+    """Today where the ministry is (trip dates are days there)."""
+    return local_today(utcnow(), tz)
+
+
+async def may_register(session: AsyncSession, user_id: int) -> bool:
+    """False: the person has MAX_TRIPS trips registered already."""
+    return len(await TripRepo(session).for_user(user_id)) < MAX_TRIPS
+
+
+async def check_trip(session: AsyncSession, user_id: int, starts_on: date, ends_on: date,
+                     tz: ZoneInfo, exclude: int | None = None,
+                     ) -> tuple[TripProblem | None, list[TripDTO]]:
+    """What is wrong with these dates, and the person's trips they overlap."""
+    problem = check_dates(starts_on, ends_on, today(tz))
+    if problem is not None:
+        return problem, []
+    overlaps = await TripRepo(session).overlapping(user_id, starts_on, ends_on, exclude)
+    return (TripProblem.OVERLAPS if overlaps else None), overlaps
+
+
+async def register(session: AsyncSession, user_id: int, lang: str, country: str,
+                   starts_on: date, ends_on: date, phone: str | None, home_contact: str | None,
+                   tz: ZoneInfo) -> TripDTO | None:
+    """The new trip; None if one registered meanwhile (elsewhere) overlaps it."""
+    repo = TripRepo(session)
+    if await repo.overlapping(user_id, starts_on, ends_on):
+        return None
+    return await repo.add(user_id, lang, country, starts_on, ends_on, phone, home_contact,
+                          reminder_sent=reminder_due_at_registration(starts_on, today(tz)))
+
+
+async def get_trip(session: AsyncSession, trip_id: int, user_id: int) -> TripDTO | None:
+    """The person's trip (None: not theirs, or no longer registered)."""
+    return await TripRepo(session).get(trip_id, user_id)
+
+
+async def cancel(session: AsyncSession, trip_id: int, user_id: int) -> None:
+    await TripRepo(session).cancel(trip_id, user_id)
+
+
+async def change_dates(session: AsyncSession, trip_id: int, user_id: int, starts_on: date,
+                       ends_on: date, tz: ZoneInfo) -> bool:
+    """False: the trip is no longer registered."""
+    reminded = reminder_due_at_registration(starts_on, today(tz))
+    return await TripRepo(session).change_dates(trip_id, user_id, starts_on, ends_on, reminded)

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.shared import tghtml
 from bot.shared.i18n import language_from_telegram, locale
 from bot.shared.render import Screenful, country_card, flag, topic_card
+from bot.travel.alert_board import Board
 
 MAX_RESULTS = 8
 CACHE_SECONDS = 60
@@ -54,7 +55,7 @@ def _article(result_id: str, title: str, description: str, screen: Screenful
     )
 
 
-def results(store: ContentStore, text: str, lang: str, settings: Settings
+def results(store: ContentStore, text: str, lang: str, settings: Settings, board: Board
             ) -> list[InlineQueryResultUnion]:
     """Countries named in the query first, then the answer to it as a question."""
     out: list[InlineQueryResultUnion] = []
@@ -75,21 +76,21 @@ def results(store: ContentStore, text: str, lang: str, settings: Settings
     for iso in codes[:MAX_RESULTS - len(out)]:
         if iso in store.countries:
             name = store.country_name(iso, lang)
-            screen = country_card(store, iso, lang, settings.tz)
+            screen = country_card(store, iso, lang, settings.tz, board=board)
             out.append(_article(_result_id("c", iso, lang), f"{flag(iso)} {name}",
                                 tghtml.parse(screen.html).text[:200], screen))
     return out
 
 
 async def inline_query(query: InlineQuery, store: ContentStore, settings: Settings,
-                       i18n: I18n) -> None:
+                       i18n: I18n, alert_board: Board) -> None:
     text = " ".join(query.query.split())[:QUERY_CHARS]
     if not text:
         await query.answer([], cache_time=CACHE_SECONDS, is_personal=True)
         return
     lang = query_language(text, query.from_user.language_code, settings.default_language)
     with locale(i18n, lang):
-        found = results(store, text, lang, settings)
+        found = results(store, text, lang, settings, alert_board)
     await query.answer(found, cache_time=CACHE_SECONDS, is_personal=True)
 
 

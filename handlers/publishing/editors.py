@@ -9,7 +9,6 @@ writes the refusal to the audit log.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -20,7 +19,6 @@ from aiogram.types import (
     Message,
     MessageOriginHiddenUser,
     MessageOriginUser,
-    User,
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -40,7 +38,7 @@ from bot.shared import audit
 from bot.shared.i18n import locale, reader_language
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
-from bot.shared.roles import allows, role_of
+from bot.shared.roles import HasRole, allows, role_of
 from bot.shared.tghtml import quote
 from handlers.ui import send, show
 
@@ -54,20 +52,6 @@ def describe(event: Message | CallbackQuery) -> audit.Attempt:
     return audit.attempted_command(command_name(event.text))
 
 
-class HasRole(Filter):
-    """The person's role, read from the database at this update; puts ``role`` in data."""
-
-    def __init__(self, needed: str = EDITOR) -> None:
-        self.needed = needed
-
-    async def __call__(self, event: Message | CallbackQuery, uow: UnitOfWork,
-                       event_from_user: User | None = None) -> bool | dict[str, Any]:
-        if event_from_user is None:
-            return False
-        role = await role_of(uow.session, event_from_user.id)
-        return {"role": role} if allows(role, self.needed) else False
-
-
 class RoleIs(Filter):
     """Narrows a router under :class:`HasRole` (which has just read the role)."""
 
@@ -79,9 +63,9 @@ class RoleIs(Filter):
 
 
 async def refuse(event: Message | CallbackQuery, uow: UnitOfWork, state: FSMContext,
-                 raw_state: str | None = None) -> None:
+                 settings: Settings, raw_state: str | None = None) -> None:
     user = event.from_user
-    role = await role_of(uow.session, user.id) if user else None
+    role = await role_of(uow.session, settings, user.id) if user else None
     await audit.record(uow.session, user.id if user else None, describe(event), allowed=False,
                        role=role, state=raw_state)
     if editor_state(raw_state):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -28,12 +28,13 @@ from bot.answers.store import ContentStore
 from bot.config import LANGUAGES, Settings
 from bot.navigation.callbacks import Nav, Screen
 from bot.shared.filters import PlainText
-from bot.shared.i18n import locale, reader_language
+from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, country_card, flag
+from bot.shared.roles import EDITOR, HasRole, role_of
 from bot.shared.tghtml import quote
 from bot.travel import alerts as svc
-from bot.travel.alert_board import refresh_board
+from bot.travel.alert_board import Board
 from bot.travel.callbacks import (
     AlertReview,
     AlertStep,
@@ -42,37 +43,14 @@ from bot.travel.callbacks import (
     TravelMenu,
     UnfollowCountry,
 )
-from bot.travel.trips import local_today
 from handlers.ui import keyboard, send, show
-from storage.models import utcnow
-from storage.publishing.posts import PostRepo
-from storage.publishing.runs import PublishingRepo
-from storage.roles import RoleRepo
-from storage.travel.travellers import FollowRepo
 
 log = logging.getLogger(__name__)
-EXPIRY_CHOICES = {"1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7),
-                  "30d": timedelta(days=30)}
 
 
 class AlertForm(StatesGroup):
     country = State()
     text = State()
-
-
-async def role_of(uow: UnitOfWork, settings: Settings, user_id: int) -> str | None:
-    """Read at the moment of the action: a revoked editor is refused at once."""
-    if user_id in settings.admin_ids:
-        return "admin"
-    role = await RoleRepo(uow.session).role(user_id)
-    return role if role in ("admin", "editor") else None
-
-
-class IsEditor(Filter):
-    async def __call__(self, event: Message | CallbackQuery, uow: UnitOfWork,
-                       settings: Settings) -> bool:
-        user = event.from_user
-        return user is not None and await role_of(uow, settings, user.id) is not None
 
 
 # --- citizens ---------------------------------------------------------------------------
@@ -85,7 +63,7 @@ async def follow(query: CallbackQuery, callback_data: FollowCountry, uow: UnitOf
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     name = store.country_name(iso, lang)
-    new = await FollowRepo(uow.session).follow(query.from_user.id, iso, lang)
+    new = await svc.follow(uow.session, query.from_user.id, iso, lang)
     if new:
         text = _("🔔 You will receive travel alerts for {country}. /alerts lists the countries "
                  "you follow.").format(country=quote(name))
@@ -116,25 +94,24 @@ def _alerts_screen(store: ContentStore, countries: list[str], lang: str,
 
 
 async def my_alerts(message: Message, uow: UnitOfWork, store: ContentStore, i18n: I18n) -> None:
-    countries = await FollowRepo(uow.session).countries(message.chat.id)
+    countries = await svc.followed(uow.session, message.chat.id)
     await send(message, _alerts_screen(store, countries, i18n.current_locale))
 
 
 async def my_alerts_button(query: CallbackQuery, uow: UnitOfWork, store: ContentStore,
                            i18n: I18n) -> None:
-    countries = await FollowRepo(uow.session).countries(query.from_user.id)
+    countries = await svc.followed(uow.session, query.from_user.id)
     await show(query, _alerts_screen(store, countries, i18n.current_locale))
     await query.answer()
 
 
 async def unfollow(query: CallbackQuery, callback_data: UnfollowCountry, uow: UnitOfWork,
                    store: ContentStore, i18n: I18n) -> None:
-    repo, lang = FollowRepo(uow.session), i18n.current_locale
-    iso = callback_data.iso.upper()
-    removed = await repo.unfollow(query.from_user.id, iso)
+    lang, iso = i18n.current_locale, callback_data.iso.upper()
+    removed, countries = await svc.unfollow(uow.session, query.from_user.id, iso)
     note = _("Stopped: {country}").format(country=quote(store.country_name(iso, lang))) \
         if removed else None
-    await show(query, _alerts_screen(store, await repo.countries(query.from_user.id), lang, note))
+    await show(query, _alerts_screen(store, countries, lang, note))
     await query.answer()
 
 
@@ -142,10 +119,10 @@ async def unfollow(query: CallbackQuery, callback_data: UnfollowCountry, uow: Un
 
 
 async def editor_card(query: CallbackQuery, callback_data: CountryCard, store: ContentStore,
-                      settings: Settings, i18n: I18n) -> None:
+                      settings: Settings, i18n: I18n, alert_board: Board) -> None:
     """The country card, for editors with "Issue alert" under it."""
     iso = callback_data.iso.upper()
-    card = country_card(store, iso, i18n.current_locale, settings.tz)
+    card = country_card(store, iso, i18n.current_locale, settings.tz, board=alert_board)
     rows = [[Button(_("📣 Issue alert"), IssueAlert(iso=iso).pack())], *card.buttons]
     await show(query, Screenful(card.html, rows))
     await query.answer()
@@ -225,7 +202,8 @@ async def _ask_expiry(target: Message) -> None:
 
 async def alert_step(query: CallbackQuery, callback_data: AlertStep, state: FSMContext,
                      uow: UnitOfWork, store: ContentStore, settings: Settings, i18n: I18n,
-                     bot: Bot, session_factory: Any, publisher: Any = None) -> None:
+                     bot: Bot, alert_board: Board, publisher: Any = None,
+                     role: str | None = None) -> None:
     data = await state.get_data()
     message = query.message
     if "country" not in data or message is None:
@@ -242,11 +220,12 @@ async def alert_step(query: CallbackQuery, callback_data: AlertStep, state: FSMC
         texts[data["text_lang"]] = ""
         await state.update_data(texts=texts)
         await _ask_text(message, state)  # type: ignore[arg-type]
-    elif action == "expiry" and value in EXPIRY_CHOICES and data.get("severity"):
-        await state.update_data(expires_at=(utcnow() + EXPIRY_CHOICES[value]).isoformat())
+    elif action == "expiry" and value in svc.EXPIRY_CHOICES and data.get("severity"):
+        await state.update_data(expires_at=svc.expiry(value).isoformat())
         await _preview(message, state, store, settings, i18n)  # type: ignore[arg-type]
     elif action == "submit" and data.get("expires_at"):
-        await _submit(query, state, uow, store, settings, i18n, bot, publisher, session_factory)
+        await _submit(query, state, uow, store, settings, i18n, bot, publisher, alert_board,
+                      role)
 
 
 async def alert_text_typed(message: Message, state: FSMContext) -> None:
@@ -267,7 +246,7 @@ async def _preview(message: Message, state: FSMContext, store: ContentStore,
     data = await state.get_data()
     texts = {k: v for k, v in data["texts"].items() if v}
     expires = datetime.fromisoformat(data["expires_at"])
-    problem = svc.validate(store, data["country"], data["severity"], texts, expires, utcnow())
+    problem = svc.validate(store, data["country"], data["severity"], texts, expires)
     if problem:
         await state.clear()
         await message.answer(problem + "\n" + _("Start again with /alert."))
@@ -282,40 +261,33 @@ async def _preview(message: Message, state: FSMContext, store: ContentStore,
 
 
 async def _submit(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, store: ContentStore,
-                  settings: Settings, i18n: I18n, bot: Bot, publisher: Any,
-                  session_factory: Any) -> None:
+                  settings: Settings, i18n: I18n, bot: Bot, publisher: Any, board: Board,
+                  role: str | None) -> None:
     data = await state.get_data()
     await state.clear()
-    author = query.from_user.id
-    role = await role_of(uow, settings, author)
     if role is None:
         await show(query, Screenful(_("Only editors can issue alerts.")))
         return
-    texts = {k: v for k, v in data["texts"].items() if v}
-    expires = datetime.fromisoformat(data["expires_at"])
-    composed = svc.compose(store, data["country"], data["severity"], texts, expires, settings.tz)
-    pending = svc.needs_approval(role, data["severity"], settings.posts_need_approval)
-    alert = await svc.create(uow.session, author, data["country"], data["severity"],
-                             composed, expires, pending)
-    if pending:
-        await uow.session.commit()
-        asked = await _ask_admins(uow, settings, store, bot, i18n, alert.id, author)
-        text = _("Submitted for approval. You will hear when an administrator decides.")
-        if not asked:  # nobody would ever decide: withdraw it and say so
-            await svc.reject(uow.session, alert.id, "no administrator to approve")
-            await uow.session.commit()
-            text = _("No administrator could be asked to approve this alert, so it was not "
-                     "sent. Administrators are set with ADMIN_IDS in the bot's settings and "
-                     "must have written to the bot once. Then issue the alert again, or ask "
-                     "an administrator to issue it: theirs goes out at once.")
-        await show(query, Screenful(text))
+    draft = svc.Draft(data["country"], data["severity"],
+                      {k: v for k, v in data["texts"].items() if v},
+                      datetime.fromisoformat(data["expires_at"]))
+    done = await svc.submit(uow.session, store, settings, query.from_user.id, role, draft)
+    await uow.release()  # committed: the administrators' presses and the publisher see it
+    if not done.pending:
+        await _dispatch(query.message, uow, board, done.alert.id, len(done.recipients),  # type: ignore[arg-type]
+                        publisher)
         return
-    found = await svc.fix_audience(uow.session, alert, local_today(utcnow(), settings.tz))
-    await uow.session.commit()
-    await _dispatch(query.message, uow, session_factory, alert.id, len(found), publisher)  # type: ignore[arg-type]
+    text = _("Submitted for approval. You will hear when an administrator decides.")
+    if not await _ask_admins(bot, i18n, done):  # nobody would ever decide: withdraw it
+        await svc.reject(uow.session, done.alert.id, "no administrator to approve")
+        text = _("No administrator could be asked to approve this alert, so it was not "
+                 "sent. Administrators are set with ADMIN_IDS in the bot's settings and "
+                 "must have written to the bot once. Then issue the alert again, or ask "
+                 "an administrator to issue it: theirs goes out at once.")
+    await show(query, Screenful(text))
 
 
-async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post_id: int,
+async def _dispatch(target: Message, uow: UnitOfWork, board: Board, post_id: int,
                     count: int, publisher: Any) -> None:
     """Hand the approved alert to the publisher (after the commit, so it sees the row)."""
     if publisher is None:
@@ -327,91 +299,77 @@ async def _dispatch(target: Message, uow: UnitOfWork, session_factory: Any, post
     except ValueError:
         await target.answer(_("This alert cannot be sent any more."))
         return
-    await refresh_board(session_factory)
+    await board.refresh(uow.session)
     await send(target, Screenful(
         _("📣 The alert is going out to {count} recipients.").format(count=count),
         [[Button(_("📊 How many it reached"), AlertReview(action="report", post_id=post_id)
                  .pack())]]))
 
 
-async def _ask_admins(uow: UnitOfWork, settings: Settings, store: ContentStore, bot: Bot,
-                      i18n: I18n, post_id: int, author: int) -> int:
+async def _ask_admins(bot: Bot, i18n: I18n, done: svc.Submitted) -> int:
     """Offer the alert to every administrator but its author; how many were reached."""
-    alert = await PostRepo(uow.session).alert(post_id)
-    if alert is None:
-        return 0
-    reached = 0
-    admins = set(await RoleRepo(uow.session).admins()) | set(settings.admin_ids)
-    admins.discard(author)
-    for admin in sorted(admins):
-        lang = await _language_of(uow, admin, settings)
+    alert, reached = done.alert, 0
+    for admin, lang in done.approvers:
         with locale(i18n, lang):
             text = _("📣 An alert waits for your approval:") + "\n\n" + alert.texts.get(
                 lang, next(iter(alert.texts.values())))
             rows = [[
-                Button(_("✅ Approve"), AlertReview(action="approve", post_id=post_id).pack()),
-                Button(_("❌ Reject"), AlertReview(action="reject", post_id=post_id).pack()),
+                Button(_("✅ Approve"), AlertReview(action="approve", post_id=alert.id).pack()),
+                Button(_("❌ Reject"), AlertReview(action="reject", post_id=alert.id).pack()),
             ]]
         try:
             await bot.send_message(admin, text, reply_markup=keyboard(Screenful(text, rows)))
             reached += 1
         except TelegramAPIError as exc:
-            log.info("could not ask administrator %s to approve alert %s: %s", admin, post_id, exc)
+            log.info("could not ask administrator %s to approve alert %s: %s", admin, alert.id,
+                     exc)
     return reached
 
 
-async def _language_of(uow: UnitOfWork, user_id: int, settings: Settings) -> str:
-    return await reader_language(uow.session, user_id, settings.default_language)
-
-
 async def review(query: CallbackQuery, callback_data: AlertReview, uow: UnitOfWork,
-                 settings: Settings, bot: Bot, i18n: I18n, session_factory: Any,
+                 settings: Settings, bot: Bot, i18n: I18n, alert_board: Board,
                  publisher: Any = None) -> None:
     post_id, uid = callback_data.post_id, query.from_user.id
-    role = await role_of(uow, settings, uid)
+    role = await role_of(uow.session, settings, uid)
     if callback_data.action == "report":
         await _report(query, uow, post_id, role)
         return
     if role != "admin":
         await query.answer(_("Only administrators can approve alerts."), show_alert=True)
         return
-    alert = await PostRepo(uow.session).alert(post_id)
-    if alert is None or alert.status != "pending" or alert.approved_by is not None:
+    decision = await svc.decide(uow.session, settings, post_id, uid,
+                                callback_data.action != "reject")
+    if decision.outcome == svc.Outcome.DECIDED:
         await query.answer(_("This alert has already been decided."), show_alert=True)
         return
     await query.answer()
-    if callback_data.action == "reject":
-        await svc.reject(uow.session, post_id)
-        await show(query, Screenful(_("Rejected.")))
-        await _tell_author(bot, uow, settings, i18n, alert.author_id,
-                           lambda: _("Your alert was rejected."))
-        return
-    now = utcnow()
-    done = await svc.approve(uow.session, post_id, uid, now, local_today(now, settings.tz))
-    if done is None:
+    if decision.outcome == svc.Outcome.RACED:
         await show(query, Screenful(_("This alert has already been decided.")))
-        return
-    await uow.session.commit()
-    await _dispatch(query.message, uow, session_factory, post_id, len(done[1]), publisher)  # type: ignore[arg-type]
-    await _tell_author(bot, uow, settings, i18n, alert.author_id,
-                       lambda: _("Your alert was approved and is going out."))
+    elif decision.outcome == svc.Outcome.REJECTED:
+        await show(query, Screenful(_("Rejected.")))
+        await _tell_author(bot, i18n, decision, lambda: _("Your alert was rejected."))
+    else:
+        await uow.release()  # committed: the publisher sees the approval
+        await _dispatch(query.message, uow, alert_board, post_id,  # type: ignore[arg-type]
+                        len(decision.recipients), publisher)
+        await _tell_author(bot, i18n, decision,
+                           lambda: _("Your alert was approved and is going out."))
 
 
-async def _tell_author(bot: Bot, uow: UnitOfWork, settings: Settings, i18n: I18n,
-                       author: int, text: Callable[[], str]) -> None:
-    lang = await _language_of(uow, author, settings)
+async def _tell_author(bot: Bot, i18n: I18n, decision: svc.Decision,
+                       text: Callable[[], str]) -> None:
     try:
-        with locale(i18n, lang):
-            await bot.send_message(author, text())
+        with locale(i18n, decision.author_lang):
+            await bot.send_message(decision.author, text())
     except TelegramAPIError as exc:
-        log.info("could not tell the author %s: %s", author, exc)
+        log.info("could not tell the author %s: %s", decision.author, exc)
 
 
 async def _report(query: CallbackQuery, uow: UnitOfWork, post_id: int, role: str | None) -> None:
     if role is None:
         await query.answer(_("Only editors can see delivery reports."), show_alert=True)
         return
-    counts = await PublishingRepo(uow.session).post_counts(post_id)
+    counts = await svc.delivery_counts(uow.session, post_id)
     total = sum(counts.values())
     text = _("Reached {sent} of {total}; failed {failed}; blocked {blocked}; waiting {waiting}.")\
         .format(sent=counts.get("sent", 0), total=total, failed=counts.get("failed", 0),
@@ -427,10 +385,10 @@ def create_router() -> Router:
     router.callback_query.register(follow, FollowCountry.filter())
     router.callback_query.register(unfollow, UnfollowCountry.filter())
     router.callback_query.register(review, AlertReview.filter())
-    router.message.register(alert_command, Command("alert"), IsEditor())
-    router.callback_query.register(editor_card, CountryCard.filter(), known_card, IsEditor())
-    router.callback_query.register(issue_from_card, IssueAlert.filter(), IsEditor())
-    router.callback_query.register(alert_step, AlertStep.filter(), IsEditor())
+    router.message.register(alert_command, Command("alert"), HasRole(EDITOR))
+    router.callback_query.register(editor_card, CountryCard.filter(), known_card, HasRole(EDITOR))
+    router.callback_query.register(issue_from_card, IssueAlert.filter(), HasRole(EDITOR))
+    router.callback_query.register(alert_step, AlertStep.filter(), HasRole(EDITOR))
     router.message.register(alert_country_typed, StateFilter(AlertForm.country), PlainText())
     router.message.register(alert_text_typed, StateFilter(AlertForm.text), PlainText())
     return router

@@ -19,40 +19,22 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.answers.callbacks import AskBack
-from bot.answers.language import detect_language
 from bot.answers.service import AnswerService
 from bot.answers.store import ContentStore
-from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
+from bot.config import LANGUAGE_NAMES, Settings
 from bot.shared import tghtml
-from bot.shared.i18n import language_from_telegram, locale
+from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, flag
-from bot.shared.textnorm import KK_LETTERS
 from bot.shared.tghtml import quote
+from bot.travel import groups as svc
 from bot.travel.callbacks import FollowCountry, GroupSetting
 from handlers.answers.questions import show_choice
 from handlers.ui import keyboard, send, show
-from storage.travel.travellers import GroupDTO, GroupRepo
 
 log = logging.getLogger(__name__)
 ADMIN_STATUSES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
-MAX_GROUP_COUNTRIES = 20
 GROUP_KINDS = ("group", "supergroup")
-
-
-def likely_language(title: str | None, adder_code: str | None, default: str) -> str:
-    """Kazakh letters in the title → kk; another Cyrillic title → its language; else the
-    language of the person who added the bot."""
-    text = title or ""
-    if any(ch in KK_LETTERS for ch in text.lower()):
-        return "kk"
-    if any("а" <= ch.lower() <= "я" for ch in text):
-        return detect_language(text)
-    return language_from_telegram(adder_code, default)
-
-
-def group_lang(group: GroupDTO | None, fallback: str) -> str:
-    return group.languages[0] if group and group.languages else fallback
 
 
 async def is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
@@ -79,49 +61,47 @@ def intro() -> str:
 # --- membership ------------------------------------------------------------------------
 
 
+def _membership(event: ChatMemberUpdated) -> svc.Membership:
+    new = event.new_chat_member
+    if new.status in (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED):
+        return svc.Membership.REMOVED
+    if new.status == ChatMemberStatus.RESTRICTED and not getattr(new, "can_send_messages", True):
+        return svc.Membership.MUTED
+    if event.old_chat_member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED):
+        return svc.Membership.CHANGED
+    return svc.Membership.ADDED
+
+
 async def my_membership(event: ChatMemberUpdated, uow: UnitOfWork, bot: Bot, i18n: I18n,
                         settings: Settings) -> None:
     chat = event.chat
     if chat.type not in GROUP_KINDS:
         return
-    repo = GroupRepo(uow.session)
-    new = event.new_chat_member
-    if new.status in (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED):
-        await repo.deactivate(chat.id, "removed from the group")
+    lang = svc.likely_language(chat.title, event.from_user.language_code,
+                               settings.default_language)
+    group = await svc.membership(uow.session, chat.id, chat.type, chat.title,
+                                 _membership(event), lang, event.from_user.id)
+    if group is None:
         return
-    if new.status == ChatMemberStatus.RESTRICTED and not getattr(new, "can_send_messages", True):
-        await repo.deactivate(chat.id, "may not post in the group")
-        return
-    old = event.old_chat_member.status
-    if old not in (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED):
-        group = await repo.get(chat.id)
-        if group and not group.active:  # the right to post came back
-            await repo.joined(chat.id, chat.type, chat.title, group_lang(group, "kk"), None)
-        return
-    lang = likely_language(chat.title, event.from_user.language_code, settings.default_language)
-    existing = await repo.get(chat.id)
-    group = await repo.joined(chat.id, chat.type, chat.title,
-                              ",".join(existing.languages) if existing else lang,
-                              event.from_user.id)
-    with locale(i18n, group_lang(group, lang)):
+    with locale(i18n, svc.group_lang(group, lang)):
         text = intro()
     try:
         await bot.send_message(chat.id, text)
     except TelegramAPIError as exc:
         log.info("could not introduce myself in %s: %s", chat.id, exc)
-        await repo.deactivate(chat.id, "may not post in the group")
+        await svc.cannot_post(uow.session, chat.id)
 
 
 async def migrated(message: Message, uow: UnitOfWork) -> None:
     """A group became a supergroup: its settings move to the new chat id."""
     if message.migrate_to_chat_id:
-        await GroupRepo(uow.session).migrate(message.chat.id, message.migrate_to_chat_id)
+        await svc.migrate(uow.session, message.chat.id, message.migrate_to_chat_id)
 
 
 # --- settings (administrators) ------------------------------------------------------------
 
 
-def settings_screen(group: GroupDTO, store: ContentStore, lang: str,
+def settings_screen(group: svc.GroupDTO, store: ContentStore, lang: str,
                     note: str | None = None) -> Screenful:
     chosen = ", ".join(LANGUAGE_NAMES[x] for x in group.languages if x in LANGUAGE_NAMES)
     lines = [_("<b>Settings of this group</b>"),
@@ -141,14 +121,11 @@ def settings_screen(group: GroupDTO, store: ContentStore, lang: str,
     return Screenful(f"{note}\n\n{text}" if note else text, rows)
 
 
-async def _group_or_join(uow: UnitOfWork, message: Message, settings: Settings) -> GroupDTO:
-    repo = GroupRepo(uow.session)
-    group = await repo.get(message.chat.id)
-    if group is None:
-        lang = likely_language(message.chat.title, None, settings.default_language)
-        group = await repo.joined(message.chat.id, message.chat.type, message.chat.title,
-                                  lang, None)
-    return group
+async def _group_or_join(uow: UnitOfWork, message: Message,
+                         settings: Settings) -> svc.GroupDTO:
+    chat = message.chat
+    return await svc.group_or_join(uow.session, chat.id, chat.type, chat.title,
+                                   settings.default_language)
 
 
 async def _refuse(message: Message) -> None:
@@ -162,8 +139,8 @@ async def settings_command(message: Message, uow: UnitOfWork, bot: Bot, store: C
         await _refuse(message)
         return
     group = await _group_or_join(uow, message, settings)
-    with locale(i18n, group_lang(group, i18n.current_locale)):
-        await send(message, settings_screen(group, store, group_lang(group, "kk")))
+    with locale(i18n, svc.group_lang(group, i18n.current_locale)):
+        await send(message, settings_screen(group, store, svc.group_lang(group, "kk")))
 
 
 async def follow_command(message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot,
@@ -173,18 +150,17 @@ async def follow_command(message: Message, command: CommandObject, uow: UnitOfWo
         await _refuse(message)
         return
     group = await _group_or_join(uow, message, settings)
-    lang = group_lang(group, i18n.current_locale)
+    lang = svc.group_lang(group, i18n.current_locale)
     with locale(i18n, lang):
         codes = store.index.find_countries((command.args or "")[:100], limit=2)
         if len(codes) != 1:
             await message.reply(_("Which country? For example: /follow Germany"))
             return
-        if len(group.countries) >= MAX_GROUP_COUNTRIES:
-            await message.reply(_("A group may follow at most {limit} countries.").format(
-                limit=MAX_GROUP_COUNTRIES))
-            return
         iso = codes[0]
-        await GroupRepo(uow.session).set_countries(message.chat.id, [*group.countries, iso])
+        if not await svc.add_country(uow.session, group, iso):
+            await message.reply(_("A group may follow at most {limit} countries.").format(
+                limit=svc.MAX_GROUP_COUNTRIES))
+            return
         await message.reply(_("This group will receive travel alerts for {country}.").format(
             country=f"{flag(iso)} {quote(store.country_name(iso, lang))}"))
 
@@ -192,8 +168,8 @@ async def follow_command(message: Message, command: CommandObject, uow: UnitOfWo
 async def group_alerts(message: Message, uow: UnitOfWork, store: ContentStore,
                        settings: Settings, i18n: I18n) -> None:
     group = await _group_or_join(uow, message, settings)
-    with locale(i18n, group_lang(group, i18n.current_locale)):
-        await send(message, settings_screen(group, store, group_lang(group, "kk")))
+    with locale(i18n, svc.group_lang(group, i18n.current_locale)):
+        await send(message, settings_screen(group, store, svc.group_lang(group, "kk")))
 
 
 async def _admin_pressed(query: CallbackQuery, bot: Bot, chat_id: int) -> bool:
@@ -213,25 +189,16 @@ async def setting_pressed(query: CallbackQuery, callback_data: GroupSetting, uow
         return
     if not await _admin_pressed(query, bot, message.chat.id):
         return
-    repo = GroupRepo(uow.session)
-    group = await repo.get(message.chat.id)
-    if group is None:
+    outcome, group = await svc.change_setting(uow.session, message.chat.id,
+                                              callback_data.action, callback_data.value)
+    if outcome == svc.Setting.GONE or group is None:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    value = callback_data.value
-    if callback_data.action == "lang" and value in LANGUAGES:
-        langs = [x for x in group.languages if x != value] if value in group.languages \
-            else [*group.languages, value]
-        if not langs:
-            await query.answer(_("The group needs at least one language."), show_alert=True)
-            return
-        await repo.set_language(message.chat.id, ",".join(x for x in LANGUAGES if x in langs))
-    elif callback_data.action == "drop":
-        await repo.set_countries(message.chat.id, [c for c in group.countries if c != value])
-    group = await repo.get(message.chat.id)
-    assert group is not None
-    with locale(i18n, group_lang(group, "kk")):
-        await show(query, settings_screen(group, store, group_lang(group, "kk")))
+    if outcome == svc.Setting.LAST_LANGUAGE:
+        await query.answer(_("The group needs at least one language."), show_alert=True)
+        return
+    with locale(i18n, svc.group_lang(group, "kk")):
+        await show(query, settings_screen(group, store, svc.group_lang(group, "kk")))
         await query.answer()
 
 
@@ -245,13 +212,8 @@ async def follow_pressed(query: CallbackQuery, callback_data: FollowCountry, uow
         return
     if not await _admin_pressed(query, bot, message.chat.id):
         return
-    repo = GroupRepo(uow.session)
-    group = await repo.get(message.chat.id)
-    countries = list(group.countries) if group else []
-    if group is None:
-        await repo.joined(message.chat.id, message.chat.type, message.chat.title, "kk", None)
-    if iso not in countries:
-        await repo.set_countries(message.chat.id, [*countries, iso])
+    await svc.follow_from_card(uow.session, message.chat.id, message.chat.type,
+                               message.chat.title, iso)
     await query.answer(_("This group will receive these travel alerts."), show_alert=True)
 
 
@@ -290,8 +252,8 @@ GROUP_BUTTONS = ("fc:", "ab:")
 
 async def answer_in_group(message: Message, question: str, answers: AnswerService,
                           uow: UnitOfWork, i18n: I18n) -> None:
-    group = await GroupRepo(uow.session).get(message.chat.id)
-    fallback = group_lang(group, i18n.current_locale)
+    group = await svc.get(uow.session, message.chat.id)
+    fallback = svc.group_lang(group, i18n.current_locale)
     if not question:
         with locale(i18n, fallback):
             await message.reply(intro())
@@ -315,8 +277,8 @@ async def choice_pressed(query: CallbackQuery, callback_data: AskBack, answers: 
 
 
 async def group_help(message: Message, uow: UnitOfWork, i18n: I18n) -> None:
-    group = await GroupRepo(uow.session).get(message.chat.id)
-    with locale(i18n, group_lang(group, i18n.current_locale)):
+    group = await svc.get(uow.session, message.chat.id)
+    with locale(i18n, svc.group_lang(group, i18n.current_locale)):
         await message.reply(intro())
 
 

@@ -33,13 +33,9 @@ from bot.shared.render import Button, Screenful, country_card, flag
 from bot.shared.tghtml import quote
 from bot.travel import journeys
 from bot.travel import trips as svc
+from bot.travel.alert_board import Board
 from bot.travel.callbacks import TravelMenu, TripAction, TripCountryPick
 from handlers.ui import send, show
-from storage.models import utcnow
-from storage.travel.journeys import COMPANION_CHARS, MAX_COMPANIONS, MAX_LEGS, JourneyRepo
-from storage.travel.travellers import HOME_CONTACT_CHARS, TripDTO, TripRepo
-
-MAX_TRIPS = 20
 
 
 class TripForm(StatesGroup):
@@ -55,7 +51,7 @@ class TripForm(StatesGroup):
 
 
 def _today(settings: Settings) -> date:
-    return svc.local_today(utcnow(), settings.tz)
+    return svc.today(settings.tz)
 
 
 def _menu_row() -> list[Button]:
@@ -82,7 +78,7 @@ def _country_page(store: ContentStore, lang: str, page: int) -> Screenful:
 
 async def start_trip(message: Message, state: FSMContext, store: ContentStore,
                      i18n: I18n, uow: UnitOfWork) -> None:
-    if len(await TripRepo(uow.session).for_user(message.chat.id)) >= MAX_TRIPS:
+    if not await svc.may_register(uow.session, message.chat.id):
         await message.answer(_("You have many trips registered. Cancel one in /mytrips first."))
         return
     await state.clear()
@@ -174,12 +170,8 @@ def _problem_text(problem: svc.TripProblem, trips: list[str]) -> str:
 async def _check(message: Message, uow: UnitOfWork, store: ContentStore, lang: str,
                  settings: Settings, start: date, end: date,
                  exclude: int | None = None) -> bool:
-    problem = svc.check_dates(start, end, _today(settings))
-    overlaps: list[TripDTO] = []
-    if problem is None:
-        overlaps = await TripRepo(uow.session).overlapping(message.chat.id, start, end, exclude)
-        if overlaps:
-            problem = svc.TripProblem.OVERLAPS
+    problem, overlaps = await svc.check_trip(uow.session, message.chat.id, start, end,
+                                             settings.tz, exclude)
     if problem is None:
         return True
     lines = [svc.format_trip(store, t, lang, settings.tz) for t in overlaps]
@@ -273,15 +265,17 @@ async def _ask_home_contact(message: Message, state: FSMContext) -> None:
 
 
 async def home_contact_typed(message: Message, state: FSMContext, uow: UnitOfWork,
-                             store: ContentStore, settings: Settings, i18n: I18n) -> None:
+                             store: ContentStore, settings: Settings, i18n: I18n,
+                             alert_board: Board) -> None:
     text = " ".join((message.text or "").split())
     if text.casefold() in {_skip_label().casefold(), "/skip"}:
         text = ""
-    elif len(text) > HOME_CONTACT_CHARS:
+    elif len(text) > svc.HOME_CONTACT_CHARS:
         await message.answer(_("Please keep it short: at most {limit} characters.").format(
-            limit=HOME_CONTACT_CHARS))
+            limit=svc.HOME_CONTACT_CHARS))
         return
-    await _save(message, state, uow, store, settings, i18n.current_locale, text or None)
+    await _save(message, state, uow, store, settings, alert_board, i18n.current_locale,
+                text or None)
 
 
 async def not_text_in_form(message: Message) -> None:
@@ -289,26 +283,23 @@ async def not_text_in_form(message: Message) -> None:
 
 
 async def _save(message: Message, state: FSMContext, uow: UnitOfWork, store: ContentStore,
-                settings: Settings, lang: str, home_contact: str | None) -> None:
+                settings: Settings, board: Board, lang: str, home_contact: str | None) -> None:
     data = await state.get_data()
     start, end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
-    repo = TripRepo(uow.session)
-    if await repo.overlapping(message.chat.id, start, end):  # registered meanwhile elsewhere
-        await state.clear()
+    trip = await svc.register(uow.session, message.chat.id, lang, data["country"], start, end,
+                              data.get("phone"), home_contact, settings.tz)
+    await state.clear()
+    if trip is None:  # an overlapping trip was registered meanwhile, elsewhere
         await message.answer(_problem_text(svc.TripProblem.OVERLAPS, []),
                              reply_markup=ReplyKeyboardRemove())
         return
-    trip = await repo.add(
-        message.chat.id, lang, data["country"], start, end, data.get("phone"), home_contact,
-        reminder_sent=svc.reminder_due_at_registration(start, _today(settings)))
-    await state.clear()
     await message.answer(
         _("✅ Trip registered: {trip}\nA day before you leave I will send you the current "
           "travel advice. Alerts for this country will reach you during the trip. "
           "/mytrips lists your trips.").format(
             trip=svc.format_trip(store, trip, lang, settings.tz)),
         reply_markup=ReplyKeyboardRemove())
-    card = country_card(store, trip.country, lang, settings.tz)
+    card = country_card(store, trip.country, lang, settings.tz, board=board)
     await send(message, Screenful(card.html, [*_journey_rows(trip.id), *card.buttons]))
 
 
@@ -319,27 +310,28 @@ def _journey_rows(trip_id: int) -> list[list[Button]]:
 
 
 async def _journey_step(query: CallbackQuery, state: FSMContext, uow: UnitOfWork,
-                        trip: TripDTO, action: str) -> None:
+                        trip_id: int, action: str) -> None:
     """"Add another country" or "Add a companion" on a registered trip."""
-    repo = JourneyRepo(uow.session)
+    room = await journeys.has_room(uow.session, trip_id, action)
     if action == "leg":
-        if len(await repo.legs(trip.id)) >= MAX_LEGS:
+        if not room:
             await send(query.message, Screenful(  # type: ignore[arg-type]
-                _("A journey can have at most {limit} countries.").format(limit=MAX_LEGS)))
+                _("A journey can have at most {limit} countries.").format(
+                    limit=journeys.MAX_LEGS)))
             return
         await state.set_state(TripForm.leg_country)
         text = _("Which other country does this journey take you to? Type its name. "
                  "/cancel stops.")
     else:
-        if len(await repo.companions(trip.id)) >= MAX_COMPANIONS:
+        if not room:
             await send(query.message, Screenful(  # type: ignore[arg-type]
                 _("A journey can have at most {limit} companions.").format(
-                    limit=MAX_COMPANIONS)))
+                    limit=journeys.MAX_COMPANIONS)))
             return
         await state.set_state(TripForm.companion)
         text = _("Who travels with you? Send a name only (no document numbers). "
                  "/cancel stops.")
-    await state.update_data(trip_id=trip.id)
+    await state.update_data(trip_id=trip_id)
     await send(query.message, Screenful(text))  # type: ignore[arg-type]
 
 
@@ -377,9 +369,8 @@ async def leg_dates_typed(message: Message, state: FSMContext, uow: UnitOfWork,
         await message.answer(_problem_text(problem, []))
         return
     data = await state.get_data()
-    leg = await JourneyRepo(uow.session).add_leg(
-        int(data.get("trip_id", 0)), message.chat.id, str(data["country"]), parsed[0],
-        parsed[1], reminder_sent=svc.reminder_due_at_registration(parsed[0], today))
+    leg = await journeys.add_leg(uow.session, int(data.get("trip_id", 0)), message.chat.id,
+                                 str(data["country"]), parsed[0], parsed[1], today)
     await state.clear()
     if leg is None:
         await message.answer(_("This trip is no longer registered."))
@@ -392,12 +383,12 @@ async def leg_dates_typed(message: Message, state: FSMContext, uow: UnitOfWork,
 
 async def companion_typed(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
     name = " ".join((message.text or "").split())
-    if not name or len(name) > COMPANION_CHARS or any(ch.isdigit() for ch in name):
+    if not name or len(name) > journeys.COMPANION_CHARS or any(ch.isdigit() for ch in name):
         await message.answer(_("Please send a name only, at most {limit} characters and no "
-                               "numbers.").format(limit=COMPANION_CHARS))
+                               "numbers.").format(limit=journeys.COMPANION_CHARS))
         return
     trip_id = int((await state.get_data()).get("trip_id", 0))
-    companion = await JourneyRepo(uow.session).add_companion(trip_id, message.chat.id, name)
+    companion = await journeys.add_companion(uow.session, trip_id, message.chat.id, name)
     await state.clear()
     if companion is None:
         await message.answer(_("This trip is no longer registered."))
@@ -412,18 +403,17 @@ async def companion_typed(message: Message, state: FSMContext, uow: UnitOfWork) 
 
 async def _trips_screen(uow: UnitOfWork, user_id: int, store: ContentStore, lang: str,
                         settings: Settings, note: str | None = None) -> Screenful:
-    trips = await TripRepo(uow.session).for_user(user_id)
-    legs = await JourneyRepo(uow.session).legs_for_user(user_id)
-    companions = await JourneyRepo(uow.session).companions_for_user(user_id)
+    seen = await journeys.overview(uow.session, user_id)
     rows: list[list[Button]] = []
-    if not trips:
+    if not seen.trips:
         text = _("You have no trips registered.")
     else:
         lines = [_("<b>Your trips</b>")]
-        for i, trip in enumerate(trips, 1):
+        for i, trip in enumerate(seen.trips, 1):
             lines.append(f"{i}. {svc.format_trip(store, trip, lang, settings.tz)}")
-            lines.extend(journeys.journey_lines(store, legs.get(trip.id, []),
-                                                companions.get(trip.id, []), lang, settings.tz))
+            lines.extend(journeys.journey_lines(store, seen.legs.get(trip.id, []),
+                                                seen.companions.get(trip.id, []), lang,
+                                                settings.tz))
             rows.append([
                 Button(_("✏️ Dates {n}").format(n=i),
                        TripAction(action="dates", trip_id=trip.id).pack()),
@@ -457,8 +447,7 @@ async def trip_action(query: CallbackQuery, callback_data: TripAction, state: FS
                       uow: UnitOfWork, store: ContentStore, settings: Settings,
                       i18n: I18n) -> None:
     lang, uid = i18n.current_locale, query.from_user.id
-    repo = TripRepo(uow.session)
-    trip = await repo.get(callback_data.trip_id, uid)
+    trip = await svc.get_trip(uow.session, callback_data.trip_id, uid)
     if trip is None:
         await query.answer(_("This trip is no longer registered."), show_alert=True)
         await show(query, await _trips_screen(uow, uid, store, lang, settings))
@@ -466,7 +455,7 @@ async def trip_action(query: CallbackQuery, callback_data: TripAction, state: FS
     line = svc.format_trip(store, trip, lang, settings.tz)
     if callback_data.action in ("leg", "companion"):
         await query.answer()
-        await _journey_step(query, state, uow, trip, callback_data.action)
+        await _journey_step(query, state, uow, trip.id, callback_data.action)
         return
     if callback_data.action == "cancel":
         await show(query, Screenful(_("Cancel this trip?\n{trip}").format(trip=line), [[
@@ -474,7 +463,7 @@ async def trip_action(query: CallbackQuery, callback_data: TripAction, state: FS
             Button(_("No, keep it"), TravelMenu(screen="trips").pack()),
         ]]))
     elif callback_data.action == "cancel_yes":
-        await repo.cancel(trip.id, uid)
+        await svc.cancel(uow.session, trip.id, uid)
         note = _("Cancelled: {trip}").format(trip=line)
         await show(query, await _trips_screen(uow, uid, store, lang, settings, note))
     elif callback_data.action == "dates":
@@ -501,9 +490,8 @@ async def new_dates_typed(message: Message, state: FSMContext, uow: UnitOfWork,
     start, end = parsed[0], parsed[1]
     if not await _check(message, uow, store, lang, settings, start, end, exclude=trip_id):
         return
-    reminded = svc.reminder_due_at_registration(start, _today(settings))
-    if not await TripRepo(uow.session).change_dates(trip_id, message.chat.id, start, end,
-                                                    reminded):
+    if not await svc.change_dates(uow.session, trip_id, message.chat.id, start, end,
+                                  settings.tz):
         await state.clear()
         await message.answer(_("This trip is no longer registered."))
         return
