@@ -242,7 +242,8 @@ class DeliveryEngine:
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
                 work.closing = True
-                work.settle_by = time.monotonic() + self.options.drain
+                if stop.is_set():  # else the settler goes on until the outcomes are written
+                    work.settle_by = time.monotonic() + self.options.drain
                 work.wake.set()
                 await settler
                 heartbeat.cancel()
