@@ -296,6 +296,51 @@ async def test_rows_of_a_hung_claimant_come_back_when_its_lease_lapses(rig: Rig)
     assert run.status == "done"
 
 
+async def test_a_claimant_slower_than_its_lease_sends_no_row_twice(
+    rig: Rig, db_url: str,
+) -> None:
+    """A live process (its liveness lock held) claimed part of the run, then sends slowly and
+    cannot renew its leases: once a lease lapses the rows go to another process, so the slow
+    one must not send them any more. Each recipient gets the post once."""
+    from bot.outbound.delivery import DeliveryEngine
+    from bot.outbound.ratelimit import SendLimiter
+    from storage.publishing.runs import PublishingRepo
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("on SQLite one process works the ledger: no other claimant is alive")
+    world = await build_world(rig.server, rig.factory, citizens={"en": 40})
+    post_id = await add_post(rig.factory, world.author, channels=False, groups=False)
+    slow = DeliveryEngine(
+        rig.publisher.bot, rig.factory, SendLimiter(rate=4.0),
+        EngineOptions(workers=2, claim_batch=15, lease=2.0, request_timeout=1.0),
+        worker_id="slow:1")
+    slow._heartbeat = lambda *_: asyncio.sleep(3600)  # type: ignore[method-assign]
+    await slow.start()
+    stop = asyncio.Event()
+    try:
+        async with rig.factory() as session, session.begin():
+            repo = PublishingRepo(session)
+            run_id = await repo.open_run(post_id, "post:slow-test", 0)
+            assert await repo.write_ledger(run_id, {"citizens": ["en"]}, lambda _: True) == 40
+            await repo.set_post_status(post_id, "sending")
+            post = await repo.post(post_id)
+        assert post is not None
+        slow_run = asyncio.create_task(slow.run(run_id, post, 0, stop))
+        while not any(r.claimed_by == "slow:1" for r in await ledger(rig.factory, post_id)):  # noqa: ASYNC110 - the ledger
+            await asyncio.sleep(0.01)
+        await rig.publisher.resume_runs()
+        await rig.publisher.wait_idle()
+        stop.set()
+        await asyncio.wait_for(slow_run, 10)
+    finally:
+        stop.set()
+        await slow.stop()
+    rows = await ledger(rig.factory, post_id)
+    assert {r.state for r in rows} == {"sent"}
+    assert set(world.received().values()) == {1}, sorted(world.received().values())
+    assert sum(1 for r in rows if r.claimed_by == "slow:1") >= 1  # the slow one sent some
+
+
 async def test_twenty_five_posts_at_once_every_editor_notice_arrives(rig: Rig) -> None:
     """Progress and report messages to the author are paced per chat and retried like any
     send: with 25 posts going out at once none is lost and the server answers no 429."""

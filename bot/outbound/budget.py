@@ -25,9 +25,14 @@ do not matter:
 
 Keys (prefix ``embassy:send:<bot id>:<hash of the token>``) expire by themselves: a chat's
 once its bucket is full again, the overall ones a minute after the last send. The scripts
-also keep a list of the processes that asked within the last 5 s: when Redis cannot be
-reached, a process falls back to its local limiter at ``rate / N`` (N the processes it saw
-last), logs one line, and tries Redis again every few seconds.
+also keep a list of the processes that asked within the last 5 s. When Redis does not
+answer, a process first sends nothing and asks again every :data:`RETRY_SOON` seconds: a
+question that timed out on a busy machine is not an outage, and the other processes are still
+spending the whole budget through Redis, so a send paced locally then would go over it (that
+was where a few 429s per run came from). Only once Redis has not answered for
+:data:`OUTAGE` seconds, which every process sees alike when it is really down, does a process
+fall back to its local limiter at ``rate / N`` (N the processes it saw last), log one line,
+and try Redis again every few seconds.
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ INTERACTIVE_CLASS, BACKGROUND_CLASS, ALERT_CLASS, ROUTINE_CLASS = 3, 2, 1, 0
 HORIZON = {INTERACTIVE_CLASS: 5.0, BACKGROUND_CLASS: 1.0, ALERT_CLASS: 0.2, ROUTINE_CLASS: 0.1}
 PREEMPT_WINDOW = 1.0  # Telegram seconds an alert's grant keeps routine broadcasts out
 PROCESS_TTL = 5.0  # real seconds a process counts as sharing the budget after it asked
-RETRY_EVERY = 5.0  # real seconds between tries to reach Redis again
+RETRY_EVERY = 5.0  # real seconds between tries to reach Redis again, once it is lost
+RETRY_SOON = 0.1  # real seconds between tries while it may be a hiccup
+OUTAGE = 3.0  # real seconds without an answer before a process paces alone
 GROUP_INTERVAL = 4.0  # Telegram seconds per message in a group, with a burst of ...
 GROUP_BURST = 5.0  # ... so that 1 + (60 + (5 - 1) * 4) / 4 = 20 in any minute
 
@@ -124,6 +131,7 @@ class SharedBudget:
         self.processes = 1  # how many processes shared the budget at the last answer
         self.up = True
         self._retry_at = 0.0
+        self._down_since: float | None = None
         self._global = redis.register_script(GLOBAL_SCRIPT)
         self._chat = redis.register_script(CHAT_SCRIPT)
 
@@ -139,19 +147,33 @@ class SharedBudget:
         """Ask Redis now? False while it is down, until the next retry is due."""
         return self.up or time.monotonic() >= self._retry_at
 
+    @property
+    def lost(self) -> bool:
+        """Redis has not answered for :data:`OUTAGE` seconds: pace alone at a share."""
+        return (not self.up and self._down_since is not None
+                and time.monotonic() - self._down_since >= OUTAGE)
+
+    @property
+    def retry_in(self) -> float:
+        """Real seconds until Redis is asked again."""
+        return max(0.0, self._retry_at - time.monotonic())
+
     def _down(self, exc: BaseException) -> BudgetUnavailable:
+        now = time.monotonic()
         if self.up:
-            log.warning("the shared send budget (Redis) is unreachable (%s); each process "
-                        "sends at 1/%d of the rate until it is back", type(exc).__name__,
-                        self.processes)
+            log.warning("the shared send budget (Redis) is unreachable (%s); sends wait for "
+                        "it up to %.0f s, then each process sends at 1/%d of the rate until "
+                        "it is back", type(exc).__name__, OUTAGE, self.processes)
+            self._down_since = now
         self.up = False
-        self._retry_at = time.monotonic() + RETRY_EVERY
+        self._retry_at = now + (RETRY_EVERY if self.lost else RETRY_SOON)
         return BudgetUnavailable(str(exc))
 
     def _back(self) -> None:
         if not self.up:
             log.warning("the shared send budget (Redis) is reachable again")
             self.up = True
+        self._down_since = None
 
     def _chat_args(self, chat_id: int, private: bool, weight: float, scale: float,
                    private_interval: float, safety: float) -> tuple[str, int, int]:

@@ -17,6 +17,27 @@ dead process's rows go back within ``lease + lease / 4`` seconds (25 s by defaul
 run goes on. A process whose own queue is empty waits for the rows other live processes
 hold, so a run ends only when its ledger is final.
 
+Exactly once, by construction: another process may take a row only once its lease lapsed,
+so this process never starts a request it could not finish within the row's lease. It keeps
+the lease it knows each row holds (from the claim, moved on by each renewal that the
+database confirms for that row); before every request it checks that at least
+``request_timeout + lease / 8`` seconds are left (else it asks the heartbeat to renew at once
+and, failing that, gives the row back unsent). The lease covers the outcome until it is
+written: rows sent and not yet settled are renewed like the others, and the settler does not
+give up on a live run. Outcomes are fenced by their claim (claimant and ``attempts``), so a
+late write cannot overwrite a claim that took the row since. What is left: a request whose
+answer never came (a timeout or a broken connection after it reached Telegram) is retried
+and may arrive twice, as Telegram has no idempotency key; and a process that dies (SIGKILL,
+power) after a request reached Telegram and before its outcome was written leaves that row
+``sending``: it is sent again once its lease lapses. Both are counted: the rows are
+``sending`` at that moment, with ``attempts`` > 1 afterwards.
+
+Stopping (``stop`` set, e.g. on SIGTERM): no new request starts; a worker waiting for its
+chat or a slot gives its row back at once; requests already made get up to
+:attr:`EngineOptions.drain` seconds to answer, and their outcomes are written before
+:meth:`DeliveryEngine.run` returns. Claimed rows not sent go back to ``pending`` for the
+other processes.
+
 Outcomes: 429 → wait ``retry_after`` (all workers hold) and retry, the retry's outcome is
 recorded; 5xx, network errors and timeouts → bounded exponential backoff, then ``failed``;
 blocked or deactivated user → ``blocked`` and the subscription made inactive; group migrated
@@ -36,6 +57,7 @@ import hashlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -90,7 +112,7 @@ class Outcome:
 @dataclass
 class EngineOptions:
     workers: int = 8
-    request_timeout: float = 30.0  # real seconds per request
+    request_timeout: float = 10.0  # real seconds per request (well inside the lease)
     max_errors: int = 5  # 5xx / network / timeout attempts before giving up
     max_floods: int = 30  # 429 answers for one delivery before giving up
     backoff: float = 1.0  # Telegram seconds before the first retry; doubles each time
@@ -98,6 +120,12 @@ class EngineOptions:
     claim_batch: int = 0  # rows per claim; 0: two per worker
     lease: float = 20.0  # real seconds a claim is held without renewal
     settle_batch: int = 500  # most outcomes written in one transaction
+    drain: float = 8.0  # real seconds in-flight requests and their outcomes get at a stop
+
+    @property
+    def lease_margin(self) -> float:
+        """Real seconds of lease a row must have left when its request starts."""
+        return self.request_timeout + self.lease / 8
 
     @property
     def batch(self) -> int:
@@ -115,6 +143,16 @@ class _RunWork:
     outcomes: list[tuple[DeliveryDTO, Outcome]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
+    # Delivery id → monotonic time its lease is known to hold until (rows claimed here and
+    # not yet settled); ``requesting``: ids whose request is under way right now.
+    leases: dict[int, float] = field(default_factory=dict)
+    requesting: set[int] = field(default_factory=set)
+    renew: asyncio.Event = field(default_factory=asyncio.Event)
+    settle_by: float = float("inf")  # monotonic: at a stop, when the settler gives up
+
+
+class _LeaseShort(Exception):
+    """The row's lease may lapse before its request could finish: it is not sent."""
 
 
 class DeliveryEngine:
@@ -185,7 +223,7 @@ class DeliveryEngine:
         while True:
             work = _RunWork(run_id)
             settler = asyncio.create_task(self._settler(work), name=f"settle-{run_id}")
-            heartbeat = asyncio.create_task(self._heartbeat(run_id), name=f"lease-{run_id}")
+            heartbeat = asyncio.create_task(self._heartbeat(work), name=f"lease-{run_id}")
             workers = [asyncio.create_task(self._worker(work, post, priority, stop))
                        for _ in range(self.options.workers)]
             try:
@@ -196,6 +234,8 @@ class DeliveryEngine:
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
                 work.closing = True
+                if stop.is_set():  # else the settler goes on until the outcomes are written
+                    work.settle_by = time.monotonic() + self.options.drain
                 work.wake.set()
                 await settler
                 heartbeat.cancel()
@@ -242,21 +282,45 @@ class DeliveryEngine:
             await asyncio.sleep(min(max(wait, 0.05), self.options.lease / 4))
         return False
 
-    async def _heartbeat(self, run_id: int) -> None:
-        """Renew this process's leases; return lapsed ones of others to ``pending``."""
+    async def _heartbeat(self, work: _RunWork) -> None:
+        """Renew this process's leases (every ``lease / 4`` s, or at once when a worker
+        finds a lease short); return lapsed ones of others to ``pending``."""
+        run_id = work.run_id
         while True:
-            await asyncio.sleep(self.options.lease / 4)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(work.renew.wait(), self.options.lease / 4)
+            work.renew.clear()
+            started = time.monotonic()
+            covered = set(work.leases)
             try:
                 async with self.factory() as session, session.begin():
                     repo = PublishingRepo(session)
-                    await repo.renew_leases(run_id, self.worker_id, self._lease_end())
+                    held = await repo.renew_leases(run_id, self.worker_id, self._lease_end())
                     returned = await repo.expire_leases(run_id)
             except Exception:
                 log.exception("run %s: could not renew the leases", run_id)
+                await asyncio.sleep(min(1.0, self.options.lease / 8))
                 continue
+            until = started + self.options.lease
+            for delivery_id in covered & held:
+                if delivery_id in work.leases:
+                    work.leases[delivery_id] = max(work.leases[delivery_id], until)
             if returned:
                 log.warning("run %s: %d deliveries of a process whose lease lapsed are "
                             "pending again", run_id, returned)
+
+    async def _lease_holds(self, work: _RunWork, delivery_id: int) -> bool:
+        """Enough of the row's lease is left for a request to finish inside it (asking
+        the heartbeat to renew at once when it is short)."""
+        margin = self.options.lease_margin
+        waited = 0.0
+        while work.leases.get(delivery_id, 0.0) - time.monotonic() < margin:
+            if waited >= self.options.lease / 8:
+                return False
+            work.renew.set()
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        return True
 
     def _lease_end(self) -> datetime:
         return utcnow() + timedelta(seconds=self.options.lease)
@@ -267,19 +331,55 @@ class DeliveryEngine:
             delivery = await self._next(work)
             if delivery is None:
                 return
-            outcome = await self._deliver(post, delivery, priority)
+            outcome = await self._until_stopped(
+                work, delivery, self._deliver(work, post, delivery, priority), stop)
+            if outcome is None:
+                return
             work.outcomes.append((delivery, outcome))
             work.wake.set()
+
+    async def _until_stopped(self, work: _RunWork, delivery: DeliveryDTO,
+                             sending: Awaitable[Outcome], stop: asyncio.Event
+                             ) -> Outcome | None:
+        """The delivery's outcome; on a stop, one whose request has not started is given
+        back unsent, one under way gets ``drain`` seconds to answer. None: it did not, and
+        its row stays ``sending`` (the request may have reached Telegram)."""
+        task = asyncio.ensure_future(sending)
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done() and delivery.id in work.requesting:
+                await asyncio.wait({task}, timeout=self.options.drain)
+        except BaseException:
+            task.cancel()  # the worker itself was cancelled: so is its send
+            raise
+        finally:
+            stopped.cancel()
+        if task.done():
+            return task.result()
+        in_request = delivery.id in work.requesting
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if in_request:
+            work.leases.pop(delivery.id, None)
+            log.warning("run %s: delivery %s had no answer within the drain; it stays "
+                        "'sending' until its lease lapses", work.run_id, delivery.id)
+            return None
+        return Outcome("pending", error="stopped before sending")
 
     async def _next(self, work: _RunWork) -> DeliveryDTO | None:
         """The next claimed delivery; claims a batch when the local queue is empty."""
         if not work.queue and not work.drained:
             async with work.fill:
                 if not work.queue and not work.drained:
+                    started = time.monotonic()
                     async with self.factory() as session, session.begin():
                         claimed = await PublishingRepo(session).claim_batch(
                             work.run_id, self.worker_id, self.options.batch,
                             timedelta(seconds=self.options.lease))
+                    for delivery in claimed:
+                        work.leases[delivery.id] = started + self.options.lease
                     work.queue.extend(reversed(claimed))
                     work.drained = not claimed
         return work.queue.pop() if work.queue else None
@@ -288,12 +388,16 @@ class DeliveryEngine:
         """Rows claimed but not sent (the run was stopped) go back to ``pending``."""
         ids = [d.id for d in work.queue]
         work.queue.clear()
+        for delivery_id in ids:
+            work.leases.pop(delivery_id, None)
         with contextlib.suppress(Exception):
             async with self.factory() as session, session.begin():
                 await PublishingRepo(session).release(ids, self.worker_id)
 
     async def _settler(self, work: _RunWork) -> None:
-        """Group commit: each transaction writes every outcome that finished meanwhile."""
+        """Group commit: each transaction writes every outcome that finished meanwhile.
+        A failed write is retried (the heartbeat keeps the rows' leases meanwhile); only at
+        a stop, past ``settle_by``, are outcomes given up (those rows stay ``sending``)."""
         failures = 0
         while True:
             await work.wake.wait()
@@ -304,26 +408,33 @@ class DeliveryEngine:
                     await self._record(batch)
                 except Exception:
                     failures += 1
-                    if failures > self.options.max_errors:
-                        log.exception("run %s: outcomes could not be written; the rows stay "
-                                      "'sending' and are resent after a restart", work.run_id)
+                    if work.closing and time.monotonic() >= work.settle_by:
+                        log.exception("run %s: %d outcomes could not be written before the "
+                                      "stop; their rows stay 'sending' until their lease "
+                                      "lapses", work.run_id, len(work.outcomes))
                         work.outcomes.clear()
                         break
                     log.warning("run %s: writing outcomes failed; retrying", work.run_id,
-                                exc_info=True)
-                    await asyncio.sleep(0.1 * 2 ** failures)
+                                exc_info=failures == 1)
+                    await asyncio.sleep(min(2.0, 0.1 * 2 ** failures))
                     continue
                 failures = 0
                 del work.outcomes[:len(batch)]
+                for delivery, _ in batch:
+                    work.leases.pop(delivery.id, None)
             if work.closing and not work.outcomes:
                 return
 
     async def _record(self, batch: list[tuple[DeliveryDTO, Outcome]]) -> None:
+        unsent = [d.id for d, o in batch if o.state == "pending"]
+        done = [(d, o) for d, o in batch if o.state != "pending"]
         async with self.factory() as session, session.begin():
             repo = PublishingRepo(session)
-            await repo.settle_many([Settled(d.id, o.state, o.message_id, o.error)
-                                    for d, o in batch])
-            for delivery, outcome in batch:
+            await repo.settle_many([Settled(d.id, o.state, o.message_id, o.error,
+                                            self.worker_id, d.attempts) for d, o in done])
+            if unsent:
+                await repo.release(unsent, self.worker_id)
+            for delivery, outcome in done:
                 if outcome.gone and delivery.chat_kind == "private":
                     await repo.deactivate_subscriber(delivery.chat_id, outcome.error or "")
                 elif outcome.gone:
@@ -339,15 +450,20 @@ class DeliveryEngine:
 
     # ------------------------------------------------------------------ one delivery
 
-    async def _deliver(self, post: PostDTO, delivery: DeliveryDTO, priority: int) -> Outcome:
+    async def _deliver(self, work: _RunWork, post: PostDTO, delivery: DeliveryDTO,
+                       priority: int) -> Outcome:
         rendered = render.of_post(post, delivery.lang)
         if rendered is None:
             return Outcome("failed", error="no text in this language")
         errors = floods = migrations = 0
         while True:
             try:
-                message = await self.send_once(rendered, delivery, priority)
+                message = await self.send_once(rendered, delivery, priority, work)
                 return Outcome("sent", message_id=message.message_id)
+            except _LeaseShort:
+                log.warning("run %s: delivery %s not sent: its lease could not be renewed",
+                            work.run_id, delivery.id)
+                return Outcome("pending", error="lease too short to send")
             except TelegramRetryAfter as exc:
                 floods += 1
                 self.limiter.flooded(exc.retry_after)
@@ -380,13 +496,22 @@ class DeliveryEngine:
             return Outcome("blocked" if gone else "failed", error=message, gone=gone)
         return Outcome("failed", error=message, gone=True)
 
-    async def send_once(self, rendered: Rendered, delivery: DeliveryDTO,
-                        priority: int) -> Message:
-        """One request, after the chat's limit and an overall slot allow it."""
+    async def send_once(self, rendered: Rendered, delivery: DeliveryDTO, priority: int,
+                        work: _RunWork | None = None) -> Message:
+        """One request, after the chat's limit and an overall slot allow it (and, for a row
+        of ``work``, only while its lease outlasts the request)."""
         async with self.limiter.chat(delivery.chat_id, private=delivery.chat_kind == "private",
                                      priority=priority):
-            with already_paced():
-                return await self._request(rendered, delivery.chat_id)
+            if work is not None:
+                if not await self._lease_holds(work, delivery.id):
+                    raise _LeaseShort
+                work.requesting.add(delivery.id)
+            try:
+                with already_paced():
+                    return await self._request(rendered, delivery.chat_id)
+            finally:
+                if work is not None:
+                    work.requesting.discard(delivery.id)
 
     def _request(self, rendered: Rendered, chat_id: int) -> Awaitable[Message]:
         extra: dict[str, Any] = {"request_timeout": int(max(1, self.options.request_timeout))}

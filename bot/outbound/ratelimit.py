@@ -28,7 +28,8 @@ update holds (:func:`storage.db.release_held`).
 With a :class:`bot.outbound.budget.SharedBudget` (``REDIS_URL``), the overall slots and each
 chat's limit are shared by every process of the bot through Redis; the local priority queue
 still decides which of this process's waiters takes the slot it won. Without Redis, or while
-it is unreachable, the limits are kept here alone (at ``rate / N`` while Redis is down).
+it is unreachable, the limits are kept here alone (at ``rate / N`` once Redis has been
+down for :data:`bot.outbound.budget.OUTAGE` seconds; before that, nothing is sent).
 
 Time is read from ``clock`` and slept with ``sleep`` in *Telegram's* seconds: with
 ``time_scale`` k (tests and benchmarks against a local server whose clock runs k times
@@ -271,6 +272,11 @@ class SendLimiter:
 
     async def _grant(self) -> None:
         while self._waiters:
+            if self.shared is not None and not self.shared.active and not self.shared.lost:
+                # Redis missed an answer: the other processes still spend the whole budget
+                # through it, so nothing is sent here until it answers (or is lost).
+                await asyncio.sleep(self.shared.retry_in)
+                continue
             now = self.clock()
             shared = self.shared is not None and self.shared.active
             ready_at = self._hold_until if shared else max(self._next, self._hold_until)

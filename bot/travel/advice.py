@@ -4,8 +4,9 @@ When ``content import`` finds a country's advisory level changed, it queues one 
 per language (old level → new level, and the file's ``changed`` note) for everyone following
 the country and everyone whose trip there has not ended: a post of kind ``advisory`` whose
 audience is fixed at import, like an approved alert's. The running bot hands each queued
-change to its publisher (:func:`send_queued_changes`, one process claims it), which delivers
-it ahead of routine posts as it does alerts. A country's past alerts are listed from its
+change to its publisher as the post's job (:func:`send_queued_changes`: leased, so one
+process sends it and another takes over if it dies), which delivers it ahead of routine posts
+as it does alerts. A country's past alerts are listed from its
 card (:func:`archive`), newest first.
 """
 
@@ -23,12 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.answers.callbacks import CountryCard
 from bot.answers.content import Country
 from bot.config import LANGUAGES
+from bot.publishing.publisher import POST_JOB, post_job_key
 from bot.shared.render import Button, Screenful, advisory_label, flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, use_language
 from bot.shared.translation import gettext as _
 from bot.travel.alerts import ALERT_PRIORITY, ICONS, Severity, severity_label
 from bot.travel.callbacks import AlertArchive
+from storage.jobs import JobRepo
 from storage.travel.advice import AdviceRepo, PastAlertDTO
 
 log = logging.getLogger(__name__)
@@ -92,12 +95,27 @@ class Publisher(Protocol):
 
 async def send_queued_changes(factory: async_sessionmaker[AsyncSession],
                               publisher: Publisher | None) -> int:
-    """Hand every queued change to the publisher; returns how many this process took."""
+    """Hand every queued change to the publisher; returns how many this process took.
+
+    With the job mechanism each change becomes the post's job (``post:{id}``, due now,
+    created once whoever sees it first): the job's lease, and the run key the publisher
+    derives from its due time, make one process send it, and another take over if that one
+    dies before the run is written (the post stays ``scheduled`` until then). Without it
+    (one process, no job runner) the change is claimed and enqueued here."""
     if publisher is None:
         return 0
     async with factory() as session:
         queued = await AdviceRepo(session).queued()
+    jobs = getattr(publisher, "jobs", None)
     taken = 0
+    if jobs is not None:
+        for post_id in queued:
+            async with factory() as session, session.begin():
+                taken += await JobRepo(session).ensure(
+                    post_job_key(post_id), POST_JOB, jobs.clock(), {"post": post_id})
+        if taken:
+            jobs.wake()
+        return taken
     for post_id in queued:
         async with factory() as session, session.begin():
             claimed = await AdviceRepo(session).claim(post_id)

@@ -11,7 +11,11 @@ itself. The pick walks the partial index ``ix_deliveries_pending``, so a claim l
 costs what an early one does (the predicate is written as a literal so that PostgreSQL's
 prepared statements can use that index). A claimant renews its leases while it lives; rows
 whose lease lapsed go back to ``pending`` (:meth:`PublishingRepo.expire_leases`).
-Outcomes are written many rows per statement (:meth:`PublishingRepo.settle_many`).
+Outcomes are written many rows per statement (:meth:`PublishingRepo.settle_many`), fenced by
+the claim: an outcome lands on its row while the row is still that claim's (same claimant,
+same ``attempts``, which every claim increments) or back in ``pending`` (the lease lapsed and
+nobody took it yet: the outcome stops a second send). A row another claim took meanwhile
+belongs to that claim; its own outcome decides.
 """
 
 from __future__ import annotations
@@ -21,7 +25,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -70,6 +87,8 @@ class Settled:
     state: str
     message_id: int | None = None
     error: str | None = None
+    worker: str | None = None  # the claim this outcome belongs to (None: no fence)
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -293,31 +312,38 @@ class PublishingRepo:
                       key=lambda d: d.id)
 
     async def settle_many(self, outcomes: list[Settled]) -> None:
-        """Write many outcomes in one statement (a row already final is left alone)."""
+        """Write many outcomes in one statement, each fenced by its claim (see the module
+        docstring): a row already final, or another claim's, is left alone."""
         if not outcomes:
             return
         now = utcnow()
         table = cast(Table, Delivery.__table__)
+        worker = bindparam("w", type_=String)
+        ours = and_(table.c.state == "sending",
+                    or_(worker.is_(None), and_(table.c.claimed_by == worker,
+                                               table.c.attempts == bindparam("a", Integer))))
         statement = (
             update(table)
-            .where(table.c.id == bindparam("did"), UNSETTLED)
+            .where(table.c.id == bindparam("did"), or_(table.c.state == "pending", ours))
             .values(state=bindparam("st"), message_id=bindparam("mid"),
                     error=bindparam("err"), sent_at=bindparam("at"), claimed_until=None)
         )
         await self.session.execute(statement, [
             {"did": o.delivery_id, "st": o.state, "mid": o.message_id,
-             "err": o.error[:300] if o.error else None, "at": now if o.state == "sent" else None}
+             "err": o.error[:300] if o.error else None, "at": now if o.state == "sent" else None,
+             "w": o.worker, "a": o.attempt}
             for o in outcomes
         ])
 
-    async def renew_leases(self, run_id: int, worker: str, until: datetime) -> int:
-        """Extend the lease of every row ``worker`` holds in the run."""
+    async def renew_leases(self, run_id: int, worker: str, until: datetime) -> set[int]:
+        """Extend the lease of every row ``worker`` holds in the run; the ids it still held."""
         result = await self.session.execute(
             update(Delivery).where(Delivery.run_id == run_id, SENDING,
                                    Delivery.claimed_by == worker)
-            .values(claimed_until=until).execution_options(synchronize_session=False)
+            .values(claimed_until=until).returning(Delivery.id)
+            .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return set(result.scalars())
 
     async def expire_leases(self, run_id: int, now: datetime | None = None) -> int:
         """Rows whose lease lapsed (their claimant died) go back to ``pending``."""
