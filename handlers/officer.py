@@ -23,7 +23,6 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message, TelegramO
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-import bot.officer.privacy  # noqa: F401  (registers for /my_data, /forget_me)
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import screens

@@ -37,7 +37,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGES, Settings
-from bot.privacy import registry as privacy
 from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.audit import Action
@@ -661,14 +660,11 @@ async def _erase_lookups(session: AsyncSession, user_id: int) -> int:
     return await repo.erase_lookups(user_id)
 
 
-def register_personal_data() -> None:
-    privacy.register(PersonalData("case_followers", lambda: _("Cases you follow"),
-                                  _show_follows, _erase_follows))
-    privacy.register(PersonalData("case_lookups", lambda: _("Your case lookups"),
-                                  _show_lookups, _erase_lookups))
-
-
-register_personal_data()
+def personal_data() -> list[PersonalData]:
+    return [PersonalData("case_followers", lambda: _("Cases you follow"),
+                         _show_follows, _erase_follows),
+            PersonalData("case_lookups", lambda: _("Your case lookups"),
+                         _show_lookups, _erase_lookups)]
 
 
 async def start_case_notices(dispatcher: Any, bot: Bot, settings: Settings,

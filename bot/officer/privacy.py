@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.privacy import registry as privacy
 from bot.privacy.registry import Context, PersonalData
 from bot.shared.translation import gettext as _
 from storage.models import Feedback, OfficerRequest
@@ -45,19 +44,17 @@ async def _unlink_questions(session: AsyncSession, user_id: int) -> int:
     return await DialogueRepo(session).unlink_questions(user_id)
 
 
-def register() -> None:
+def personal_data() -> list[PersonalData]:
     """One entry per kind, so the /forget_me report counts each under its own name. The
     copies of requests in the operators' group are Telegram's to delete: see
-    :meth:`bot.officer.desk.OfficerDesk.erase_copies`."""
-    privacy.register(PersonalData("officer_requests", lambda: _("Requests to consular officers"),
-                                  _show_requests, _erase_requests))
-    privacy.register(PersonalData("feedback", lambda: _("Your ratings of answers"),
-                                  _show_feedback, _erase_feedback))
-    privacy.register(PersonalData(
-        "question_log", lambda: _("Questions you asked (for statistics)"),
-        _show_questions, _unlink_questions,
-        erased_label=lambda: _("Questions you asked, now counted without their text or your "
-                               "name")))
-
-
-register()
+    :func:`bot.officer.desk.erase_copies`."""
+    return [
+        PersonalData("officer_requests", lambda: _("Requests to consular officers"),
+                     _show_requests, _erase_requests),
+        PersonalData("feedback", lambda: _("Your ratings of answers"),
+                     _show_feedback, _erase_feedback),
+        PersonalData("question_log", lambda: _("Questions you asked (for statistics)"),
+                     _show_questions, _unlink_questions,
+                     erased_label=lambda: _("Questions you asked, now counted without their "
+                                            "text or your name")),
+    ]
