@@ -48,6 +48,8 @@ from storage.jobs import JobDTO
 from storage.models import utcnow
 from storage.travel.travellers import FollowRepo, TripRepo
 
+Appointment = AppointmentDTO  # what the handlers render
+
 log = logging.getLogger(__name__)
 
 BOOK_DAYS = 14  # how far ahead a citizen can book
@@ -238,8 +240,9 @@ def planned(templates: list[TemplateDTO], closed: dict[date, tuple[str, int | No
 class Appointments:
     """The feature over one session (the update's unit of work, or a job's own)."""
 
-    def __init__(self, session: AsyncSession, store: ContentStore, now: datetime) -> None:
-        self.session, self.store, self.now = session, store, now
+    def __init__(self, session: AsyncSession, store: ContentStore,
+                 now: datetime | None = None) -> None:
+        self.session, self.store, self.now = session, store, now or utcnow()
         self.repo = AppointmentRepo(session)
         self.places = places(store)
 
