@@ -124,7 +124,7 @@ async def cmd_ask(settings: Settings, question: str | None, lang: str, as_json: 
 async def cmd_cases(settings: Settings, path: Path) -> int:
     """Writes cases and their steps and queues the followers' notices; the bot sends them."""
     from bot.answers.store import ContentStore
-    from bot.cases.service import CaseImportErrors, import_cases
+    from bot.cases.imports import CaseImportErrors, import_cases
     from storage.db import create_engine, create_session_factory
 
     engine = create_engine(settings.db.url)

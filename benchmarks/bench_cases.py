@@ -43,7 +43,8 @@ async def main() -> dict[str, Any]:
     from sqlalchemy import insert, select
 
     from bot.answers.store import ContentStore, import_content
-    from bot.cases.service import hash_factor, import_cases, parse_csv
+    from bot.cases.imports import import_cases, parse_csv
+    from bot.cases.service import hash_factor
     from bot.config import Settings
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade

@@ -15,19 +15,25 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.answers import teach
 from bot.answers.service import AnswerService
 from bot.answers.store import ContentStore, load_store
 from bot.answers.teach import Teacher
+from bot.appointments import service as appointments
 from bot.appointments.service import start_appointments, stop_appointments
+from bot.cases import service as cases
 from bot.cases.service import start_case_notices, stop_case_notices
 from bot.config import Settings
 from bot.feedback.question_log import QuestionLogBuffer
 from bot.feedback.stats import ChartDrawer
 from bot.navigation.commands import set_menus
+from bot.officer import privacy as officer
 from bot.officer.desk import Operators
 from bot.officer.jobs import DialogueJobs
 from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.outbound.budget import close_send_budget, create_send_budget
+from bot.privacy import registry as privacy
+from bot.privacy.registry import PrivacyRegistry
 from bot.privacy.retention import RetentionTask
 from bot.publishing.publisher import start_publisher, stop_publisher
 from bot.shared.i18n import create_i18n
@@ -67,6 +73,14 @@ def create_fsm_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def create_privacy_registry() -> PrivacyRegistry:
+    """What /my_data shows and /forget_me erases, in that order; the taught examples before
+    the question log, which unlinks the questions they are looked up by."""
+    return PrivacyRegistry([*privacy.personal_data(), *teach.personal_data(),
+                            *appointments.personal_data(), *cases.personal_data(),
+                            *officer.personal_data()])
+
+
 def create_dispatcher(
     settings: Settings,
     *,
@@ -97,6 +111,7 @@ def create_dispatcher(
         send_budget=create_send_budget(settings.redis_url),
         jobs=JobRunner(session_factory),
         teacher=Teacher(store, session_factory),
+        privacy=create_privacy_registry(),
     )
     dp.shutdown.register(dp["charts"].close)
     dp.update.outer_middleware(UpdateMetricsMiddleware(metrics))

@@ -22,6 +22,7 @@ from bot.appointments.callbacks import BookCb, DeskCb
 from bot.appointments.service import (
     SERVICES,
     WEEKDAYS,
+    Appointment,
     Appointments,
     BookingError,
     appointment_text,
@@ -42,14 +43,12 @@ from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, fmt_time
 from handlers.officer import DeskLanguage, IsOperator
 from handlers.ui import send, show
-from storage.appointments import NO_SHOW, AppointmentDTO
-from storage.models import utcnow
 
 Clock = Callable[[], datetime]
 
 
 def _book(uow: UnitOfWork, store: ContentStore, clock: Clock | None) -> Appointments:
-    return Appointments(uow.session, store, (clock or utcnow)())
+    return Appointments(uow.session, store, clock() if clock else None)
 
 
 def _menu() -> Button:
@@ -149,7 +148,7 @@ async def _step(book: Appointments, cb: BookCb, user_id: int, lang: str) -> Scre
     ])
 
 
-def _list_screen(book: Appointments, items: list[AppointmentDTO], lang: str) -> Screenful:
+def _list_screen(book: Appointments, items: list[Appointment], lang: str) -> Screenful:
     if not items:
         return Screenful(_("You have no appointments. /book books a visit."), [
             [Button(_("📅 Book a visit"), BookCb(action="start").pack())], [_menu()]])
@@ -181,7 +180,7 @@ async def appointments_command(message: Message, uow: UnitOfWork, store: Content
                                      i18n.current_locale))
 
 
-async def _confirmed(query: CallbackQuery, book: Appointments, appt: AppointmentDTO,
+async def _confirmed(query: CallbackQuery, book: Appointments, appt: Appointment,
                      lang: str, moved: bool) -> None:
     place = book.place(appt.mission)
     head = _("✅ Moved.") if moved else _("✅ Booked.")
@@ -341,16 +340,16 @@ async def day_exception_command(message: Message, command: CommandObject, uow: U
     await message.reply(text)
 
 
-def _day_screen(book: Appointments, mission: str, day: date, items: list[AppointmentDTO],
+def _day_screen(book: Appointments, mission: str, day: date, items: list[Appointment],
                 lang: str) -> Screenful:
     place = book.place(mission)
     lines = [f"<b>{quote(place.name(lang))}</b> · {fmt_date(day, lang, place.tz)}"]
     rows = []
     for a in items:
-        mark = "🚫 " if a.status == NO_SHOW else ""
+        mark = "🚫 " if a.missed else ""
         lines.append(f"{mark}{fmt_time(a.starts_at, lang, place.tz)} · #{a.id} · "
                      f"{quote(service_label(a.service))} · {a.lang}")
-        if a.status != NO_SHOW:
+        if not a.missed:
             rows.append([Button(_("🚫 No-show #{number}").format(number=a.id), DeskCb(
                 action="ns", mission=mission, day=_day_code(day), appt=a.id).pack())])
     if not items:

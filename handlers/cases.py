@@ -21,19 +21,16 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.answers.store import ContentStore
-from bot.cases import service
+from bot.cases import desk, service
 from bot.cases.callbacks import CaseCb
-from bot.cases.service import CaseInput, CaseNotices, Lookup, Outcome
-from bot.config import LANGUAGES, Settings
+from bot.cases.service import CaseNotices, Lookup, Outcome
+from bot.config import Settings
 from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
-from bot.shared.tghtml import quote
 from handlers.officer import DeskLanguage, IsOperator, NotCommand
 from handlers.ui import send, show
-from storage.cases import CaseRepo
-from storage.models import utcnow
 
 
 class CaseForm(StatesGroup):
@@ -146,93 +143,19 @@ async def follow_button(query: CallbackQuery, callback_data: CaseCb, uow: UnitOf
 
 # --- operators' group --------------------------------------------------------------------
 
-DESK_USAGE = ("/case NUMBER · /case NUMBER status STATUS [note] · "
-              "/case NUMBER new SERVICE MISSION dob=YYYY-MM-DD|doc4=NNNN LANG")
-
-
-def _usage() -> str:
-    return _("Usage: {usage}\nStatuses: {statuses}\nServices: {services}").format(
-        usage=quote(DESK_USAGE), statuses=", ".join(service.STATUSES),
-        services=", ".join(service.SERVICES))
-
-
-def _parse_new(args: list[str], store: ContentStore, number: str) -> CaseInput | str:
-    """``SERVICE MISSION dob=…|doc4=… LANG``: the new case, or what is wrong with it."""
-    if len(args) != 4:
-        return _usage()
-    kind_service, mission_text, factor_text, lang = args[0].lower(), args[1], args[2], args[3]
-    if kind_service not in service.SERVICES:
-        return _("Unknown service “{value}”. Services: {known}").format(
-            value=quote(kind_service), known=", ".join(service.SERVICES))
-    mission = service.parse_mission(store, mission_text)
-    if mission is None:
-        return _("Unknown mission “{value}”: use a mission id from content/countries, such as "
-                 "de-berlin.").format(value=quote(mission_text))
-    kind, _sep, value = factor_text.partition("=")
-    secret = service.normalize_factor(kind.lower(), value)
-    if secret is None:
-        return _("The second factor is dob=YYYY-MM-DD or doc4=NNNN.")
-    if lang.lower() not in LANGUAGES:
-        return _("The language is kk, ru or en.")
-    return CaseInput(number, kind_service, mission[0], mission[1], "received", kind.lower(),
-                     secret, lang.lower())
-
-
 async def desk_case(message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot,
                     settings: Settings, store: ContentStore,
                     case_notices: CaseNotices | None = None) -> None:
-    args = (command.args or "").split()
-    number = service.normalize_number(args[0]) if args else None
-    if number is None:
-        await message.reply(_usage())
-        return
-    repo = CaseRepo(uow.session)
-    case = await repo.by_number(number)
     actor = message.from_user.id if message.from_user else None
-    lang = settings.desk_language
-    notices = 0
-    if len(args) == 1:
-        if case is None:
-            await message.reply(_("No case {number}.").format(number=quote(number)))
-            return
-    elif args[1].lower() == "new":
-        if case is not None:
-            await message.reply(_("Case {number} already exists.").format(number=quote(number)))
-            return
-        parsed = _parse_new(args[2:], store, number)
-        if isinstance(parsed, str):
-            await message.reply(parsed)
-            return
-        case = (await service.apply(repo, parsed, None, "desk", utcnow())).case
-        await audit.record(uow.session, actor, Action.CASE_CREATED, f"case:{case.id}")
-        # the command carried the citizen's second factor: it does not stay in the chat
+    reply = await desk.command(uow.session, store, settings, command.args or "", actor)
+    if not reply.card:
+        await message.reply(reply.text)
+        return
+    if reply.created:  # the command carried the citizen's second factor: it does not stay
         with contextlib.suppress(TelegramAPIError):
             await bot.delete_message(message.chat.id, message.message_id)
-    elif args[1].lower() == "status" and len(args) >= 3:
-        status = args[2].lower()
-        if case is None:
-            await message.reply(_("No case {number}.").format(number=quote(number)))
-            return
-        if status not in service.STATUSES:
-            await message.reply(_("Unknown status “{value}”. Statuses: {known}").format(
-                value=quote(status), known=", ".join(service.STATUSES)))
-            return
-        note = " ".join((command.args or "").split(maxsplit=3)[3:]).strip() or None
-        change = await service.set_status(repo, case, status, note[:service.NOTE_CHARS]
-                                          if note else None, utcnow(), "desk")
-        case, notices = change.case, change.notices
-        await audit.record(uow.session, actor, Action.CASE_STATUS, f"case:{case.id}",
-                           status=status,
-                           changed=change.step is not None)
-    else:
-        await message.reply(_usage())
-        return
-    card = service.desk_card(store, case, await repo.steps(case.id),
-                             len(await repo.followers(case.id)), lang, settings.tz)
-    if notices:
-        card += "\n" + _("Followers to be told: {count}.").format(count=notices)
-    await message.answer(card)  # in the same topic, if it was written in one
-    if notices and case_notices is not None:
+    await message.answer(reply.text)  # in the same topic, if it was written in one
+    if reply.notices and case_notices is not None:
         case_notices.wake()  # after the reply: the update's writes are committed by then
 
 

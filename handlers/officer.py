@@ -23,7 +23,6 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message, TelegramO
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-import bot.officer.privacy  # noqa: F401  (registers for /my_data, /forget_me)
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import screens
@@ -37,13 +36,13 @@ from bot.officer.desk import (
     is_urgent,
     message_kind,
 )
+from bot.officer.service import Refusal, Request, Requests
 from bot.shared import audit
 from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, flag
 from bot.shared.tghtml import quote
 from handlers.ui import send
-from storage.officer import DialogueRepo, RequestDTO
 
 log = logging.getLogger(__name__)
 MAX_DRAFT_MESSAGES = 10
@@ -97,8 +96,9 @@ class Action(Filter):
         return callback_data.action in self.actions
 
 
-def _desk(bot: Bot, settings: Settings, store: ContentStore, i18n: I18n) -> OfficerDesk:
-    return OfficerDesk(bot, settings, store, i18n)
+def _requests(uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
+              i18n: I18n) -> Requests:
+    return Requests(uow.session, OfficerDesk(bot, settings, store, i18n))
 
 
 def _leave_button() -> Button:
@@ -112,7 +112,7 @@ def _unavailable() -> Screenful:
     return Screenful(f"{text}\n\n{contact.html}", contact.buttons)
 
 
-def _too_many(open_: list[RequestDTO]) -> Screenful:
+def _too_many(open_: list[Request]) -> Screenful:
     text = _("You already have {count} open requests. Please continue in one of them, or wait "
              "until one is closed.").format(count=len(open_))
     rows = [[Button(_("✍️ Request #{number}").format(number=r.id),
@@ -126,48 +126,42 @@ def _describe_prompt() -> str:
 
 
 async def _begin(message: Message, user_id: int, question_id: int, state: FSMContext,
-                 uow: UnitOfWork, settings: Settings, store: ContentStore, i18n: I18n) -> None:
+                 uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
+                 i18n: I18n) -> None:
     if settings.operators_chat_id is None:
         await send(message, _unavailable())
         return
-    repo = DialogueRepo(uow.session)
-    open_ = await repo.open_requests(user_id)
-    if len(open_) >= settings.officer_max_open:
-        await send(message, _too_many(open_))
+    opening = await _requests(uow, bot, settings, store, i18n).begin(user_id, question_id)
+    if opening.full:
+        await send(message, _too_many(opening.full))
         return
-    topic = country = None
-    question = await repo.question(question_id) if question_id else None
-    if question is None or question.user_id != user_id:
-        question_id = 0
-    else:
-        topic, country = question.topic, question.country
     lang = i18n.current_locale
     await state.set_state(OfficerForm.describe)
-    await state.set_data({"topic": topic, "country": country, "qid": question_id or None,
-                          "lang": lang, "messages": []})
-    if is_urgent(topic):
-        await message.answer(hotline_advice(store, country, lang))
+    await state.set_data({"topic": opening.topic, "country": opening.country,
+                          "qid": opening.question_id or None, "lang": lang, "messages": []})
+    if is_urgent(opening.topic):
+        await message.answer(hotline_advice(store, opening.country, lang))
     cancel = [[Button(_("Cancel"), OfficerCb(action="leave").pack())]]
     await send(message, Screenful(_describe_prompt(), cancel))
 
 
-async def officer_command(message: Message, state: FSMContext, uow: UnitOfWork,
+async def officer_command(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
                           settings: Settings, store: ContentStore, i18n: I18n) -> None:
     await state.clear()
     user_id = message.from_user.id if message.from_user else message.chat.id
-    await _begin(message, user_id, 0, state, uow, settings, store, i18n)
+    await _begin(message, user_id, 0, state, uow, bot, settings, store, i18n)
 
 
 async def officer_button(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
-                         uow: UnitOfWork, settings: Settings, store: ContentStore,
+                         uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
                          i18n: I18n) -> None:
     await query.answer()
     message = query.message
     if message is None or isinstance(message, InaccessibleMessage):
         return
     await state.clear()
-    await _begin(message, query.from_user.id, callback_data.rid, state, uow, settings, store,
-                 i18n)
+    await _begin(message, query.from_user.id, callback_data.rid, state, uow, bot, settings,
+                 store, i18n)
 
 
 def _country_question(store: ContentStore, guess: str | None, lang: str) -> Screenful:
@@ -240,22 +234,19 @@ async def _submit(message: Message, user_id: int, iso: str | None, state: FSMCon
                   uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
                   i18n: I18n) -> None:
     data = await state.get_data()
-    repo = DialogueRepo(uow.session)
-    if len(await repo.open_requests(user_id)) >= settings.officer_max_open:
-        await state.clear()
-        await send(message, _too_many(await repo.open_requests(user_id)))
-        return
     draft = Draft(data["lang"], data.get("topic"), iso, data.get("qid"),
                   [(int(m), str(k)) for m, k in data["messages"]])
-    question = await repo.question(draft.question_id) if draft.question_id else None
     try:
-        req = await _desk(bot, settings, store, i18n).open(
-            repo, user_id, draft, question.text if question else None)
+        req = await _requests(uow, bot, settings, store, i18n).submit(user_id, draft)
     except RequestError as exc:
         log.warning("request not opened: %s", exc)
         await state.clear()
         await message.answer(_("Sorry, the request could not be sent right now. Please try "
                                "again later, or use the embassy's official contacts."))
+        return
+    if isinstance(req, list):
+        await state.clear()
+        await send(message, _too_many(req))
         return
     await state.set_state(OfficerForm.talking)
     await state.set_data({"rid": req.id})
@@ -268,24 +259,25 @@ async def _submit(message: Message, user_id: int, iso: str | None, state: FSMCon
 async def talking(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot,
                   settings: Settings, store: ContentStore, i18n: I18n) -> None:
     rid = (await state.get_data()).get("rid")
-    repo = DialogueRepo(uow.session)
-    req = await repo.get_request(int(rid)) if rid else None
-    if req is None or req.user_id != message.chat.id or not req.is_open:
+    refusal = await _requests(uow, bot, settings, store, i18n).citizen_wrote(
+        int(rid) if rid else None, message)
+    if refusal is Refusal.CLOSED:
         await state.clear()
         await message.answer(_("This request is closed. Open a new one with /officer."))
-        return
-    if not await _desk(bot, settings, store, i18n).citizen_wrote(repo, req, message):
+    elif refusal is Refusal.UNCOPYABLE:
         await message.answer(_("This kind of message cannot be passed on. Please send text, "
                                "a photo, a document or your location."))
 
 
 async def talk(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
-               uow: UnitOfWork) -> None:
-    req = await DialogueRepo(uow.session).get_request(callback_data.rid)
-    if req is None or req.user_id != query.from_user.id:
+               uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
+               i18n: I18n) -> None:
+    req = await _requests(uow, bot, settings, store, i18n).talk(callback_data.rid,
+                                                                query.from_user.id)
+    if req is Refusal.NOT_YOURS:
         await query.answer(_("This request is not yours."), show_alert=True)
         return
-    if not req.is_open:
+    if isinstance(req, Refusal):
         await query.answer(_("This request is closed."), show_alert=True)
         return
     await state.set_state(OfficerForm.talking)
@@ -305,14 +297,12 @@ async def leave(query: CallbackQuery, state: FSMContext) -> None:
             _("You are back with the assistant. Officers' answers will still reach you here.")))
 
 
-async def rate(query: CallbackQuery, callback_data: OfficerCb, uow: UnitOfWork) -> None:
-    repo = DialogueRepo(uow.session)
-    req = await repo.get_request(callback_data.rid)
-    if req is None or req.user_id != query.from_user.id or req.is_open \
-            or callback_data.arg not in {"1", "2", "3", "4", "5"}:
+async def rate(query: CallbackQuery, callback_data: OfficerCb, uow: UnitOfWork, bot: Bot,
+               settings: Settings, store: ContentStore, i18n: I18n) -> None:
+    if not await _requests(uow, bot, settings, store, i18n).rate(
+            callback_data.rid, query.from_user.id, callback_data.arg):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await repo.rate(req.id, int(callback_data.arg))
     await query.answer(_("Thank you for your rating!"))
     if query.message and not isinstance(query.message, InaccessibleMessage):
         await query.message.answer(_("Thank you! You rated the help {rating} of 5.").format(
@@ -322,16 +312,15 @@ async def rate(query: CallbackQuery, callback_data: OfficerCb, uow: UnitOfWork) 
 async def reopen(query: CallbackQuery, callback_data: OfficerCb, state: FSMContext,
                  uow: UnitOfWork, bot: Bot, settings: Settings, store: ContentStore,
                  i18n: I18n) -> None:
-    repo = DialogueRepo(uow.session)
-    req = await repo.get_request(callback_data.rid)
-    if req is None or req.user_id != query.from_user.id:
+    req = await _requests(uow, bot, settings, store, i18n).reopen(callback_data.rid,
+                                                                  query.from_user.id)
+    if req is Refusal.NOT_YOURS:
         await query.answer(_("This request is not yours."), show_alert=True)
         return
-    desk = _desk(bot, settings, store, i18n)
-    if len(await repo.open_requests(req.user_id)) >= settings.officer_max_open:
+    if req is Refusal.TOO_MANY:
         await query.answer(_("You have too many open requests."), show_alert=True)
         return
-    if not await desk.reopen(repo, req):
+    if isinstance(req, Refusal):
         await query.answer(_("This request can no longer be reopened: please open a new one "
                              "with /officer."), show_alert=True)
         return
@@ -347,36 +336,22 @@ async def reopen(query: CallbackQuery, callback_data: OfficerCb, state: FSMConte
 # --- operators' group ------------------------------------------------------------------
 
 
-async def _request_here(message: Message, uow: UnitOfWork) -> RequestDTO | None:
-    if message.message_thread_id is None or not message.is_topic_message:
-        return None
-    return await DialogueRepo(uow.session).by_thread(message.chat.id, message.message_thread_id)
-
-
 async def operator_message(message: Message, uow: UnitOfWork, bot: Bot, settings: Settings,
                            store: ContentStore, i18n: I18n) -> None:
     if message.from_user is None or message.from_user.is_bot:
         return
-    req = await _request_here(message, uow)
-    if req is None:
-        return
-    if not req.is_open:
+    refusal = await _requests(uow, bot, settings, store, i18n).officer_wrote(message)
+    if refusal is Refusal.CLOSED:
         await message.reply(_("This request is closed: the citizen will not see this."))
-        return
-    await _desk(bot, settings, store, i18n).officer_wrote(DialogueRepo(uow.session), req,
-                                                          message)
 
 
 async def operator_answer(message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot,
                           settings: Settings, store: ContentStore, i18n: I18n) -> None:
-    req = await _request_here(message, uow)
-    if req is None:
-        await message.reply(_("Use /answer inside a request's topic."))
-        return
     slug = (command.args or "").strip().lower()
-    desk = _desk(bot, settings, store, i18n)
-    if not await desk.send_answer(DialogueRepo(uow.session), req, slug,
-                                  message.from_user.id if message.from_user else None):
+    refusal = await _requests(uow, bot, settings, store, i18n).send_answer(message, slug)
+    if refusal is Refusal.UNKNOWN:
+        await message.reply(_("Use /answer inside a request's topic."))
+    elif refusal is not None:
         known = ", ".join(sorted(store.topics))
         await message.reply(_("Unknown topic “{slug}” or closed request. Topics: {known}")
                             .format(slug=quote(slug or "—"), known=quote(known)))
@@ -384,30 +359,22 @@ async def operator_answer(message: Message, command: CommandObject, uow: UnitOfW
 
 async def operator_close(query: CallbackQuery, callback_data: OfficerCb, uow: UnitOfWork,
                          bot: Bot, settings: Settings, store: ContentStore, i18n: I18n) -> None:
-    repo = DialogueRepo(uow.session)
-    req = await repo.get_request(callback_data.rid)
-    if req is None or req.chat_id != settings.operators_chat_id:
+    closed = await _requests(uow, bot, settings, store, i18n).close(callback_data.rid)
+    if closed is None:
         await query.answer(_("Unknown request."), show_alert=True)
         return
-    closed = await _desk(bot, settings, store, i18n).close(repo, req)
     await query.answer(_("Closed.") if closed else _("Already closed."))
 
 
-async def operator_refused(message: Message, uow: UnitOfWork) -> None:
+async def operator_refused(message: Message, uow: UnitOfWork, bot: Bot, settings: Settings,
+                           store: ContentStore, i18n: I18n) -> None:
     """Someone who is not an operator wrote in a request's topic, or tried /answer: the
     citizen gets nothing, the audit log gets the attempt. Chatter elsewhere is left alone."""
-    user = message.from_user
-    if user is not None and user.is_bot:
+    if message.from_user is not None and message.from_user.is_bot:
         return
     words = (message.text or "").split(maxsplit=1)
     is_answer = bool(words) and words[0].split("@", 1)[0].lower() == "/answer"
-    req = await _request_here(message, uow)
-    if req is None and not is_answer:
-        return
-    await audit.record(uow.session, user.id if user else None,
-                       audit.Action.REQUEST_ANSWER if is_answer else audit.Action.REQUEST_REPLY,
-                       f"request:{req.id}" if req else f"chat:{message.chat.id}",
-                       allowed=False, reason="not an operator")
+    await _requests(uow, bot, settings, store, i18n).refused(message, is_answer)
 
 
 async def operator_button_refused(query: CallbackQuery, callback_data: OfficerCb,

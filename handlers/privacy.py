@@ -12,20 +12,20 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.officer.desk import CopiesErased, OfficerDesk, erase_copies
-from bot.privacy import registry as privacy
+from bot.officer.desk import CopiesErased, OfficerDesk
+from bot.privacy import service
 from bot.privacy.callbacks import ForgetMe
+from bot.privacy.registry import Context, PrivacyRegistry
 from bot.shared.middlewares import LanguageCache, UnitOfWork
 from bot.shared.render import Button, Screenful
 from bot.shared.translation import ngettext
 from handlers.ui import send, show
-from storage.officer import DialogueRepo
 
 
-async def my_data(message: Message, uow: UnitOfWork, store: ContentStore, settings: Settings,
-                  i18n: I18n) -> None:
-    ctx = privacy.Context(uow.session, store, i18n.current_locale, settings.tz)
-    sections = await privacy.collect(ctx, message.chat.id)
+async def my_data(message: Message, uow: UnitOfWork, privacy: PrivacyRegistry,
+                  store: ContentStore, settings: Settings, i18n: I18n) -> None:
+    ctx = Context(uow.session, store, i18n.current_locale, settings.tz)
+    sections = await service.held(privacy, ctx, message.chat.id)
     if not sections:
         await message.answer(_("I hold nothing about you."))
         return
@@ -67,20 +67,17 @@ def _copies_lines(copies: CopiesErased) -> list[str]:
 
 
 async def forget_confirmed(query: CallbackQuery, uow: UnitOfWork, state: FSMContext,
-                           lang_cache: LanguageCache, bot: Bot, settings: Settings,
-                           store: ContentStore, i18n: I18n) -> None:
+                           lang_cache: LanguageCache, privacy: PrivacyRegistry, bot: Bot,
+                           settings: Settings, store: ContentStore, i18n: I18n) -> None:
     uid = query.from_user.id
-    # the copies in the operators' group first: the rows that say where they are go next
-    copies = await erase_copies(OfficerDesk(bot, settings, store, i18n),
-                                DialogueRepo(uow.session), uid)
-    removed = await privacy.erase(uow.session, uid)
+    erasure = await service.forget(privacy, OfficerDesk(bot, settings, store, i18n),
+                                   uow.session, uid)
     await state.clear()
     lang_cache.forget(uid)
-    if removed:
+    if erasure.erased:
         lines = [_("Erased:")]
-        lines += [f"• {label} ({removed[key]})"
-                  for key, label in zip(removed, privacy.labels(list(removed)), strict=True)]
-        lines += _copies_lines(copies)
+        lines += [f"• {label} ({count})" for label, count in erasure.erased]
+        lines += _copies_lines(erasure.copies)
         text = "\n".join(lines) + "\n\n" + _("I no longer hold anything about you.")
     else:
         text = _("I held nothing about you, so there was nothing to erase.")

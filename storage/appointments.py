@@ -57,6 +57,10 @@ class AppointmentDTO:
     status: str
     reminded_at: datetime | None
 
+    @property
+    def missed(self) -> bool:
+        return self.status == NO_SHOW
+
 
 def _slot(r: AppointmentSlot) -> SlotDTO:
     return SlotDTO(r.id, r.mission, r.service, r.starts_at, r.ends_at)

@@ -1,4 +1,5 @@
-"""Queries for the dialogue: officer requests, feedback, the question log, once-only claims.
+"""Queries for the officer desk: requests and their messages, the people they reach,
+once-only claims. Feedback and the question log are in :mod:`storage.feedback`.
 
 Like every repository here, these never commit: the unit of work (or the job) does.
 """
@@ -8,17 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import (
-    Base,
-    Feedback,
     JobClaim,
     OfficerRequest,
-    QuestionLog,
     RequestMessage,
     Role,
     User,
@@ -68,38 +65,9 @@ class GroupCopies:
     message_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class QuestionDTO:
-    id: int
-    user_id: int | None
-    lang: str
-    kind: str
-    topic: str | None
-    country: str | None
-    text: str | None
-
-
 class DialogueRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    # --- question log --------------------------------------------------------------
-
-    async def log_question(
-        self, user_id: int | None, lang: str, kind: str, topic: str | None,
-        country: str | None, text: str,
-    ) -> int:
-        row = QuestionLog(user_id=user_id, lang=lang, kind=kind, topic=topic,
-                          country=country, text=text)
-        self.session.add(row)
-        await self.session.flush()
-        return row.id
-
-    async def question(self, question_id: int) -> QuestionDTO | None:
-        r = await self.session.get(QuestionLog, question_id)
-        if r is None:
-            return None
-        return QuestionDTO(r.id, r.user_id, r.lang, r.kind, r.topic, r.country, r.text)
 
     # --- requests ------------------------------------------------------------------
 
@@ -199,33 +167,6 @@ class DialogueRepo:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    # --- feedback ------------------------------------------------------------------
-
-    async def vote(self, question: QuestionDTO, helpful: bool) -> int | None:
-        """One vote per answer; a second vote on the same answer returns None."""
-        row = Feedback(
-            question_id=question.id, user_id=question.user_id, lang=question.lang,
-            topic=question.topic, country=question.country, helpful=helpful,
-        )
-        try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError:
-            return None
-        return row.id
-
-    async def feedback_for(self, question_id: int) -> Feedback | None:
-        return await self.session.scalar(
-            select(Feedback).where(Feedback.question_id == question_id))
-
-    async def set_reason(self, feedback_id: int, reason: str) -> None:
-        await self.session.execute(
-            update(Feedback).where(Feedback.id == feedback_id).values(reason=reason))
-
-    async def set_comment(self, feedback_id: int, comment: str) -> None:
-        await self.session.execute(
-            update(Feedback).where(Feedback.id == feedback_id).values(comment=comment))
-
     # --- people and claims ---------------------------------------------------------
 
     async def is_staff(self, user_id: int) -> bool:
@@ -255,17 +196,6 @@ class DialogueRepo:
         return True
 
     # --- privacy -------------------------------------------------------------------
-
-    async def describe_user(self, user_id: int) -> dict[str, int]:
-        async def count(model: type[Base], column: InstrumentedAttribute[int | None]) -> int:
-            return int(await self.session.scalar(
-                select(func.count()).select_from(model).where(column == user_id)) or 0)
-
-        return {
-            "officer_requests": await count(OfficerRequest, OfficerRequest.user_id),
-            "feedback": await count(Feedback, Feedback.user_id),
-            "questions": await count(QuestionLog, QuestionLog.user_id),
-        }
 
     async def group_copies(self, user_id: int) -> list[GroupCopies]:
         """Where the person's requests live in the operators' group, with the bot's own
@@ -298,35 +228,22 @@ class DialogueRepo:
             delete(OfficerRequest).where(OfficerRequest.user_id == user_id))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def erase_feedback(self, user_id: int) -> int:
-        result = await self.session.execute(delete(Feedback).where(Feedback.user_id == user_id))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    async def statuses(self, user_id: int) -> list[tuple[int, str]]:
+        """The person's requests, oldest first: (number, status)."""
+        rows = await self.session.execute(
+            select(OfficerRequest.id, OfficerRequest.status)
+            .where(OfficerRequest.user_id == user_id).order_by(OfficerRequest.id))
+        return [(int(rid), str(status)) for rid, status in rows]
 
-    async def unlink_questions(self, user_id: int) -> int:
-        """Logged questions stay counted for statistics but lose their text and asker."""
-        result = await self.session.execute(
-            update(QuestionLog).where(QuestionLog.user_id == user_id)
-            .values(user_id=None, text=None))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def purge(self, request_cutoff: datetime, question_cutoff: datetime) -> int:
-        """Retention: closed requests and feedback older than their limit go; old questions
-        keep their counts for statistics but lose the text and the asker."""
+    async def purge(self, cutoff: datetime) -> int:
+        """Retention: closed requests (with their message ledger) older than ``cutoff`` go."""
         old_requests = select(OfficerRequest.id).where(
-            OfficerRequest.status == "closed", OfficerRequest.closed_at < request_cutoff)
+            OfficerRequest.status == "closed", OfficerRequest.closed_at < cutoff)
         removed = 0
         for stmt in (
             delete(RequestMessage).where(RequestMessage.request_id.in_(old_requests)),
             delete(OfficerRequest).where(
-                OfficerRequest.status == "closed", OfficerRequest.closed_at < request_cutoff),
-            delete(Feedback).where(Feedback.created_at < request_cutoff),
+                OfficerRequest.status == "closed", OfficerRequest.closed_at < cutoff),
         ):
             removed += int((await self.session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
-        await self.session.execute(
-            update(Feedback).where(Feedback.created_at < question_cutoff,
-                                   Feedback.comment.is_not(None)).values(comment=None))
-        result = await self.session.execute(
-            update(QuestionLog)
-            .where(QuestionLog.created_at < question_cutoff, QuestionLog.text.is_not(None))
-            .values(user_id=None, text=None))
-        return removed + int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return removed

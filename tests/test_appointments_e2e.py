@@ -17,7 +17,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.appointments.service import service_label
-from bot.privacy import registry as privacy
+from bot.factory import create_privacy_registry
 from bot.shared.middlewares import FloodMiddleware
 from bot.shared.translation import fmt_date, use_language
 from localapi import LocalBotAPI
@@ -271,7 +271,7 @@ async def test_the_operators_day_list_no_show_and_export(mission: Mission) -> No
 
 async def test_my_data_and_forget_me_cover_appointments(mission: Mission) -> None:
     m = mission
-    assert "appointments" in {e.key for e in privacy.entries()}
+    assert "appointments" in {e.key for e in create_privacy_registry().entries()}
     await _open_tuesdays(m)
     dana = m.person("Dana", "en")
     await _book(m, dana, "en", "09:20")

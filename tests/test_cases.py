@@ -20,7 +20,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.cases import service
-from bot.cases.service import CaseImportErrors, import_cases, parse_csv
+from bot.cases.imports import CaseImportErrors, ImportReport, import_cases, parse_csv
 from bot.shared.middlewares import FloodMiddleware
 from bot.shared.translation import fmt_date
 from localapi import LocalBotAPI
@@ -69,7 +69,7 @@ class CasesBot:
         return Conversation(self.server, self.server.add_user(first_name=name,
                                                               language_code=lang))
 
-    async def import_rows(self, *rows: str, name: str = "cases.csv") -> service.ImportReport:
+    async def import_rows(self, *rows: str, name: str = "cases.csv") -> ImportReport:
         path = self.tmp / name
         path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
         return await import_cases(self.app.session_factory, self.app.store, path,

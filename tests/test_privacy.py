@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.privacy import registry as privacy
+from bot.factory import create_privacy_registry
 from bot.travel.trips import local_today
 from storage.models import CountryFollow, Trip, User
 from tests.travel_kit import TravelBot, rows_mentioning, travel_bot
@@ -22,9 +22,17 @@ async def tb(db_url: str) -> AsyncIterator[TravelBot]:
 
 
 def test_registry_has_the_builtin_tables() -> None:
-    keys = {e.key for e in privacy.entries()}
+    keys = {e.key for e in create_privacy_registry().entries()}
     assert {"users", "news_subscriptions", "unanswered_questions", "trips",
             "country_follows", "deliveries"} <= keys
+
+
+def test_registry_keeps_the_order_my_data_shows() -> None:
+    """Built by the factory, not by imports: the same order whatever was imported first."""
+    assert [e.key for e in create_privacy_registry().entries()] == [
+        "users", "news_subscriptions", "unanswered_questions", "trip_companions", "trips",
+        "country_follows", "deliveries", "chats_added_by", "taught_examples", "appointments",
+        "case_followers", "case_lookups", "officer_requests", "feedback", "question_log"]
 
 
 async def test_forget_me_leaves_no_row_about_the_person(tb: TravelBot) -> None:

@@ -32,7 +32,6 @@ from bot.answers.content import Section, dump_yaml
 from bot.answers.store import ContentStore, taught_examples
 from bot.answers.topic_model import OUT_OF_SCOPE
 from bot.config import LANGUAGES
-from bot.privacy import registry as privacy
 from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.callbacks import CALLBACK_DATA_LIMIT
@@ -415,12 +414,10 @@ async def _erase(session: AsyncSession, user_id: int) -> int:
     return await TeachRepo(session).unlink_asker(user_id)
 
 
-def register_privacy() -> None:
-    """Before the question log's entry: that one unlinks the questions this one looks up."""
-    privacy.register(PersonalData(
+def personal_data() -> list[PersonalData]:
+    """Listed before the question log's entry: that one unlinks the questions this one
+    looks up."""
+    return [PersonalData(
         "taught_examples", lambda: _("Your questions the bot was taught with"), _show, _erase,
         erased_label=lambda: _("Your questions the bot was taught with: kept as examples, "
-                               "no longer linked to you")), before="question_log")
-
-
-register_privacy()
+                               "no longer linked to you"))]

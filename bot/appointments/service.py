@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.answers.content import Mission
 from bot.answers.store import ContentStore
 from bot.config import Settings
-from bot.privacy import registry as privacy
+from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
@@ -47,6 +47,8 @@ from storage.appointments import (
 from storage.jobs import JobDTO
 from storage.models import utcnow
 from storage.travel.travellers import FollowRepo, TripRepo
+
+Appointment = AppointmentDTO  # what the handlers render
 
 log = logging.getLogger(__name__)
 
@@ -238,8 +240,9 @@ def planned(templates: list[TemplateDTO], closed: dict[date, tuple[str, int | No
 class Appointments:
     """The feature over one session (the update's unit of work, or a job's own)."""
 
-    def __init__(self, session: AsyncSession, store: ContentStore, now: datetime) -> None:
-        self.session, self.store, self.now = session, store, now
+    def __init__(self, session: AsyncSession, store: ContentStore,
+                 now: datetime | None = None) -> None:
+        self.session, self.store, self.now = session, store, now or utcnow()
         self.repo = AppointmentRepo(session)
         self.places = places(store)
 
@@ -515,7 +518,7 @@ class AppointmentTask:
 # --- /my_data and /forget_me ------------------------------------------------------------------
 
 
-async def _show(ctx: privacy.Context, user_id: int) -> list[str]:
+async def _show(ctx: Context, user_id: int) -> list[str]:
     found = places(ctx.store)
     lines = []
     for appt in await AppointmentRepo(ctx.session).for_user(user_id, active_only=False):
@@ -534,12 +537,8 @@ async def _erase(session: AsyncSession, user_id: int) -> int:
     return await AppointmentRepo(session).delete_for_user(user_id)
 
 
-def register_privacy() -> None:
-    privacy.register(privacy.PersonalData("appointments", lambda: _("Consular appointments"),
-                                          _show, _erase))
-
-
-register_privacy()
+def personal_data() -> list[PersonalData]:
+    return [PersonalData("appointments", lambda: _("Consular appointments"), _show, _erase)]
 
 
 # --- start-up hooks ---------------------------------------------------------------------------

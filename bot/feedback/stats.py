@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Integer, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.feedback.callbacks import REASONS
 from bot.feedback.votes import reason_label
+from bot.shared import audit
 from bot.shared.tghtml import quote
 from bot.shared.translation import current_language, fmt_date, use_language
 from bot.shared.translation import gettext as _
@@ -34,7 +36,9 @@ from storage.models import (
     PostRun,
     QuestionLog,
     UnansweredQuestion,
+    utcnow,
 )
+from storage.officer import DialogueRepo
 
 TOP = 10
 ANSWERED_KINDS = ("answer", "country")
@@ -69,6 +73,24 @@ class StatsData:
     sla: dict[str, float] = field(default_factory=dict)  # within / late / waiting
     ratings: dict[str, float] = field(default_factory=dict)  # "1".."5"
     reach: Series = field(default_factory=dict)  # chat kind -> state -> n
+
+
+async def may_see(session: AsyncSession, settings: Settings, user_id: int) -> bool:
+    """Editors and administrators; anyone else is refused, with an audit entry saying so."""
+    if user_id in settings.admin_ids or await DialogueRepo(session).is_staff(user_id):
+        return True
+    await audit.record(session, user_id, audit.Action.STATS, allowed=False)
+    return False
+
+
+async def for_staff(session: AsyncSession, settings: Settings, user_id: int,
+                    days: int) -> StatsData | None:
+    """The last ``days`` days, for those who :func:`may_see` them (else None)."""
+    if not await may_see(session, settings, user_id):
+        return None
+    until = utcnow()
+    return await collect(session, until - timedelta(days=days), until, settings.tz,
+                         settings.officer_sla_hours)
 
 
 async def collect(session: AsyncSession, since: datetime, until: datetime, tz: ZoneInfo,

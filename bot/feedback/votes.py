@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+
 from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.answers.service import Kind, Reply
 from bot.config import Settings
@@ -12,8 +16,10 @@ from bot.officer.callbacks import OfficerCb
 from bot.shared.render import Button, Screenful
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language
+from storage.feedback import FeedbackRepo, QuestionLogRepo
 
 LOGGED_CHARS = 1000
+COMMENT_CHARS = 1000
 
 
 def reason_label(reason: str) -> str:
@@ -71,3 +77,38 @@ async def logged_reply(question_log: QuestionLogBuffer, message: Message, reply:
         if reply.kind == Kind.UNKNOWN and officer:
             return with_officer(reply.screen, qid)
     return reply.screen
+
+
+class Verdict(Enum):
+    INVALID = "invalid"  # not the person's answer, or a reason without a 👎 before it
+    ALREADY = "already"  # a second 👍/👎 on the same answer
+    COUNTED = "counted"
+
+
+@dataclass(frozen=True)
+class Voted:
+    verdict: Verdict
+    question_id: int = 0
+    feedback_id: int = 0
+
+
+async def vote(session: AsyncSession, user_id: int, question_id: int, choice: str) -> Voted:
+    """👍 (``up``), 👎 (``down``) or, after a 👎, what was missing (a reason)."""
+    repo = FeedbackRepo(session)
+    question = await QuestionLogRepo(session).question(question_id)
+    if question is None or question.user_id != user_id:
+        return Voted(Verdict.INVALID)
+    if choice in ("up", "down"):
+        if await repo.vote(question, choice == "up") is None:
+            return Voted(Verdict.ALREADY, question.id)
+        return Voted(Verdict.COUNTED, question.id)
+    feedback = await repo.feedback_for(question.id)
+    if feedback is None or feedback.helpful or feedback.reason:
+        return Voted(Verdict.ALREADY, question.id)
+    await repo.set_reason(feedback.id, choice)
+    return Voted(Verdict.COUNTED, question.id, feedback.id)
+
+
+async def comment(session: AsyncSession, feedback_id: int, text: str) -> None:
+    """What the person typed after "✏️ Something else"."""
+    await FeedbackRepo(session).set_comment(feedback_id, text[:COMMENT_CHARS])

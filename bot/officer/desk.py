@@ -344,7 +344,7 @@ class OfficerDesk:
         return True
 
 
-async def erase_copies(desk: OfficerDesk, repo: DialogueRepo, user_id: int) -> CopiesErased:
+async def erase_copies(desk: OfficerDesk, session: AsyncSession, user_id: int) -> CopiesErased:
     """Remove the person's words from the operators' group, before their rows go.
 
     deleteForumTopic takes a request's topic with every message in it, whatever its age.
@@ -353,7 +353,7 @@ async def erase_copies(desk: OfficerDesk, repo: DialogueRepo, user_id: int) -> C
     and the operators are asked, in the topic, to delete it by hand.
     """
     done = CopiesErased()
-    for topic in await repo.group_copies(user_id):
+    for topic in await DialogueRepo(session).group_copies(user_id):
         try:
             await desk.bot.delete_forum_topic(topic.chat_id, topic.thread_id)
         except TelegramBadRequest as exc:

@@ -26,6 +26,7 @@ from bot.officer.desk import OfficerDesk, check_sla
 from bot.shared.i18n import locale
 from bot.shared.jobs import JobRunner
 from bot.shared.tghtml import split
+from storage.feedback import FeedbackRepo, QuestionLogRepo
 from storage.jobs import JobDTO
 from storage.models import utcnow
 from storage.officer import DialogueRepo
@@ -77,10 +78,12 @@ async def send_digests(bot: Bot, factory: async_sessionmaker[AsyncSession], sett
 async def purge_dialogue(factory: async_sessionmaker[AsyncSession], settings: Settings,
                          now: datetime | None = None) -> int:
     now = now or utcnow()
+    requests = now - timedelta(days=settings.request_retention_days)
+    questions = now - timedelta(days=settings.question_retention_days)
     async with factory() as session, session.begin():
-        return await DialogueRepo(session).purge(
-            now - timedelta(days=settings.request_retention_days),
-            now - timedelta(days=settings.question_retention_days))
+        return (await DialogueRepo(session).purge(requests)
+                + await FeedbackRepo(session).purge(requests, questions)
+                + await QuestionLogRepo(session).purge(questions))
 
 
 class DialogueJobs:

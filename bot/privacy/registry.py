@@ -1,14 +1,16 @@
 """What the bot holds about a person, in one registry: /my_data shows it, /forget_me erases it.
 
-Each feature that stores personal data registers a :class:`PersonalData` entry (at import of
-its service module) with two functions over the update's session: ``show`` returns the
-lines the person reads (already translated and HTML-escaped) and ``erase`` deletes the rows
-and returns how many went. Erasure runs every entry in one transaction.
+Each feature that stores personal data exposes its :class:`PersonalData` entries (a
+``personal_data()`` function beside its service) with two functions over the update's
+session: ``show`` returns the lines the person reads (already translated and HTML-escaped)
+and ``erase`` deletes the rows and returns how many went. ``bot.factory`` builds one
+:class:`PrivacyRegistry` from them, in the order /my_data shows them, and hands it to the
+handlers. Erasure runs every entry in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -55,53 +57,43 @@ class PersonalData:
     erased_label: Callable[[], str] | None = None  # in the /forget_me report, if not label
 
 
-_REGISTRY: dict[str, PersonalData] = {}
-
-
-def register(entry: PersonalData, before: str | None = None) -> None:
-    """Add (or replace, by key) what a feature stores about a person; ``before``: erased
-    (and shown) ahead of that entry, when it is registered."""
-    _REGISTRY[entry.key] = entry
-    if before is not None and before in _REGISTRY:
-        keys = [k for k in _REGISTRY if k != entry.key]
-        keys.insert(keys.index(before), entry.key)
-        for key in keys:
-            _REGISTRY[key] = _REGISTRY.pop(key)
-
-
-def entries() -> list[PersonalData]:
-    return list(_REGISTRY.values())
-
-
 @dataclass(frozen=True)
 class Section:
     label: str
     lines: list[str]
 
 
-async def collect(ctx: Context, user_id: int) -> list[Section]:
-    """Everything held about the person, by section; empty sections are left out."""
-    out = []
-    for entry in entries():
-        lines = await entry.show(ctx, user_id)
-        if lines:
-            out.append(Section(entry.label(), lines))
-    return out
+class PrivacyRegistry:
+    """Every feature's :class:`PersonalData`, in the order they are shown and erased."""
 
+    def __init__(self, entries: Iterable[PersonalData]) -> None:
+        self._entries = {entry.key: entry for entry in entries}
 
-async def erase(session: AsyncSession, user_id: int) -> dict[str, int]:
-    """Erase the person from every registered table: key → rows removed (zeros left out)."""
-    removed = {}
-    for entry in entries():
-        count = await entry.erase(session, user_id)
-        if count:
-            removed[entry.key] = count
-    return removed
+    def entries(self) -> list[PersonalData]:
+        return list(self._entries.values())
 
+    async def collect(self, ctx: Context, user_id: int) -> list[Section]:
+        """Everything held about the person, by section; empty sections are left out."""
+        out = []
+        for entry in self._entries.values():
+            lines = await entry.show(ctx, user_id)
+            if lines:
+                out.append(Section(entry.label(), lines))
+        return out
 
-def labels(keys: list[str]) -> list[str]:
-    """What each erased entry is called in the /forget_me report."""
-    return [(_REGISTRY[k].erased_label or _REGISTRY[k].label)() for k in keys if k in _REGISTRY]
+    async def erase(self, session: AsyncSession, user_id: int) -> dict[str, int]:
+        """Erase the person from every table: key → rows removed (zeros left out)."""
+        removed = {}
+        for entry in self._entries.values():
+            count = await entry.erase(session, user_id)
+            if count:
+                removed[entry.key] = count
+        return removed
+
+    def labels(self, keys: list[str]) -> list[str]:
+        """What each erased entry is called in the /forget_me report."""
+        known = self._entries
+        return [(known[k].erased_label or known[k].label)() for k in keys if k in known]
 
 
 # --- what the citizen assistant and the travellers' features hold ------------------------
@@ -224,22 +216,23 @@ async def _erase_groups_added(session: AsyncSession, user_id: int) -> int:
     return await GroupRepo(session).forget_adder(user_id)
 
 
-def _register_builtin() -> None:
-    register(PersonalData("users", lambda: _("Your profile"), _show_user, _erase_user))
-    register(PersonalData("news_subscriptions", lambda: _("News subscription"),
-                          _show_news, _erase_news))
-    register(PersonalData("unanswered_questions",
-                          lambda: _("Questions I could not answer (kept for editors)"),
-                          _show_questions, _erase_questions))
-    register(PersonalData("trip_companions", lambda: _("Travelling companions you named"),
-                          _show_companions, _erase_companions))
-    register(PersonalData("trips", lambda: _("Trips"), _show_trips, _erase_trips))
-    register(PersonalData("country_follows", lambda: _("Countries whose alerts you follow"),
-                          _show_follows, _erase_follows))
-    register(PersonalData("deliveries", lambda: _("Record of messages sent to you"),
-                          _show_deliveries, _erase_deliveries))
-    register(PersonalData("chats_added_by", lambda: _("Groups you added me to"),
-                          _show_groups_added, _erase_groups_added))
-
-
-_register_builtin()
+def personal_data() -> list[PersonalData]:
+    """What the citizen assistant and the travellers' features hold; companions before the
+    trips (erasing a trip takes its legs, the companions are counted on their own)."""
+    return [
+        PersonalData("users", lambda: _("Your profile"), _show_user, _erase_user),
+        PersonalData("news_subscriptions", lambda: _("News subscription"),
+                     _show_news, _erase_news),
+        PersonalData("unanswered_questions",
+                     lambda: _("Questions I could not answer (kept for editors)"),
+                     _show_questions, _erase_questions),
+        PersonalData("trip_companions", lambda: _("Travelling companions you named"),
+                     _show_companions, _erase_companions),
+        PersonalData("trips", lambda: _("Trips"), _show_trips, _erase_trips),
+        PersonalData("country_follows", lambda: _("Countries whose alerts you follow"),
+                     _show_follows, _erase_follows),
+        PersonalData("deliveries", lambda: _("Record of messages sent to you"),
+                     _show_deliveries, _erase_deliveries),
+        PersonalData("chats_added_by", lambda: _("Groups you added me to"),
+                     _show_groups_added, _erase_groups_added),
+    ]

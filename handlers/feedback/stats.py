@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InaccessibleMessage, Message
@@ -13,56 +11,43 @@ from aiogram.utils.i18n import gettext as _
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.feedback.callbacks import PERIODS, StatsPeriod
-from bot.feedback.stats import ChartDrawer, StatsData, collect, to_csv
-from bot.shared import audit
+from bot.feedback.stats import ChartDrawer, for_staff, may_see, to_csv
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful
 from handlers.ui import send
-from storage.models import utcnow
-from storage.officer import DialogueRepo
 
 DEFAULT_EXPORT_DAYS = 30
-
-
-async def _allowed(uow: UnitOfWork, settings: Settings, user_id: int,
-                   action: audit.Action) -> bool:
-    ok = user_id in settings.admin_ids or await DialogueRepo(uow.session).is_staff(user_id)
-    if not ok:
-        await audit.record(uow.session, user_id, action, allowed=False)
-    return ok
-
-
-async def _data(uow: UnitOfWork, settings: Settings, days: int) -> StatsData:
-    until = utcnow()
-    return await collect(uow.session, until - timedelta(days=days), until, settings.tz,
-                         settings.officer_sla_hours)
 
 
 async def stats(message: Message, command: CommandObject, uow: UnitOfWork,
                 settings: Settings) -> None:
     user_id = message.from_user.id if message.from_user else 0
-    if not await _allowed(uow, settings, user_id, audit.Action.STATS):
+    args = (command.args or "").split()
+    if not args or args[0].lower() != "export":
+        if not await may_see(uow.session, settings, user_id):
+            await message.answer(_("Statistics are for editors only."))
+            return
+        rows = [[Button(_("{days} days").format(days=d), StatsPeriod(days=d).pack())
+                 for d in PERIODS]]
+        await send(message, Screenful(_("Statistics: choose the period."), rows))
+        return
+    days = int(args[1]) if len(args) > 1 and args[1] in {str(p) for p in PERIODS} \
+        else DEFAULT_EXPORT_DAYS
+    data = await for_staff(uow.session, settings, user_id, days)
+    if data is None:
         await message.answer(_("Statistics are for editors only."))
         return
-    args = (command.args or "").split()
-    if args and args[0].lower() == "export":
-        days = int(args[1]) if len(args) > 1 and args[1] in {str(p) for p in PERIODS} \
-            else DEFAULT_EXPORT_DAYS
-        data = await _data(uow, settings, days)
-        for name, payload in to_csv(data).items():
-            await message.answer_document(BufferedInputFile(payload, filename=name))
-        await message.answer(_("The numbers of the last {days} days, one CSV file per chart.")
-                             .format(days=days))
-        return
-    rows = [[Button(_("{days} days").format(days=d), StatsPeriod(days=d).pack())
-             for d in PERIODS]]
-    await send(message, Screenful(_("Statistics: choose the period."), rows))
+    for name, payload in to_csv(data).items():
+        await message.answer_document(BufferedInputFile(payload, filename=name))
+    await message.answer(_("The numbers of the last {days} days, one CSV file per chart.")
+                         .format(days=days))
 
 
 async def period(query: CallbackQuery, callback_data: StatsPeriod, uow: UnitOfWork,
                  settings: Settings, store: ContentStore, i18n: I18n,
                  charts: ChartDrawer) -> None:
-    if not await _allowed(uow, settings, query.from_user.id, audit.Action.STATS):
+    data = await for_staff(uow.session, settings, query.from_user.id, callback_data.days)
+    if data is None:
         await query.answer(_("Statistics are for editors only."), show_alert=True)
         return
     await query.answer(_("Drawing the charts…"))
@@ -70,7 +55,6 @@ async def period(query: CallbackQuery, callback_data: StatsPeriod, uow: UnitOfWo
     if message is None or isinstance(message, InaccessibleMessage):
         return
     lang = i18n.current_locale
-    data = await _data(uow, settings, callback_data.days)
     topics = {s: t.title.get(lang) for s, t in store.topics.items()}
     countries = {iso: store.country_name(iso, lang) for iso in store.countries}
     drawn = await charts.draw(lang, data, topics, countries, settings.officer_sla_hours)

@@ -10,14 +10,12 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.feedback import votes
 from bot.feedback.callbacks import Vote
-from bot.feedback.votes import officer_button, reasons_screen
+from bot.feedback.votes import Verdict, officer_button, reasons_screen
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Screenful
 from handlers.ui import send
-from storage.officer import DialogueRepo
-
-COMMENT_CHARS = 1000
 
 
 class FeedbackForm(StatesGroup):
@@ -34,14 +32,13 @@ def _without_votes(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup 
 
 async def vote(query: CallbackQuery, callback_data: Vote, uow: UnitOfWork, state: FSMContext,
                settings: Settings) -> None:
-    repo = DialogueRepo(uow.session)
-    question = await repo.question(callback_data.qid)
-    if question is None or question.user_id != query.from_user.id:
+    voted = await votes.vote(uow.session, query.from_user.id, callback_data.qid, callback_data.v)
+    if voted.verdict is Verdict.INVALID:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     message = query.message if not isinstance(query.message, InaccessibleMessage) else None
     if callback_data.v in ("up", "down"):
-        if await repo.vote(question, callback_data.v == "up") is None:
+        if voted.verdict is Verdict.ALREADY:
             await query.answer(_("You have already rated this answer."))
             return
         if message is not None:
@@ -51,23 +48,21 @@ async def vote(query: CallbackQuery, callback_data: Vote, uow: UnitOfWork, state
         else:
             await query.answer()
             if message is not None:
-                await send(message, reasons_screen(question.id))
+                await send(message, reasons_screen(voted.question_id))
         return
-    feedback = await repo.feedback_for(question.id)
-    if feedback is None or feedback.helpful or feedback.reason:
+    if voted.verdict is Verdict.ALREADY:
         await query.answer(_("This button is no longer valid."))
         return
-    await repo.set_reason(feedback.id, callback_data.v)
     await query.answer(_("Thank you!"))
     if message is None:
         return
     if callback_data.v == "other":
         await state.set_state(FeedbackForm.comment)
-        await state.set_data({"feedback": feedback.id})
+        await state.set_data({"feedback": voted.feedback_id})
         await message.edit_text(_("What were you looking for? Type it in a few words, "
                                   "or /cancel."))
         return
-    rows = [[officer_button(question.id)]] if settings.operators_chat_id else []
+    rows = [[officer_button(voted.question_id)]] if settings.operators_chat_id else []
     await message.delete_reply_markup()
     await send(message, Screenful(_("Thank you: the editors will see it. You can also ask a "
                                     "consular officer."), rows))
@@ -80,8 +75,7 @@ async def comment(message: Message, uow: UnitOfWork, state: FSMContext) -> None:
     feedback_id = (await state.get_data()).get("feedback")
     await state.clear()
     if feedback_id:
-        await DialogueRepo(uow.session).set_comment(int(feedback_id),
-                                                    message.text[:COMMENT_CHARS])
+        await votes.comment(uow.session, int(feedback_id), message.text)
     await message.answer(_("Thank you: the editors will see it."))
 
 
