@@ -182,7 +182,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if not serving:  # serve() checks the database itself, then the Bot API server
         from bot.errors import check_database
 
-        asyncio.run(check_database(settings.db.url))
+        asyncio.run(check_database(settings.db.url, migrated=command != "migrate"))
     if command == "migrate":
         return cmd_migrate(settings)
     if command == "content":

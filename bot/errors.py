@@ -2,7 +2,8 @@
 
 :func:`check_database` and :func:`check_bot_api` try ``DATABASE_URL`` and ``BOT_API_URL``
 before anything else starts, and turn the failure into a :class:`StartupError` naming the
-setting. The URL is shown without its password; the bot token is never shown.
+setting; a database that was never migrated is one too. The URL is shown without its
+password; the bot token is never shown.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ def _shown_url(url: str) -> str:
         return url
 
 
-async def check_database(url: str) -> None:
-    """Connect once to ``DATABASE_URL``; :class:`StartupError` if that cannot be done."""
-    from sqlalchemy import text
+async def check_database(url: str, *, migrated: bool = True) -> None:
+    """Connect once to ``DATABASE_URL`` and, with ``migrated``, look that every table is
+    there; :class:`StartupError` if either cannot be done."""
+    from sqlalchemy import inspect, text
 
     from storage.db import create_engine
 
@@ -63,12 +65,28 @@ async def check_database(url: str) -> None:
         async with asyncio.timeout(CHECK_SECONDS):
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+                tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
     except Exception as exc:  # noqa: BLE001 - every failure here means the same to a person
         raise StartupError(
             f"Cannot use DATABASE_URL {_shown_url(url)}: {_reason(exc)}") from None
     finally:
         if engine is not None:
             await engine.dispose()
+    if migrated:
+        _check_tables(url, tables)
+
+
+def _check_tables(url: str, tables: set[str]) -> None:
+    from storage.models import Base
+
+    missing = sorted(set(Base.metadata.tables) - tables)
+    if not missing:
+        return
+    what = ("has none of the bot's tables" if len(missing) == len(Base.metadata.tables)
+            else f"lacks the table {missing[0]}"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+    raise StartupError(f"The database at DATABASE_URL {_shown_url(url)} {what}: "
+                       "run `python bot.py migrate`")
 
 
 async def check_bot_api(bot: Any, api_url: str, token: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -20,9 +21,9 @@ from bot.answers.service import AnswerService
 from bot.answers.store import ContentStore, load_store
 from bot.answers.teach import Teacher
 from bot.appointments import service as appointments
-from bot.appointments.service import start_appointments, stop_appointments
+from bot.appointments.service import APPOINTMENTS, SWEEP_EVERY, sweep_appointments
 from bot.cases import service as cases
-from bot.cases.service import start_case_notices, stop_case_notices
+from bot.cases.service import CASE_NOTICES, NOTICE_EVERY, send_notices
 from bot.config import Settings
 from bot.feedback.question_log import QuestionLogBuffer
 from bot.feedback.stats import ChartDrawer
@@ -34,11 +35,11 @@ from bot.ops import Metrics, UpdateMetricsMiddleware, attach_api_metrics
 from bot.outbound.budget import close_send_budget, create_send_budget
 from bot.privacy import registry as privacy
 from bot.privacy.registry import PrivacyRegistry
-from bot.privacy.retention import RetentionTask
-from bot.publishing.publisher import start_publisher, stop_publisher
+from bot.privacy.retention import PURGE_EVERY, RETENTION, purge_retained
+from bot.publishing.publisher import Publisher
 from bot.shared.i18n import create_i18n
 from bot.shared.isolation import CONVERSATION_TTL, create_events_isolation
-from bot.shared.jobs import JobRunner
+from bot.shared.jobs import Background, JobRunner
 from bot.shared.middlewares import (
     ChosenLanguageMiddleware,
     DatabaseMiddleware,
@@ -48,9 +49,11 @@ from bot.shared.middlewares import (
 )
 from bot.shared.roles import bootstrap_admins
 from bot.travel.alert_board import Board
-from bot.travel.jobs import start_travellers, stop_travellers
+from bot.travel.alerts import alert_lines
+from bot.travel.jobs import BoardRefresher, BoardRefreshingTask, sender
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -120,31 +123,69 @@ def create_dispatcher(
     LocaleMiddleware(i18n).setup(dp)
     dp.message.outer_middleware(flood or FloodMiddleware())
     dp.include_router(create_root_router())
-    dp.startup.register(dp["question_log"].start)
-    dp.shutdown.register(dp["question_log"].stop)
-    retention = RetentionTask(session_factory, settings)
     dp.startup.register(bootstrap_admins)
     dp.startup.register(set_menus)  # after bootstrap_admins: ADMIN_IDS get their menus
-    dp.startup.register(retention.start)
-    dp.startup.register(start_publisher)
-    dp.shutdown.register(stop_publisher)
-    dp.shutdown.register(close_send_budget)  # after stop_publisher
-    dp.startup.register(attach_api_metrics)  # after start_publisher: inside its limiter
-    dp.startup.register(start_travellers)
-    dp.shutdown.register(stop_travellers)
-    dp.startup.register(start_case_notices)
-    dp.shutdown.register(stop_case_notices)
-    dialogue = DialogueJobs(session_factory, settings, store, i18n)
-    dp.startup.register(dialogue.start)
-    dp.startup.register(start_appointments)
-    dp.shutdown.register(stop_appointments)
-    dp.startup.register(dp["teacher"].start)
-    dp.shutdown.register(dp["teacher"].stop)
-    # Last: every feature has registered its jobs; at shutdown after the Publisher, which
-    # hands its runs back first.
+    dp.startup.register(start_background)
+    dp.startup.register(attach_api_metrics)  # after the Publisher: inside its limiter
+    # Last: every feature has registered its jobs. At shutdown the features stop first (the
+    # Publisher hands its runs back), then the runner, then the send budget they all used.
     dp.startup.register(dp["jobs"].start)
+    dp.shutdown.register(stop_background)
     dp.shutdown.register(dp["jobs"].stop)
+    dp.shutdown.register(close_send_budget)
     return dp
+
+
+def create_background(dp: Dispatcher, bot: Bot) -> dict[str, Background]:
+    """This process's background work, by the name handlers and tests find it under, in
+    start order (stopped in the reverse one). Built when the bot is known, at start-up.
+
+    Tests put a ``publisher`` of their own into the dispatcher beforehand (it is started
+    instead of a new one), and ``travel_clock`` (a callable returning the time).
+    """
+    settings: Settings = dp["settings"]
+    factory: async_sessionmaker[AsyncSession] = dp["session_factory"]
+    store: ContentStore = dp["store"]
+    i18n: I18n = dp["i18n"]
+    jobs: JobRunner = dp["jobs"]
+    clock = dp.workflow_data.get("travel_clock") or utcnow
+    send = sender(bot)  # the reminders' sender: same limiter, same priority for all of them
+    publisher = dp.workflow_data.get("publisher") or Publisher(
+        bot, factory, settings, i18n, budget=dp["send_budget"], jobs=jobs)
+    travellers = BoardRefreshingTask(factory, store, i18n, settings, send, clock=clock,
+                                     alert_lines=alert_lines)
+    travellers.publisher = publisher  # queued advisory changes go out through it
+    travellers.board = dp["alert_board"]
+    return {
+        "question_log": dp["question_log"],
+        "retention": jobs.every(RETENTION, PURGE_EVERY,
+                                partial(purge_retained, factory, settings)),
+        "publisher": publisher,
+        "travellers": jobs.every(travellers.KEY, travellers.every, travellers.sweep),
+        "alert_board_refresher": BoardRefresher(factory, dp["alert_board"], clock),
+        "case_notices": jobs.every(CASE_NOTICES, NOTICE_EVERY, partial(
+            send_notices, factory, store, i18n, settings, send)),
+        "dialogue_jobs": DialogueJobs(bot, jobs, factory, settings, store, i18n),
+        "appointment_reminders": jobs.every(APPOINTMENTS, SWEEP_EVERY, partial(
+            sweep_appointments, factory, store, i18n, settings, send, clock)),
+        "teacher": dp["teacher"],
+    }
+
+
+async def start_background(dispatcher: Dispatcher, bot: Bot) -> None:
+    """Start-up hook: every feature's background work starts, in one order, and is put into
+    the dispatcher under its name (handlers get ``publisher``, ``case_notices``)."""
+    background = create_background(dispatcher, bot)
+    for name, work in background.items():
+        dispatcher[name] = work
+        await work.start()
+    dispatcher["background"] = list(background.values())
+
+
+async def stop_background(dispatcher: Dispatcher) -> None:
+    """Shutdown hook: the background work stops in the reverse order it started."""
+    for work in reversed(dispatcher.workflow_data.pop("background", [])):
+        await work.stop()
 
 
 @dataclass

@@ -193,6 +193,36 @@ async def test_a_periodic_job_reschedules_itself_and_one_row_survives_restarts(
     assert (await _rows(factory))["sweep"].due_at == clock.now + timedelta(minutes=10)
 
 
+async def test_a_features_periodic_job_starts_wakes_and_stops_through_one_helper(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    swept: list[datetime] = []
+
+    async def sweep() -> int:
+        swept.append(clock.now)
+        return len(swept)
+
+    runner = JobRunner(factory, clock=clock)
+    work = runner.every("feature", timedelta(hours=1), sweep)
+    assert runner.kinds == []  # registered when the feature starts, not when it is built
+    await work.start()
+    await runner.start()
+    await runner.wait_idle()
+    assert swept == [clock.now] and runner.kinds == ["feature"]
+    clock.now += timedelta(minutes=5)
+    work.wake()  # due now, long before its hour
+    for _ in range(100):
+        if len(swept) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert swept[1] == clock.now
+    await work.stop()
+    assert runner.kinds == []
+    assert await work.sweep() == 3  # by hand, as tests do after moving the clock
+    await runner.stop()
+
+
 async def test_a_runner_claims_no_kind_it_has_no_handler_for(
     factory: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -92,10 +92,10 @@ async def _status(factory: Any, post_id: int, status: str) -> None:
     assert (await post_row(factory, post_id)).status == status
 
 
-def _one_line_failure(tmp_path: Path, **env: str) -> str:
+def _one_line_failure(tmp_path: Path, *command: str, **env: str) -> str:
     env = _env(tmp_path, **env) | {"LOG_LEVEL": "WARNING"}  # no INFO lines of libraries
-    proc = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, str(ROOT / "bot.py"), *(command or ["run"])],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     lines = proc.stderr.strip().splitlines()
@@ -118,6 +118,14 @@ def test_a_missing_database_is_one_line(tmp_path: Path, request: pytest.FixtureR
     line = _one_line_failure(tmp_path, BOT_TOKEN=TOKEN, DATABASE_URL=missing)
     assert line == (f"Cannot use DATABASE_URL {missing}: "
                     'database "embassy_no_such_database" does not exist')
+
+
+@pytest.mark.parametrize("command", [["run"], ["ask", "visa to France"]])
+def test_a_database_never_migrated_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
+    line = _one_line_failure(tmp_path, *command, BOT_TOKEN=TOKEN, DATABASE_URL=url)
+    assert line == (f"The database at DATABASE_URL {url} has none of the bot's tables: "
+                    "run `python bot.py migrate`")
 
 
 def test_an_unreachable_bot_api_server_is_one_line_without_the_token(

@@ -16,10 +16,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +28,6 @@ from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
-from bot.shared.jobs import JobRunner
 from bot.shared.render import mission_label
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, fmt_time
@@ -44,7 +41,6 @@ from storage.appointments import (
     Taken,
     TemplateDTO,
 )
-from storage.jobs import JobDTO
 from storage.models import utcnow
 from storage.travel.travellers import FollowRepo, TripRepo
 
@@ -481,38 +477,16 @@ async def purge_past_appointments(factory: async_sessionmaker[AsyncSession],
     return removed
 
 
-class AppointmentTask:
-    """Reminders and retention while the bot runs; one :meth:`sweep` a scheduler can call."""
+APPOINTMENTS = "appointments"  # the periodic job of :func:`sweep_appointments`
 
-    KEY = "appointments"
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession], store: ContentStore,
-                 i18n: I18n, settings: Settings, send: Send,
-                 clock: Callable[[], datetime] = utcnow, every: timedelta = SWEEP_EVERY) -> None:
-        self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
-        self.send, self.clock, self.every = send, clock, every
-        self._jobs: JobRunner | None = None
-
-    async def sweep(self) -> tuple[int, int]:
-        now = self.clock()
-        reminded = await send_appointment_reminders(self.factory, self.store, self.i18n,
-                                                    self.settings, self.send, now)
-        return reminded, await purge_past_appointments(self.factory, self.settings, now)
-
-    async def _job(self, job: JobDTO) -> None:
-        await self.sweep()
-
-    async def start(self, jobs: JobRunner) -> None:
-        """Run :meth:`sweep` as the periodic job ``appointments``, in whichever process
-        claims it (:mod:`bot.shared.jobs`)."""
-        self._jobs = jobs
-        jobs.periodic(self.KEY, self.every, self._job)
-
-    async def stop(self) -> None:
-        """This process stops sweeping (tests sweep by hand after moving the clock)."""
-        if self._jobs is not None:
-            self._jobs.unregister(self.KEY)
-            self._jobs = None
+async def sweep_appointments(factory: async_sessionmaker[AsyncSession], store: ContentStore,
+                             i18n: I18n, settings: Settings, send: Send,
+                             clock: Callable[[], datetime] = utcnow) -> tuple[int, int]:
+    """Reminders and retention while the bot runs: (reminded, purged)."""
+    now = clock()
+    reminded = await send_appointment_reminders(factory, store, i18n, settings, send, now)
+    return reminded, await purge_past_appointments(factory, settings, now)
 
 
 # --- /my_data and /forget_me ------------------------------------------------------------------
@@ -540,23 +514,3 @@ async def _erase(session: AsyncSession, user_id: int) -> int:
 def personal_data() -> list[PersonalData]:
     return [PersonalData("appointments", lambda: _("Consular appointments"), _show, _erase)]
 
-
-# --- start-up hooks ---------------------------------------------------------------------------
-
-
-async def start_appointments(dispatcher: Any, bot: Bot, settings: Settings, store: ContentStore,
-                             session_factory: async_sessionmaker[AsyncSession],
-                             i18n: I18n, jobs: JobRunner) -> None:
-    """Tests put ``travel_clock`` into the dispatcher and call ``sweep`` themselves."""
-    from bot.travel.jobs import sender
-
-    clock: Callable[[], datetime] = dispatcher.workflow_data.get("travel_clock") or utcnow
-    task = AppointmentTask(session_factory, store, i18n, settings, sender(bot), clock=clock)
-    dispatcher["appointment_reminders"] = task
-    await task.start(jobs)
-
-
-async def stop_appointments(dispatcher: Any) -> None:
-    task = dispatcher.workflow_data.get("appointment_reminders")
-    if task is not None:
-        await task.stop()

@@ -16,7 +16,6 @@ is locked" get one and the same answer, so numbers cannot be enumerated.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -26,10 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,13 +36,12 @@ from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
-from bot.shared.jobs import JobRunner
+from bot.shared.jobs import PeriodicJob
 from bot.shared.render import flag, mission_label
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date
 from bot.shared.translation import gettext as _
 from storage.cases import CaseDTO, CaseRepo, StepDTO
-from storage.jobs import JobDTO
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -438,46 +434,8 @@ async def purge_cases(factory: async_sessionmaker[AsyncSession], settings: Setti
     return cases, lookups
 
 
-class CaseNotices:
-    """Sends the outbox as the periodic job ``case-notices`` (every :data:`NOTICE_EVERY`, in
-    whichever process claims it), and soon after the desk wakes it."""
-
-    KEY = "case-notices"
-
-    def __init__(self, factory: async_sessionmaker[AsyncSession], store: ContentStore,
-                 i18n: I18n, settings: Settings, send: Send,
-                 every: timedelta = NOTICE_EVERY) -> None:
-        self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
-        self.send, self.every = send, every
-        self._jobs: JobRunner | None = None
-        self._pending: set[asyncio.Task[None]] = set()
-
-    async def sweep(self) -> int:
-        return await send_notices(self.factory, self.store, self.i18n, self.settings,
-                                  self.send)
-
-    async def _job(self, job: JobDTO) -> None:
-        await self.sweep()
-
-    def wake(self) -> None:
-        """Make the job due now (whichever process claims it sends the new notices)."""
-        if self._jobs is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._jobs.run_now(self.KEY))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def start(self, jobs: JobRunner) -> None:
-        self._jobs = jobs
-        jobs.periodic(self.KEY, self.every, self._job)
-
-    async def stop(self) -> None:
-        if self._jobs is not None:
-            self._jobs.unregister(self.KEY)
-            self._jobs = None
-        for task in list(self._pending):
-            with contextlib.suppress(Exception):
-                await task
+CASE_NOTICES = "case-notices"  # the periodic job sending the outbox (every NOTICE_EVERY)
+CaseNotices = PeriodicJob[int]  # the outbox sender; the desk wakes it once notices are queued
 
 
 # --- /my_data and /forget_me --------------------------------------------------------------
@@ -511,20 +469,3 @@ def personal_data() -> list[PersonalData]:
             PersonalData("case_lookups", lambda: _("Your case lookups"),
                          _show_lookups, _erase_lookups)]
 
-
-async def start_case_notices(dispatcher: Any, bot: Bot, settings: Settings,
-                             store: ContentStore,
-                             session_factory: async_sessionmaker[AsyncSession],
-                             i18n: I18n, jobs: JobRunner) -> None:
-    """Start-up hook: the outbox sender, as ``dispatcher["case_notices"]`` for the desk."""
-    from bot.travel.jobs import sender  # the reminders' sender: same limiter, same priority
-
-    task = CaseNotices(session_factory, store, i18n, settings, sender(bot))
-    dispatcher["case_notices"] = task
-    await task.start(jobs)
-
-
-async def stop_case_notices(dispatcher: Any) -> None:
-    task = dispatcher.workflow_data.get("case_notices")
-    if task is not None:
-        await task.stop()

@@ -89,25 +89,29 @@ async def purge_dialogue(factory: async_sessionmaker[AsyncSession], settings: Se
 class DialogueJobs:
     """The dialogue's periodic jobs; safe to start in many processes at once."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession], settings: Settings,
-                 store: ContentStore, i18n: I18n) -> None:
+    KEYS = ("sla", "digests", "dialogue-retention")
+
+    def __init__(self, bot: Bot, jobs: JobRunner, factory: async_sessionmaker[AsyncSession],
+                 settings: Settings, store: ContentStore, i18n: I18n) -> None:
+        self.bot, self.jobs = bot, jobs
         self.factory, self.settings, self.store, self.i18n = factory, settings, store, i18n
-        self._bot: Bot | None = None
 
     async def sla(self, job: JobDTO | None = None) -> None:
-        if self.settings.operators_chat_id is not None and self._bot is not None:
-            await check_sla(OfficerDesk(self._bot, self.settings, self.store, self.i18n),
+        if self.settings.operators_chat_id is not None:
+            await check_sla(OfficerDesk(self.bot, self.settings, self.store, self.i18n),
                             self.factory, utcnow())
 
     async def digests(self, job: JobDTO | None = None) -> None:
-        if self._bot is not None:
-            await send_digests(self._bot, self.factory, self.settings, self.store, self.i18n)
+        await send_digests(self.bot, self.factory, self.settings, self.store, self.i18n)
 
     async def purge(self, job: JobDTO | None = None) -> None:
         await purge_dialogue(self.factory, self.settings)
 
-    async def start(self, bot: Bot, jobs: JobRunner) -> None:
-        self._bot = bot
-        jobs.periodic("sla", TICK, self.sla)
-        jobs.periodic("digests", DIGEST_EVERY, self.digests)
-        jobs.periodic("dialogue-retention", PURGE_EVERY, self.purge)
+    async def start(self) -> None:
+        self.jobs.periodic("sla", TICK, self.sla)
+        self.jobs.periodic("digests", DIGEST_EVERY, self.digests)
+        self.jobs.periodic("dialogue-retention", PURGE_EVERY, self.purge)
+
+    async def stop(self) -> None:
+        for key in self.KEYS:
+            self.jobs.unregister(key)

@@ -9,9 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cases.service import purge_cases
 from bot.config import Settings
-from bot.shared.jobs import JobRunner
 from storage.answers import QuestionRepo
-from storage.jobs import JobDTO
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -30,18 +28,10 @@ async def purge_expired(
     return removed
 
 
-class RetentionTask:
-    """Runs :func:`purge_expired` as the periodic job ``retention`` (at start-up, then every
-    few hours), in whichever process claims it."""
+RETENTION = "retention"  # the periodic job: at start-up, then every PURGE_EVERY
 
-    KEY = "retention"
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        self.factory, self.settings = factory, settings
-
-    async def _job(self, job: JobDTO) -> None:
-        await purge_expired(self.factory, self.settings)
-        await purge_cases(self.factory, self.settings)
-
-    async def start(self, jobs: JobRunner) -> None:
-        jobs.periodic(self.KEY, PURGE_EVERY, self._job)
+async def purge_retained(factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Everything personal whose time is up: unanswered questions, then cases."""
+    await purge_expired(factory, settings)
+    await purge_cases(factory, settings)

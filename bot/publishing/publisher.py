@@ -559,27 +559,3 @@ class Publisher:
             await audit.record(session, None, audit.Action.POST_EDITED_PUBLISHED,
                                f"post:{post_id}", edited=edited, failed=failed)
         return edited, failed
-
-
-
-async def start_publisher(
-    dispatcher: Any, bot: Bot, settings: Settings,
-    session_factory: async_sessionmaker[AsyncSession], i18n: I18n,
-) -> None:
-    """Dispatcher start-up hook: handlers get the running Publisher as ``publisher``.
-
-    A Publisher put into the dispatcher beforehand (tests) is started instead of replaced.
-    """
-    publisher = dispatcher.workflow_data.get("publisher")
-    if publisher is None:
-        publisher = Publisher(bot, session_factory, settings, i18n,
-                              budget=dispatcher.workflow_data.get("send_budget"),
-                              jobs=dispatcher.workflow_data.get("jobs"))
-        dispatcher["publisher"] = publisher
-    await publisher.start()
-
-
-async def stop_publisher(dispatcher: Any) -> None:
-    publisher = dispatcher.workflow_data.get("publisher")
-    if publisher is not None:
-        await publisher.stop()

@@ -32,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,6 +52,51 @@ STOP_WAIT = 5.0  # seconds the loops and jobs get to end on their own at stop
 
 Handler = Callable[[JobDTO], Awaitable[datetime | None]]
 Work = Callable[[], Awaitable[datetime | None]]
+T = TypeVar("T")
+
+
+class Background(Protocol):
+    """A feature's background work in this process: the factory builds each one, starts them
+    in one order when the bot starts and stops them in the reverse order."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class PeriodicJob(Generic[T]):
+    """``sweep`` as the periodic job ``key`` (every ``every``, in whichever process claims it).
+
+    :meth:`stop` makes this process stop taking the job (a sweep under way finishes; tests
+    stop it and call :meth:`sweep` themselves after moving the clock); :meth:`wake` makes it
+    due now. Built by :meth:`JobRunner.every`.
+    """
+
+    def __init__(self, jobs: JobRunner, key: str, every: timedelta,
+                 sweep: Callable[[], Awaitable[T]]) -> None:
+        self.jobs, self.key, self.every, self._sweep = jobs, key, every, sweep
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def sweep(self) -> T:
+        return await self._sweep()
+
+    async def _job(self, job: JobDTO) -> None:
+        await self._sweep()
+
+    def wake(self) -> None:
+        """Make the job due now (whichever process claims it does the work)."""
+        task = asyncio.get_running_loop().create_task(self.jobs.run_now(self.key))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def start(self) -> None:
+        self.jobs.periodic(self.key, self.every, self._job)
+
+    async def stop(self) -> None:
+        self.jobs.unregister(self.key)
+        for task in list(self._pending):
+            with contextlib.suppress(Exception):
+                await task
 
 
 class JobRunner:
@@ -97,6 +142,11 @@ class JobRunner:
         if self._running:
             task = asyncio.get_running_loop().create_task(self._ensure(key))
             task.add_done_callback(lambda _: self.wake())
+
+    def every(self, key: str, every: timedelta,
+                 sweep: Callable[[], Awaitable[T]]) -> PeriodicJob[T]:
+        """A feature's periodic job, registered here when it starts (:class:`PeriodicJob`)."""
+        return PeriodicJob(self, key, every, sweep)
 
     @property
     def kinds(self) -> list[str]:

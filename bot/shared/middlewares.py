@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.feedback.question_log import QuestionLogBuffer
 from bot.shared.i18n import language_from_telegram, pick_language
-from bot.shared.translation import use_language
 from storage.answers import QuestionRepo
 from storage.db import holding
 from storage.users import UserRepo
@@ -289,5 +288,5 @@ class LocaleMiddleware(I18nMiddleware):
         current = await self.get_locale(event=event, data=data)
         data[self.middleware_key] = self
         data["i18n"] = self.i18n
-        with self.i18n.context(), self.i18n.use_locale(current), use_language(current):
+        with self.i18n.context(), self.i18n.use_locale(current):
             return await handler(event, data)

@@ -1,9 +1,10 @@
-"""Gettext for the services, without Telegram: the catalogs, the current language, Babel formats.
+"""The one gettext, without Telegram: the catalogs, the current language, Babel formats.
 
 The services (answers, cards, screens) run both inside the bot and in ``bot.py ask``; they
-import only this module, so answering a question never loads the Telegram framework. Inside
-an update the locale middleware sets the language here as well as in aiogram's i18n, from
-the same compiled catalogs, so both read the same translation.
+import only this module, so answering a question never loads the Telegram framework. The
+running bot's aiogram ``I18n`` (:func:`bot.shared.i18n.create_i18n`) is a view of this
+module: its catalogs are :func:`catalogs` and its current locale is :func:`current_language`,
+so handlers (aiogram's ``gettext``) and services read one translation in one language.
 """
 
 from __future__ import annotations
@@ -42,8 +43,13 @@ def check_catalogs(path: Path = LOCALES_DIR) -> None:
         )
 
 
-@lru_cache(maxsize=4)
 def catalogs(path: Path = LOCALES_DIR) -> dict[str, _gettext.GNUTranslations]:
+    """The compiled catalogs, loaded once per directory for the whole process."""
+    return _load(path.resolve())
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> dict[str, _gettext.GNUTranslations]:
     check_catalogs(path)
     out = {}
     for lang in LANGUAGES:
@@ -54,6 +60,11 @@ def catalogs(path: Path = LOCALES_DIR) -> dict[str, _gettext.GNUTranslations]:
 
 def current_language() -> str | None:
     return _language.get()
+
+
+def set_language(lang: str) -> None:
+    """The current language from here on, in this context (prefer :func:`use_language`)."""
+    _language.set(lang)
 
 
 @contextmanager

@@ -1,6 +1,6 @@
-"""Start-up hooks for the travellers' background work: trip reminders and trip retention (the
-periodic job ``travellers`` of :mod:`bot.shared.jobs`, one process at a time), and the
-active-alert board.
+"""The travellers' background work: trip reminders and trip retention (the periodic job
+``travellers`` of :mod:`bot.shared.jobs`, one process at a time; :class:`BoardRefreshingTask`
+is its sweep), and the active-alert board.
 
 The board is this process's memory (country cards read it), so every process refreshes its
 own, like the question log's buffer is flushed per process: a short loop per process, which
@@ -18,16 +18,11 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.answers.store import ContentStore
-from bot.config import Settings
 from bot.outbound.ratelimit import BACKGROUND, sending_at
-from bot.shared.jobs import JobRunner
 from bot.travel.advice import send_queued_changes
 from bot.travel.alert_board import Board, refresh_board
-from bot.travel.alerts import alert_lines
 from bot.travel.journeys import send_leg_reminders
 from bot.travel.trips import TravellerTask
 from storage.models import utcnow
@@ -73,7 +68,7 @@ class BoardRefresher:
                 log.warning("alert board not refreshed (%s)", type(exc).__name__)
             await asyncio.sleep(self.every)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="alert-board")
 
     async def stop(self) -> None:
@@ -96,28 +91,3 @@ class BoardRefreshingTask(TravellerTask):
             await refresh_board(self.factory, self.board, self.clock())
         await send_queued_changes(self.factory, self.publisher)
         return result
-
-
-async def start_travellers(dispatcher: Any, bot: Bot, settings: Settings, store: ContentStore,
-                           session_factory: async_sessionmaker[AsyncSession],
-                           i18n: I18n, jobs: JobRunner, alert_board: Board) -> None:
-    """Tests put ``travel_clock`` (a callable returning the time) into the dispatcher."""
-    clock: Callable[[], datetime] = dispatcher.workflow_data.get("travel_clock") or utcnow
-    task = BoardRefreshingTask(session_factory, store, i18n, settings, sender(bot),
-                               clock=clock, alert_lines=alert_lines)
-    task.publisher = dispatcher.workflow_data.get("publisher")
-    task.board = alert_board
-    dispatcher["travellers"] = task
-    refresher = BoardRefresher(session_factory, alert_board, clock)
-    dispatcher["alert_board_refresher"] = refresher
-    refresher.start()
-    await task.start(jobs)
-
-
-async def stop_travellers(dispatcher: Any) -> None:
-    task = dispatcher.workflow_data.get("travellers")
-    if task is not None:
-        await task.stop()
-    board = dispatcher.workflow_data.get("alert_board_refresher")
-    if board is not None:
-        await board.stop()

@@ -18,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.shared.i18n import locale, reader_language
-from bot.shared.jobs import JobRunner
 from bot.shared.render import advisory_block, emergency_block, flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date
 from bot.shared.translation import gettext as _
-from storage.jobs import JobDTO
 from storage.models import utcnow
 from storage.travel.travellers import HOME_CONTACT_CHARS as HOME_CONTACT_CHARS
 from storage.travel.travellers import TripDTO, TripRepo
@@ -168,8 +166,9 @@ async def purge_ended_trips(
 
 
 class TravellerTask:
-    """Reminders and retention as the periodic job ``travellers``; ``clock`` is replaceable
-    in tests, which stop the job and sweep themselves after moving the clock."""
+    """Reminders and retention: the sweep of the periodic job ``travellers`` (the factory
+    runs it through :meth:`bot.shared.jobs.JobRunner.every`); ``clock`` is replaceable in
+    tests, which stop the job and sweep themselves after moving the clock."""
 
     KEY = "travellers"
 
@@ -180,7 +179,6 @@ class TravellerTask:
                  every: timedelta = SWEEP_EVERY) -> None:
         self.factory, self.store, self.i18n, self.settings = factory, store, i18n, settings
         self.send, self.clock, self.alert_lines, self.every = send, clock, alert_lines, every
-        self.jobs: JobRunner | None = None
 
     async def sweep(self) -> tuple[int, int]:
         now = self.clock()
@@ -188,23 +186,6 @@ class TravellerTask:
                                             self.send, now, self.alert_lines)
         purged = await purge_ended_trips(self.factory, self.settings, now)
         return reminded, purged
-
-    async def _job(self, job: JobDTO) -> None:
-        await self.sweep()
-
-    async def wake(self) -> None:
-        """Sweep now, in whichever process takes the job."""
-        if self.jobs is not None:
-            await self.jobs.run_now(self.KEY)
-
-    async def start(self, jobs: JobRunner) -> None:
-        self.jobs = jobs
-        jobs.periodic(self.KEY, self.every, self._job)
-
-    async def stop(self) -> None:
-        """This process no longer takes the job (a sweep under way finishes)."""
-        if self.jobs is not None:
-            self.jobs.unregister(self.KEY)
 
 
 # --- in an update (the unit of work's session: these flush, the middleware commits) -------
