@@ -24,6 +24,7 @@ MIN_COUNTRY_STEM = 4
 # ("египед", "koera"), names it, less surely than the name itself; never a short name.
 NEAR_STRENGTH = 0.6  # times the name's own strength
 NEAR_MIN = 5  # letters of both the name and the word (before its case ending)
+NEAR_STEM = 6  # ... and of the word when a case ending follows
 
 
 # Case endings after a country name, in key form (Russian, then Kazakh).
@@ -291,7 +292,8 @@ class CountryMatcher:
             k = tok.key
             for end in range(len(k), max(NEAR_MIN, len(k) - _LONGEST_SUFFIX) - 1, -1):
                 ending, stem = k[end:], k[:end]
-                if ending not in COUNTRY_SUFFIXES or stem in known:
+                if ending not in COUNTRY_SUFFIXES or stem in known or (
+                        ending and len(stem) < NEAR_STEM):  # «прадеда» is not «Праге»+да
                     continue
                 for form in self.near_keys.near(stem):
                     hits.extend((iso, s, d or _is_adjective_ending(ending))
