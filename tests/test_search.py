@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from bot.answers.search import Analysis, QuestionIndex, detect_language
 from bot.answers.store import ContentStore
 from bot.shared.textnorm import key, latin_to_cyrillic, tokenize
+from tests.kit import CONTENT, ROOT
 
-CONTENT = Path(__file__).resolve().parent.parent / "content"
-CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
+CACHE = ROOT / "data" / "cache"
 
 
 @pytest.fixture(scope="module")
