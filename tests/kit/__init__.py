@@ -14,12 +14,12 @@ from tests.kit.env import (
     truncate_pg,
     unavailable,
 )
-from tests.kit.rows import Rows, database, db_factory, eventually, rows_mentioning
+from tests.kit.rows import Rows, database, db_factory, rows_mentioning
 from tests.kit.waiting import until, until_async
 
 __all__ = [
     "CONTENT", "DATA", "IN_CI", "REDIS_URL", "ROOT", "Clock", "Conversation", "MembersSession",
-    "OfflineBot", "Rows", "RunningBot", "Started", "database", "db_factory", "eventually",
+    "OfflineBot", "Rows", "RunningBot", "Started", "database", "db_factory",
     "make_bot", "make_settings", "offline_bot", "rows_mentioning", "running", "seed_content",
     "start_bot", "truncate_pg", "unavailable", "until", "until_async",
 ]

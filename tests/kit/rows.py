@@ -68,12 +68,6 @@ def db_factory(url: str) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(create_engine(url))
 
 
-async def eventually(url: str, query: Any, timeout: float = 5.0) -> list[Any]:
-    """The scalars of ``query`` on the database at ``url`` once there are any."""
-    async with database(url) as factory:
-        return await Rows(factory).eventually(query, timeout)
-
-
 async def rows_mentioning(url: str, value: int) -> dict[str, int]:
     """Every table with a row holding ``value`` in any integer column: table → count."""
     engine = create_engine(url)
