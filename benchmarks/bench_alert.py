@@ -27,7 +27,7 @@ from bot.travel.trips import local_today
 from localapi import LocalBotAPI
 from storage.migrate import upgrade
 from storage.models import CountryFollow, utcnow
-from tests.conftest import CONTENT, make_settings
+from tests.kit import CONTENT, make_settings
 from tests.publishing_kit import add_post, build_world, database, make_bot
 
 SCALE = float(os.environ.get("BENCH_SCALE", "4"))

@@ -29,7 +29,7 @@ from bot.publishing.publisher import Publisher
 from bot.shared.i18n import create_i18n
 from localapi import LocalBotAPI
 from storage.migrate import upgrade
-from tests.conftest import make_settings
+from tests.kit import make_settings
 from tests.publishing_kit import World, add_post, build_world, database, ledger, make_bot
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))  # ×1: see README (jitter at ×4)

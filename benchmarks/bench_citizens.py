@@ -31,7 +31,9 @@ from bot.shared.i18n import create_i18n
 from localapi import LocalBotAPI
 from localapi.records import OutEvent
 from storage.migrate import upgrade
-from tests.conftest import PG_BASE, _pg_admin, seed_content
+from tests.kit import seed_content
+from tests.kit.env import PG_BASE
+from tests.kit.env import pg_admin as _pg_admin
 
 CITIZENS = int(os.environ.get("BENCH_CITIZENS", "200"))
 QUESTIONS = int(os.environ.get("BENCH_QUESTIONS", "10"))

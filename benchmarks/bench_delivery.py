@@ -78,7 +78,7 @@ async def _engine(url: str) -> dict[str, Any]:
     from bot.publishing.publisher import Publisher
     from bot.shared.i18n import create_i18n
     from localapi import LocalBotAPI
-    from tests.conftest import make_settings
+    from tests.kit import make_settings
     from tests.publishing_kit import add_post, build_world, database, ledger, make_bot
 
     server = LocalBotAPI(flood_limits=True, latency=LATENCY)

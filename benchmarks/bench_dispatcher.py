@@ -75,7 +75,7 @@ async def main() -> None:
     from bot.factory import App
     from localapi.offline import OfflineSession
     from storage.migrate import upgrade
-    from tests.conftest import make_settings
+    from tests.kit import make_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"

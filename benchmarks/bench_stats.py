@@ -97,7 +97,7 @@ async def one_backend(url: str, name: str) -> dict[str, Any]:
     from bot.factory import App
     from bot.feedback.callbacks import StatsPeriod
     from storage.migrate import upgrade
-    from tests.conftest import make_settings
+    from tests.kit import make_settings
 
     await asyncio.to_thread(upgrade, url)
     settings = make_settings(url, admin_ids=(ADMIN,), default_language="en")
@@ -109,7 +109,7 @@ async def one_backend(url: str, name: str) -> dict[str, Any]:
     session = DistantSession()
     bot = Bot("42:BENCH", session=session)
     dp = app.dispatcher()
-    from tests.test_dispatcher import press_update
+    from tests.kit.updates import press_update
 
     idle, _ = await longest_block(lambda: asyncio.sleep(2.0))
     cpu0 = time.process_time()

@@ -12,8 +12,8 @@ import asyncio
 from bot.outbound.delivery import EngineOptions
 from bot.publishing.publisher import Publisher
 from bot.shared.i18n import create_i18n
-from tests.conftest import make_settings
-from tests.publishing_kit import database, make_bot, runs
+from tests.kit import database, make_bot, make_settings
+from tests.publishing_kit import runs
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -4,41 +4,20 @@ a local server world (subscribers, groups, channels) mirrored in the database, a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from localapi import LocalBotAPI
-from storage.db import create_engine, create_session_factory
 from storage.models import ChatRow, Delivery, NewsSubscription, Post, PostRun, User
+from tests.kit import database, db_factory, make_bot
 
 TEXTS = {"kk": "<b>Жаңалық</b> kk", "ru": "<b>Новость</b> ru", "en": "<b>News</b> en"}
 BUTTONS = {"rows": [{"url": "https://mfa.gov.kz",
                      "labels": {"kk": "Толығырақ", "ru": "Подробнее", "en": "Read more"}}]}
-
-
-def make_bot(server: LocalBotAPI, token: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-
-
-@asynccontextmanager
-async def database(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 @dataclass
@@ -136,5 +115,6 @@ async def runs(factory: async_sessionmaker[AsyncSession], post_id: int) -> list[
             select(PostRun).where(PostRun.post_id == post_id).order_by(PostRun.id)))
 
 
-def db_factory(url: str) -> async_sessionmaker[AsyncSession]:
-    return create_session_factory(create_engine(url))
+# The benchmarks take these from here too.
+__all__ = ["BUTTONS", "TEXTS", "World", "add_post", "build_world", "database", "db_factory",
+           "ledger", "make_bot", "post_row", "runs"]

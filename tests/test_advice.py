@@ -22,7 +22,7 @@ from bot.answers.store import import_content
 from bot.shared.translation import fmt_date
 from bot.travel.trips import local_today
 from storage.models import CountryFollow, Post, Trip, User, utcnow
-from tests.conftest import CONTENT
+from tests.kit import CONTENT
 from tests.travel_kit import TravelBot, travel_bot
 
 pytestmark = pytest.mark.asyncio

@@ -55,7 +55,7 @@ async def test_each_dispatcher_builds_its_own_board_and_its_answers_read_that_on
     from bot.factory import create_dispatcher
     from bot.shared.i18n import create_i18n
     from storage.models import utcnow
-    from tests.conftest import CONTENT, make_settings
+    from tests.kit import CONTENT, make_settings
 
     settings = make_settings("sqlite+aiosqlite:///unused.db")
     store = ContentStore.from_files(CONTENT)
@@ -81,7 +81,7 @@ async def test_the_one_role_gate_reads_admin_ids_then_the_roles_table(sqlite_url
     from bot.shared import roles
     from storage.db import create_engine, create_session_factory
     from storage.roles import RoleRepo
-    from tests.conftest import make_settings
+    from tests.kit import make_settings
 
     settings = make_settings(sqlite_url, admin_ids=(ADMIN,))
     engine = create_engine(sqlite_url)

@@ -15,7 +15,7 @@ from bot.shared.tghtml import quote
 from bot.travel.alert_board import Board
 from storage.models import utcnow
 from storage.publishing.posts import AlertDTO
-from tests.conftest import CONTENT
+from tests.kit import CONTENT
 
 
 @pytest.fixture(scope="module")

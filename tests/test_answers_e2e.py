@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.answers.content import load_tree
-from tests.conftest import CONTENT, RunningBot
+from tests.kit import CONTENT, RunningBot
 
 pytestmark = pytest.mark.asyncio
 

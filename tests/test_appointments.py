@@ -30,7 +30,7 @@ from bot.shared.translation import use_language
 from storage.appointments import TemplateDTO
 from storage.db import create_engine, create_session_factory
 from storage.models import Appointment, AppointmentSlot
-from tests.conftest import CONTENT
+from tests.kit import CONTENT
 
 STORE = ContentStore.from_files(CONTENT)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -205,7 +205,7 @@ def test_ics_is_a_valid_calendar_in_utc() -> None:
 async def test_retention_deletes_past_appointments_after_the_setting(
         factory: async_sessionmaker[AsyncSession]) -> None:
     from bot.appointments.service import purge_past_appointments
-    from tests.conftest import make_settings
+    from tests.kit import make_settings
 
     slot_ids = await _ten_slots(factory)
     async with factory() as session, session.begin():
@@ -244,7 +244,7 @@ async def test_missions_of_the_persons_countries_come_first(
 def test_operator_missions_setting() -> None:
     from pydantic import ValidationError
 
-    from tests.conftest import make_settings
+    from tests.kit import make_settings
 
     settings = make_settings("sqlite+aiosqlite://",
                              operator_missions="111:de-berlin, de-frankfurt; 222:tr-ankara")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,37 +17,25 @@ from sqlalchemy import select
 
 from bot.appointments.service import service_label
 from bot.factory import create_privacy_registry
-from bot.shared.middlewares import FloodMiddleware
 from bot.shared.translation import fmt_date, use_language
-from localapi import LocalBotAPI
 from localapi.records import Chat, User
 from storage.models import Appointment, AuditEntry
-from tests.conftest import Conversation, start_bot
-from tests.travel_kit import Clock, rows_mentioning
+from tests.kit import Clock, Conversation, RunningBot, rows_mentioning, running
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2026, 12, 14, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
 TUESDAY = date(2026, 12, 15)
 
 
-@dataclass
-class Mission:
-    server: LocalBotAPI
-    settings: Any
-    app: Any
-    dp: Any
+class Mission(RunningBot):
+    """The bot with the consular desk and a clock at Monday morning in Berlin."""
+
     clock: Clock
     group: Chat
     officer: User
 
-    def person(self, name: str, lang: str) -> Conversation:
-        return Conversation(self.server, self.server.add_user(first_name=name,
-                                                              language_code=lang))
-
     async def desk(self, text: str, count: int = 1) -> list[dict[str, Any]]:
-        self.server.mark(self.group)
-        await self.server.send_message(self.officer, text, self.group)
-        return await self.server.wait_for_messages(self.group, count=count, timeout=10)
+        return await self.in_group(text, count=count)
 
     async def desk_press(self, message: dict[str, Any], label: str,
                          who: User | None = None) -> dict[str, Any]:
@@ -61,47 +48,22 @@ class Mission:
                                                           chat=self.group)
         raise AssertionError(f"no {label!r} on {self.server.buttons(message)}")
 
-    async def answer_to(self, query: dict[str, Any]) -> dict[str, Any]:
-        for _ in range(200):
-            found = self.server.callback_answers().get(query["id"])
-            if found is not None:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError("the callback query was never answered")
-
-    async def rows(self, query: Any) -> list[Any]:
-        async with self.app.session_factory() as session:
-            return list((await session.scalars(query)).all())
-
     def file(self, message: dict[str, Any]) -> bytes:
         return bytes(self.server.files[message["document"]["file_id"]].data)
 
 
 async def _mission_bot(db_url: str, **extra: Any) -> AsyncIterator[Mission]:
-    clock = Clock(MONDAY)
-    async with LocalBotAPI() as server:
-        officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
-                                  started=True)
-        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
-
-        def use_clock(dp: Any) -> None:
-            dp["travel_clock"] = clock
-
-        settings = {key: value(officer) if callable(value) else value
-                    for key, value in extra.items()}
-        async with start_bot(db_url, server, setup=use_clock, operators_chat_id=group.id,
-                             default_language="en",
-                             dispatcher={"flood": FloodMiddleware(limit=1000)},
-                             **settings) as s:
-            await s.dp["appointment_reminders"].stop()  # the test sweeps, after moving the clock
-            await s.dp["travellers"].stop()
-            yield Mission(server, s.settings, s.app, s.dp, clock, group, officer)
+    async with running(db_url, Mission, desk=True, clock=Clock(MONDAY), long_scripts=True,
+                       **extra) as m:
+        await m.dp["appointment_reminders"].stop()  # the test sweeps, after moving the clock
+        await m.dp["travellers"].stop()
+        yield m
 
 
 @pytest_asyncio.fixture
 async def mission(db_url: str) -> AsyncIterator[Mission]:
-    async for running in _mission_bot(db_url):
-        yield running
+    async for made in _mission_bot(db_url):
+        yield made
 
 
 async def _open_tuesdays(m: Mission) -> None:
@@ -180,7 +142,7 @@ async def test_booked_reminded_moved_and_cancelled(mission: Mission, lang: str) 
     assert t["moved"] in moved["text"] and "09:40" in moved["text"]
     [document] = await m.server.wait_for_messages(aliya.user, timeout=10)
     assert "DTSTART:20261215T084000Z" in m.file(document).decode()
-    rows = await m.rows(select(Appointment).where(Appointment.user_id == aliya.user.id))
+    rows = await m.scalars(select(Appointment).where(Appointment.user_id == aliya.user.id))
     assert len(rows) == 1 and rows[0].status == "active"
     assert rows[0].reminded_at == m.clock.now  # within a day: the confirmation reminds
 
@@ -193,9 +155,9 @@ async def test_booked_reminded_moved_and_cancelled(mission: Mission, lang: str) 
     ask = await aliya.press(t["cancel"], listed)
     gone = await aliya.press(t["yes"], ask)
     assert t["cancelled"] in gone["text"]
-    [row] = await m.rows(select(Appointment).where(Appointment.user_id == aliya.user.id))
+    [row] = await m.scalars(select(Appointment).where(Appointment.user_id == aliya.user.id))
     assert row.status == "cancelled"
-    actions = await m.rows(select(AuditEntry.action).where(
+    actions = await m.scalars(select(AuditEntry.action).where(
         AuditEntry.action.like("appointment.%")))
     assert {"appointment.booked", "appointment.moved", "appointment.cancelled",
             "appointment.hours"} <= set(actions)
@@ -218,7 +180,7 @@ async def test_a_taken_time_and_forged_buttons_are_refused(mission: Mission) -> 
     assert answer.get("text", "").startswith("Извините, это время только что занял")
 
     # Forged data: a slot that does not exist, someone else's appointment, garbage.
-    [mine] = await m.rows(select(Appointment.id).where(Appointment.user_id == aliya.user.id))
+    [mine] = await m.scalars(select(Appointment.id).where(Appointment.user_id == aliya.user.id))
     for data in ("ap:ok:passport:de-berlin:20261215:987654:0", f"ap:cxl_yes:::::{mine}",
                  f"ap:move:::::{mine}", "ap:day:passport:xx-nowhere:20261215:0:0",
                  "ap:ok:passport:de-berlin:2026:1:1", "ap:zz"):
@@ -226,7 +188,7 @@ async def test_a_taken_time_and_forged_buttons_are_refused(mission: Mission) -> 
         answer = await m.answer_to(query)
         assert answer.get("text"), data  # answered, in words
         assert "Traceback" not in answer["text"]
-    [still] = await m.rows(select(Appointment.status).where(Appointment.id == mine))
+    [still] = await m.scalars(select(Appointment.status).where(Appointment.id == mine))
     assert still == "active"
 
 
@@ -251,7 +213,7 @@ async def test_the_operators_day_list_no_show_and_export(mission: Mission) -> No
     assert "Marked as a no-show." in (await m.answer_to(query)).get("text", "")
     [edited] = await m.server.wait_for_messages(m.group, timeout=10)
     assert f"🚫 09:40 · #{number}" in edited["text"]
-    [row] = await m.rows(select(Appointment.status).where(Appointment.id == number))
+    [row] = await m.scalars(select(Appointment.status).where(Appointment.id == number))
     assert row == "no_show"
     await m.desk_press(edited, "Export CSV")
     [csv_file] = await m.server.wait_for_messages(m.group, timeout=10)
@@ -260,7 +222,7 @@ async def test_the_operators_day_list_no_show_and_export(mission: Mission) -> No
     assert lines[0].startswith("appointment,mission,local_time")
     assert lines[1].startswith(f"{number},de-berlin,2026-12-15T09:40:00+01:00")
     assert lines[1].endswith(",passport,kk,no_show")
-    refused = await m.rows(select(AuditEntry.actor_id).where(
+    refused = await m.scalars(select(AuditEntry.actor_id).where(
         AuditEntry.action == "appointment.desk", AuditEntry.allowed.is_(False)))
     assert refused == [stranger.id]
     [closed] = await m.desk("/closed de-berlin 2026-12-22")
@@ -294,6 +256,6 @@ async def test_an_operator_manages_only_the_missions_set_for_them(sqlite_url: st
         assert "You do not manage de-berlin" in refused["text"]
         [saved] = await m.desk("/slots de-frankfurt notary mon 10:00-11:00 30m")
         assert "Saved: de-frankfurt, notary." in saved["text"]
-        audited = await m.rows(select(AuditEntry.target).where(
+        audited = await m.scalars(select(AuditEntry.target).where(
             AuditEntry.action == "appointment.desk", AuditEntry.allowed.is_(False)))
         assert audited == ["mission:de-berlin", "mission:de-berlin"]

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from localapi import LocalBotAPI
 from storage.models import Delivery
-from tests.conftest import ROOT
-from tests.publishing_kit import World, add_post, build_world, database, ledger, post_row
+from tests.kit import ROOT, database
+from tests.publishing_kit import World, add_post, build_world, ledger, post_row
 
 SCALE = 10.0
 KILLS = 3

@@ -16,8 +16,7 @@ import pytest_asyncio
 from bot.outbound.budget import SharedBudget, budget_client
 from bot.outbound.ratelimit import INTERACTIVE, LimiterMiddleware, SendLimiter, sending_at
 from localapi import LocalBotAPI
-from tests.conftest import REDIS_URL, _unavailable
-from tests.publishing_kit import make_bot
+from tests.kit import REDIS_URL, make_bot, unavailable
 
 SCALE = 1.0  # real time: a faster clock turns scheduling jitter into crowded windows
 
@@ -29,7 +28,7 @@ async def redis() -> AsyncIterator[Any]:
         await client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means the service is missing
         await client.aclose()
-        _unavailable("Redis", exc)
+        unavailable("Redis", exc)
     yield client
     await client.aclose()
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.answers.content import load_tree
 from bot.shared.translation import fmt_date
-from tests.conftest import CONTENT, RunningBot
+from tests.kit import CONTENT, RunningBot
 
 pytestmark = pytest.mark.asyncio
 

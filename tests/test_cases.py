@@ -5,12 +5,10 @@ kk, ru and en, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,7 @@ from sqlalchemy import func, select
 
 from bot.cases import service
 from bot.cases.imports import CaseImportErrors, ImportReport, import_cases, parse_csv
-from bot.shared.middlewares import FloodMiddleware
 from bot.shared.translation import fmt_date
-from localapi import LocalBotAPI
 from localapi.records import Chat, User
 from storage.models import (
     AuditEntry,
@@ -34,8 +30,7 @@ from storage.models import (
     CaseStep,
     utcnow,
 )
-from tests.conftest import CONTENT, ROOT, Conversation, start_bot
-from tests.travel_kit import rows_mentioning
+from tests.kit import CONTENT, ROOT, Conversation, RunningBot, rows_mentioning, running, until
 
 LANGS = ["kk", "ru", "en"]
 HEADER = "number,service,mission,status,factor,secret,lang,note,date\n"
@@ -55,19 +50,12 @@ NOT_YOURS = {"kk": "Бұл түйме сізге арналмаған", "ru": "�
 PUSH = {"kk": "мәртебесі өзгерді", "ru": "новый статус", "en": "the status is now"}
 
 
-@dataclass
-class CasesBot:
-    server: LocalBotAPI
-    settings: Any
-    app: Any
-    dp: Any
+class CasesBot(RunningBot):
+    """The bot with the consular desk, importing the case register from ``tmp``."""
+
     group: Chat
     officer: User
     tmp: Path
-
-    def person(self, name: str, lang: str) -> Conversation:
-        return Conversation(self.server, self.server.add_user(first_name=name,
-                                                              language_code=lang))
 
     async def import_rows(self, *rows: str, name: str = "cases.csv") -> ImportReport:
         path = self.tmp / name
@@ -75,43 +63,18 @@ class CasesBot:
         return await import_cases(self.app.session_factory, self.app.store, path,
                                   self.settings.tz)
 
-    async def scalars(self, query: Any) -> list[Any]:
-        async with self.app.session_factory() as session:
-            return list((await session.scalars(query)).all())
-
-    async def count(self, model: Any) -> int:
-        async with self.app.session_factory() as session:
-            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-    async def settled(self, query: Any, expected: Any, timeout: float = 5.0) -> Any:
-        """A scalar query's value once it equals ``expected`` (the bot commits after replying)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            async with self.app.session_factory() as session:
-                value = (await session.execute(query)).scalar()
-            if value == expected or asyncio.get_running_loop().time() > deadline:
-                return value
-            await asyncio.sleep(0.05)
-
     async def officer_says(self, text: str) -> list[dict[str, Any]]:
-        self.server.mark(self.group)
-        await self.server.send_message(self.officer, text, self.group)
-        return await self.server.wait_for_messages(self.group)
+        return await self.in_group(text)
 
-    def failed_calls(self) -> list[str]:
-        return [f"{c.method}: {c.response.get('description')}" for c in self.server.calls
-                if not c.ok and c.method not in ("getUpdates", "deleteMessage")]
+    def failed_calls(self, *ignored: str) -> list[str]:
+        return super().failed_calls("deleteMessage", *ignored)
 
 
 @pytest_asyncio.fixture
 async def cb(db_url: str, tmp_path: Path) -> AsyncIterator[CasesBot]:
-    async with LocalBotAPI() as server:
-        officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
-                                  started=True)
-        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
-        async with start_bot(db_url, server, operators_chat_id=group.id, default_language="en",
-                             dispatcher={"flood": FloodMiddleware(limit=1000)}) as s:
-            yield CasesBot(server, s.settings, s.app, s.dp, group, officer, tmp_path)
+    async with running(db_url, CasesBot, desk=True, long_scripts=True) as bot:
+        bot.tmp = tmp_path
+        yield bot
 
 
 def _row(number: str, status: str = "received", lang: str = "en", *, factor: str = "dob",
@@ -214,23 +177,14 @@ async def test_forged_follow_button_is_refused(cb: CasesBot, lang: str) -> None:
     eve = cb.person("Eve", lang)
     [menu] = await eve.say("/menu")
     await cb.server.press_callback(eve.user, menu["message_id"], f"cs:follow:{case_id}")
-    answer = await _until(lambda: [v for v in cb.server.callback_answers().values()
+    answer = await until(lambda: [v for v in cb.server.callback_answers().values()
                                    if NOT_YOURS[lang] in (v.get("text") or "")])
     assert answer and answer[0].get("show_alert") is True
     await cb.server.press_callback(eve.user, menu["message_id"], "cs:follow:abc")  # malformed
-    assert await _until(lambda: len(cb.server.callback_answers()) == 2)
+    assert await until(lambda: len(cb.server.callback_answers()) == 2)
     assert await cb.scalars(select(CaseFollower.user_id)) == []
     audited = await cb.scalars(select(AuditEntry.action).where(AuditEntry.allowed.is_(False)))
     assert audited == ["case.follow"]
-
-
-async def _until(check: Any, timeout: float = 5.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.05)
 
 
 async def test_operator_command_notifies_followers_in_their_languages(cb: CasesBot) -> None:

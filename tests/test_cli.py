@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from localapi import LocalBotAPI
-from tests.conftest import CONTENT, ROOT
+from tests.kit import CONTENT, ROOT
 
 pytestmark = pytest.mark.usefixtures("prepared_db")
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.shared.middlewares import FloodMiddleware
 from localapi import LocalBotAPI
-from tests.conftest import Conversation, start_bot
+from tests.kit import Conversation, start_bot
 
 CITIZEN = ["menu", "trip", "mytrips", "alerts", "officer", "case", "book", "appointments",
            "subscribe", "my_data", "forget_me", "language", "help", "cancel"]

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SettingsError, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.kit import ROOT
 
 
 @pytest.fixture(autouse=True)

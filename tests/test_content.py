@@ -18,7 +18,7 @@ from bot.answers.content import LANGS, ContentErrors, load_tree
 from bot.answers.store import ContentStore, export_content, import_content
 from storage.db import create_engine, create_session_factory
 from storage.models import CountryRow, TopicRow
-from tests.conftest import CONTENT
+from tests.kit import CONTENT
 
 REQUIRED_TOPICS = [
     "passport-renewal",

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from bot.travel import trips as svc
 from storage.models import Post, Trip, utcnow
-from tests.conftest import Conversation, RunningBot, eventually, start_bot
-from tests.editors_kit import FakePublisher
+from tests.kit import Conversation, RunningBot, start_bot
+from tests.kit.doubles import FakePublisher
 from tests.travel_kit import TravelBot, travel_bot
 
 pytestmark = pytest.mark.asyncio
@@ -49,7 +49,7 @@ async def editor_bot(db_url: str) -> AsyncIterator[tuple[RunningBot, Conversatio
 
         async with start_bot(db_url, server, setup=use_fake_publisher, admin_ids=(admin.id,),
                              posts_need_approval=False, default_language="en") as s:
-            yield RunningBot(server, s.settings, s.app), Conversation(server, admin)
+            yield RunningBot(s), Conversation(server, admin)
 
 
 async def test_post_time_with_a_month_name_and_its_reschedule(
@@ -71,7 +71,7 @@ async def test_post_time_with_a_month_name_and_its_reschedule(
     [ready] = await admin.say(f"25 {RU_OF[day.month - 1]} 10:00")
     assert f"Время: 25 {RU_OF[day.month - 1]} {day.year} г., 10:00" in ready["text"]
     await admin.press("Запланировать", ready)
-    [send_at] = await eventually(running, select(Post.send_at))
+    [send_at] = await running.eventually(select(Post.send_at))
     assert send_at.astimezone(tz).replace(tzinfo=None) == datetime(
         day.year, day.month, 25, 10, 0)
 
@@ -82,7 +82,7 @@ async def test_post_time_with_a_month_name_and_its_reschedule(
     [moved] = await admin.say(f"{EN_SHORT[day.month - 1]} 24 09:30")
     assert f"24 {RU_OF[day.month - 1]} {day.year} г., 09:30" in moved["text"]
     moment = datetime(day.year, day.month, 24, 9, 30, tzinfo=tz).astimezone(UTC)
-    [status] = await eventually(running, select(Post.status).where(Post.send_at == moment))
+    [status] = await running.eventually(select(Post.status).where(Post.send_at == moment))
     assert status == "scheduled"
 
     # what it cannot read is refused with an example, and nothing changes
@@ -90,7 +90,7 @@ async def test_post_time_with_a_month_name_and_its_reschedule(
                                                      (await admin.say("/posts"))[0]))
     [refused] = await admin.say("25 foo 10:00")
     assert "«25»" in refused["text"] and "25 декабря 10:00" in refused["text"]
-    [still] = await eventually(running, select(Post.send_at))
+    [still] = await running.eventually(select(Post.send_at))
     assert still.astimezone(UTC) == moment
     assert running.failed_calls() == []
 

@@ -3,80 +3,24 @@ session; assert the outgoing API calls and the rows written, on both backends.""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
-import pytest_asyncio
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update, User
 from sqlalchemy import select
 
 from bot.factory import App
 from localapi.offline import OfflineSession
 from storage.models import UnansweredQuestion
 from storage.models import User as UserRow
-from tests.conftest import REDIS_URL, _unavailable, make_settings, seed_content
-
-_ids = itertools.count(1)
-
-
-def user(uid: int, lang: str | None) -> User:
-    return User(id=uid, is_bot=False, first_name="Test", language_code=lang)
+from tests.kit import REDIS_URL, OfflineBot, make_settings, seed_content, unavailable
+from tests.kit.dispatcher import harness
+from tests.kit.updates import press_update, text_update
 
 
-def text_update(uid: int, text: str, lang: str | None = "en") -> Update:
-    entities = None
-    if text.startswith("/"):
-        entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))]
-    return Update(update_id=next(_ids), message=Message(
-        message_id=next(_ids), date=datetime.now(UTC), chat=Chat(id=uid, type="private"),
-        from_user=user(uid, lang), text=text, entities=entities,
-    ))
-
-
-def press_update(uid: int, data: str, lang: str | None = "en") -> Update:
-    return Update(update_id=next(_ids), callback_query=CallbackQuery(
-        id=str(next(_ids)), from_user=user(uid, lang), chat_instance="1", data=data,
-        message=Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=uid, type="private"),
-                        text="menu"),
-    ))
-
-
-class Harness:
-    def __init__(self, app: App, dp: Dispatcher, bot: Bot, session: OfflineSession) -> None:
-        self.app, self.dp, self.bot, self.session = app, dp, bot, session
-
-    async def feed(self, update: Update) -> list[Any]:
-        before = len(self.session.requests)
-        await self.dp.feed_update(self.bot, update)
-        return self.session.requests[before:]
-
-    async def rows(self, query: Any) -> list[Any]:
-        """Rows as stored, once the batched question log is written (as it is within 0.5 s)."""
-        await self.dp["question_log"].flush()
-        async with self.app.session_factory() as session:
-            return list((await session.execute(query)).scalars().all())
-
-
-@pytest_asyncio.fixture
-async def harness(db_url: str) -> AsyncIterator[Harness]:
-    await seed_content(db_url)
-    app = await App.create(make_settings(db_url))
-    session = OfflineSession()
-    bot = Bot("42:OFFLINE", session=session)
-    dp = app.dispatcher()
-    yield Harness(app, dp, bot, session)
-    await app.close()
-
-
-async def test_start_greets_in_telegram_language_and_offers_others(harness: Harness) -> None:
+async def test_start_greets_in_telegram_language_and_offers_others(harness: OfflineBot) -> None:
     [reply] = await harness.feed(text_update(1, "/start", "ru"))
     assert isinstance(reply, SendMessage)
     assert reply.text.startswith("Здравствуйте!")
@@ -85,33 +29,36 @@ async def test_start_greets_in_telegram_language_and_offers_others(harness: Harn
     assert labels[-2:] == ["🇰🇿 Қазақша", "🇬🇧 English"]
 
 
-async def test_unknown_language_code_gets_english(harness: Harness) -> None:
+async def test_unknown_language_code_gets_english(harness: OfflineBot) -> None:
     [reply] = await harness.feed(text_update(2, "/start", "de"))
     assert reply.text.startswith("Hello!")
 
 
-async def test_language_choice_is_stored_and_used(harness: Harness) -> None:
+async def test_language_choice_is_stored_and_used(harness: OfflineBot) -> None:
     calls = await harness.feed(press_update(3, "l:kk", "en"))
     assert any(isinstance(c, AnswerCallbackQuery) and c.text == "Тіл өзгертілді." for c in calls)
     edit = next(c for c in calls if isinstance(c, EditMessageText))
     assert "қазақша" in edit.text
-    rows = await harness.rows(select(UserRow.language).where(UserRow.id == 3))
+    rows = await harness.scalars(select(UserRow.language).where(UserRow.id == 3))
     assert rows == ["kk"]
     [menu] = await harness.feed(text_update(3, "/menu", "en"))
     assert menu.reply_markup.inline_keyboard[0][0].text == "🛂 Консулдық қызметтер"
 
 
-async def test_unanswered_question_is_recorded(harness: Harness) -> None:
+async def test_unanswered_question_is_recorded(harness: OfflineBot) -> None:
     [reply] = await harness.feed(text_update(4, "zxqv wvut plorg", "en"))
     assert "I don't have an answer to that yet" in reply.text
-    rows = await harness.rows(select(UnansweredQuestion))
+    rows = await harness.scalars(select(UnansweredQuestion))
     assert [(r.user_id, r.text) for r in rows] == [(4, "zxqv wvut plorg")]
 
 
-async def test_topic_question_is_answered_not_recorded(harness: Harness) -> None:
+async def test_topic_question_is_answered_not_recorded(harness: OfflineBot) -> None:
     [reply] = await harness.feed(text_update(5, "I lost my passport, what do I do?", "en"))
     assert "certificate of return" in reply.text
-    assert await harness.rows(select(UnansweredQuestion)) == []
+    assert await harness.scalars(select(UnansweredQuestion)) == []
+
+
+__all__ = ["harness"]
 
 
 class Dialogue(StatesGroup):
@@ -127,7 +74,7 @@ async def test_cancel_clears_state_kept_in_redis(db_url: str) -> None:
         await storage.redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
         await storage.close()
-        _unavailable("Redis", exc)
+        unavailable("Redis", exc)
     await seed_content(db_url)
     app = await App.create(make_settings(db_url, redis_url=REDIS_URL))
     session = OfflineSession()

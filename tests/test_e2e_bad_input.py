@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import UnansweredQuestion
-from tests.conftest import Conversation, RunningBot, eventually
+from tests.kit import Conversation, RunningBot
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,7 +38,7 @@ async def test_mixed_script_gibberish_is_recorded_as_unanswered(running_bot: Run
     [reply] = await anna.say("qwzx ЖЖЖ ƛƛƛ xyzzy plugh фывапр")
     assert "I don't have an answer to that yet" in reply["text"]
     assert anna.buttons(reply) == ["🏠 Menu", "📞 Reach a person"]
-    rows = await eventually(running_bot, select(UnansweredQuestion.text))
+    rows = await running_bot.eventually(select(UnansweredQuestion.text))
     assert rows == ["qwzx ЖЖЖ ƛƛƛ xyzzy plugh фывапр"]
 
 

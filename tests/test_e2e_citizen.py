@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import RunningBot
+from tests.kit import RunningBot
 
 pytestmark = pytest.mark.asyncio
 

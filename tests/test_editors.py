@@ -22,18 +22,8 @@ from bot.publishing.callbacks import (
     ReviewAct,
 )
 from storage.models import ChatRow, NewsSubscription, Post, Role
-from tests.editors_kit import (
-    ADMIN,
-    CITIZEN,
-    EDITOR,
-    Harness,
-    button,
-    forwarded,
-    harness,
-    message,
-    person,
-    texts,
-)
+from tests.editors_kit import ADMIN, CITIZEN, EDITOR, Harness, harness
+from tests.kit.updates import button, forwarded, message, person, texts
 
 __all__ = ["harness"]
 
@@ -65,8 +55,8 @@ def test_every_prefix_is_crafted() -> None:
 async def _snapshot(h: Harness) -> list[Any]:
     counts = []
     for table in (Role, Post, ChatRow, NewsSubscription):
-        counts += await h.rows(select(func.count()).select_from(table))
-    counts += await h.rows(select(Post.status).order_by(Post.id))
+        counts += await h.scalars(select(func.count()).select_from(table))
+    counts += await h.scalars(select(Post.status).order_by(Post.id))
     return counts
 
 
@@ -79,7 +69,7 @@ async def _seed_post(h: Harness) -> None:
 
 
 async def test_admins_are_bootstrapped(harness: Harness) -> None:
-    rows = await harness.rows(select(Role))
+    rows = await harness.scalars(select(Role))
     assert [(r.user_id, r.role) for r in rows] == [(ADMIN, "admin")]
 
 
@@ -145,13 +135,13 @@ async def test_admin_adds_editor_by_forward_and_by_id_then_removes(harness: Harn
     assert "numeric id" in texts(calls)[0]
     calls = await harness.say(ADMIN, "88")
     assert "88 is now an editor." in texts(calls)[0]
-    roles = await harness.rows(select(Role).order_by(Role.user_id))
+    roles = await harness.scalars(select(Role).order_by(Role.user_id))
     assert [(r.user_id, r.role, r.granted_by) for r in roles] == [
         (ADMIN, "admin", None), (77, "editor", ADMIN), (88, "editor", ADMIN)]
 
     calls = await harness.press(ADMIN, button(calls, "Remove User77"))
     assert "User77 (77) is no longer an editor." in texts(calls)[0]
-    assert [r.user_id for r in await harness.rows(select(Role))] == [ADMIN, 88]
+    assert [r.user_id for r in await harness.scalars(select(Role))] == [ADMIN, 88]
     actions = [(a.actor_id, a.action, a.target, a.allowed) for a in await harness.audit()]
     assert actions == [(ADMIN, "editor.add", "user:77", True),
                        (ADMIN, "editor.add", "user:88", True),
@@ -175,7 +165,7 @@ async def test_removed_editor_is_refused_at_once(harness: Harness) -> None:
 async def test_cannot_remove_an_administrator(harness: Harness) -> None:
     calls = await harness.press(ADMIN, EditorsAct(action="rm", user_id=ADMIN).pack())
     assert "This person is not an editor." in texts(calls)
-    assert [r.user_id for r in await harness.rows(select(Role))] == [ADMIN]
+    assert [r.user_id for r in await harness.scalars(select(Role))] == [ADMIN]
 
 
 async def test_group_message_does_not_reach_editor_gate(harness: Harness) -> None:

@@ -4,7 +4,6 @@ migration to a supergroup."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import select
 
 from bot.travel.groups import likely_language
 from storage.models import ChatRow
+from tests.kit import until
 from tests.travel_kit import TravelBot, travel_bot
 
 
@@ -24,13 +24,12 @@ async def tb(db_url: str) -> AsyncIterator[TravelBot]:
 
 async def _refusals(tb: TravelBot, wanted: int) -> int:
     """Callback answers refusing a non-administrator, once ``wanted`` arrived (or 5 s)."""
-    deadline = asyncio.get_running_loop().time() + 5
-    while True:
-        found = sum("Only the group's administrators" in (a.get("text") or "")
-                    for a in tb.server.callback_answers().values())
-        if found >= wanted or asyncio.get_running_loop().time() > deadline:
-            return found
-        await asyncio.sleep(0.05)
+    def refusals() -> int:
+        return sum("Only the group's administrators" in (a.get("text") or "")
+                   for a in tb.server.callback_answers().values())
+
+    await until(lambda: refusals() >= wanted)
+    return refusals()
 
 
 def test_likely_language() -> None:

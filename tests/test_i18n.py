@@ -13,8 +13,8 @@ from babel.messages.pofile import read_po
 from bot.answers.content import VisaRegime
 from bot.shared.i18n import create_i18n, locale
 from bot.shared.render import visa_label
+from tests.kit import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 PLACEHOLDER = re.compile(r"\{\w*\}")
 TAG = re.compile(r"</?[a-z-]+")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from handlers.answers.inline import query_language
+from tests.kit import until
 from tests.travel_kit import TravelBot, travel_bot
 
 
@@ -28,11 +28,9 @@ def test_query_language() -> None:
 
 async def _answer(tb: TravelBot, user: Any, text: str) -> list[dict[str, Any]]:
     query = await tb.server.inline_query(user, text)
-    for _ in range(200):
-        found = tb.server.inline_answers().get(query["id"])
-        if found is not None:
-            return list(found["results"])
-        await asyncio.sleep(0.05)
+    found = await until(lambda: tb.server.inline_answers().get(query["id"]), timeout=10)
+    if found is not None:
+        return list(found["results"])
     raise AssertionError(f"no inline answer to {text!r}")
 
 

@@ -25,7 +25,7 @@ from bot.shared.isolation import (
     create_events_isolation,
 )
 from localapi import LocalBotAPI, User
-from tests.conftest import REDIS_URL, _unavailable, seed_content, start_bot
+from tests.kit import REDIS_URL, seed_content, start_bot, unavailable
 from tests.test_webhook import _post, webhook_bot
 
 DATES_QUESTION = "Когда вы выезжаете и когда возвращаетесь?"
@@ -40,7 +40,7 @@ async def redis() -> AsyncIterator[Any]:
         await client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means the service is missing
         await client.aclose()
-        _unavailable("Redis", exc)
+        unavailable("Redis", exc)
     yield client
     await client.aclose()
 

@@ -18,8 +18,7 @@ from bot.shared import jobs as jobs_module
 from bot.shared.jobs import MAX_ATTEMPTS, JobRunner
 from storage.jobs import JobDTO, JobRepo
 from storage.models import utcnow
-from tests.publishing_kit import database
-from tests.travel_kit import Clock
+from tests.kit import Clock, database
 
 
 @pytest_asyncio.fixture

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.travel import trips as svc
 from localapi import LocalBotAPI
 from storage.models import OfficerRequest, Trip
-from tests.conftest import Conversation, start_bot
+from tests.kit import Conversation, start_bot
 from tests.test_officer_e2e import Desk
 from tests.travel_kit import TravelBot, travel_bot
 
@@ -111,7 +111,7 @@ async def desk(db_url: str) -> AsyncIterator[Desk]:
         group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
         async with start_bot(db_url, server, operators_chat_id=group.id,
                              default_language="en") as s:
-            yield Desk(server, s.settings, s.app, s.bot, group, officer)
+            yield Desk(s, group=group, officer=officer)
 
 
 async def test_a_request_the_desk_never_got_is_not_left_open(desk: Desk) -> None:
@@ -125,5 +125,5 @@ async def test_a_request_the_desk_never_got_is_not_left_open(desk: Desk) -> None
     desk.server.remove_chat(desk.group)
     failed = await citizen.press("Germany")
     assert "could not be sent" in failed["text"]
-    rows = await desk.rows(select(OfficerRequest))
+    rows = await desk.scalars(select(OfficerRequest))
     assert [r for r in rows if r.status == "open"] == []

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import BotSettings, SettingsError, WebhookSettings, load_settings
 from bot.logs import log_handler
-from tests.conftest import make_settings
+from tests.kit import make_settings
 
 TOKEN = "123456:AAF-secret_token-value"
 SECRET = "hook-secret-1"

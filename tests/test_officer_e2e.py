@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,22 +17,25 @@ from bot.officer.desk import OfficerDesk, Operators, check_sla
 from localapi import LocalBotAPI
 from localapi.records import Chat, User
 from storage.models import AuditEntry, OfficerRequest, RequestMessage, utcnow
-from tests.conftest import Conversation, make_settings, seed_content, start_bot
+from tests.kit import (
+    Conversation,
+    RunningBot,
+    make_settings,
+    running,
+    seed_content,
+    start_bot,
+    until,
+    until_async,
+)
 
 pytestmark = pytest.mark.asyncio
 
 
-@dataclass
-class Desk:
-    server: LocalBotAPI
-    settings: Any
-    app: Any
-    bot: Any
+class Desk(RunningBot):
+    """The bot with the consular desk: a forum group where the officer Dana answers."""
+
     group: Chat
     officer: User
-
-    def person(self, name: str) -> Conversation:
-        return Conversation(self.server, self.server.add_user(first_name=name, language_code="en"))
 
     def topic_messages(self, thread_id: int) -> list[dict[str, Any]]:
         return [m for m in self.server.messages(self.group)
@@ -55,41 +57,18 @@ class Desk:
 
     async def request(self, rid: int, until: Any = None) -> OfficerRequest:
         """The row once ``until(row)`` holds: the bot commits right after it replies."""
-        row = None
-        for _ in range(100):
-            async with self.app.session_factory() as session:
-                row = await session.get(OfficerRequest, rid)
-            if row is not None and (until is None or until(row)):
-                return row
-            await asyncio.sleep(0.05)
+        row = await until_async(lambda: self.get(OfficerRequest, rid),
+                                lambda r: r is not None and (until is None or until(r)))
         if row is None:
             raise AssertionError(f"request #{rid} was not stored")
         return row
 
-    async def rows(self, query: Any) -> list[Any]:
-        async with self.app.session_factory() as session:
-            return list((await session.scalars(query)).all())
-
-
-async def _until(check: Any, timeout: float = 5.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.05)
-
 
 @pytest_asyncio.fixture
 async def desk(db_url: str) -> AsyncIterator[Desk]:
-    async with LocalBotAPI() as server:
-        officer = server.add_user(first_name="Dana", last_name="Officer", language_code="en",
-                                  started=True)
-        group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
-        # The operators read the desk in DEFAULT_LANGUAGE; English here, like the citizens.
-        async with start_bot(db_url, server, operators_chat_id=group.id,
-                             default_language="en") as s:
-            yield Desk(server, s.settings, s.app, s.bot, group, officer)
+    # The operators read the desk in DEFAULT_LANGUAGE; English here, like the citizens.
+    async with running(db_url, Desk, desk=True) as bot:
+        yield bot
 
 
 async def _open(desk: Desk, citizen: Conversation, case: str, country_button: str,
@@ -131,7 +110,7 @@ async def test_request_from_opening_to_rating_with_photos_both_ways(desk: Desk) 
         ("open", "DE", "lost-passport", "en", False)
     topic = desk.group.topics[req.thread_id]
     assert topic.name == "#1 · en · DE"
-    in_topic = await _until(lambda: len(desk.topic_messages(req.thread_id)) >= 3 and
+    in_topic = await until(lambda: len(desk.topic_messages(req.thread_id)) >= 3 and
                             desk.topic_messages(req.thread_id))
     header, text_copy, photo_copy = in_topic[:3]
     assert "#1 · en · DE" in header["text"] and "Topic: Passport lost or stolen" in header["text"]
@@ -154,10 +133,10 @@ async def test_request_from_opening_to_rating_with_photos_both_ways(desk: Desk) 
 
     # the citizen follows up: text and location go into the same topic
     await desk.server.send_message(aliya.user, "Thank you, which documents do I bring?")
-    assert await _until(lambda: any(m.get("text") == "Thank you, which documents do I bring?"
+    assert await until(lambda: any(m.get("text") == "Thank you, which documents do I bring?"
                                     and m["outgoing"] for m in desk.topic_messages(req.thread_id)))
     await desk.server.send_location(aliya.user, 52.52, 13.40)
-    located = await _until(lambda: [m for m in desk.topic_messages(req.thread_id)
+    located = await until(lambda: [m for m in desk.topic_messages(req.thread_id)
                                     if "location" in m and m["outgoing"]])
     assert located[0]["location"]["latitude"] == 52.52
 
@@ -185,7 +164,7 @@ async def test_request_from_opening_to_rating_with_photos_both_ways(desk: Desk) 
     assert "open again" in reopened["text"]
     assert (await desk.request(1, lambda r: r.status == "open")).status == "open"
     assert not desk.group.topics[req.thread_id].closed
-    kinds = list(await desk.rows(select(RequestMessage.kind).order_by(RequestMessage.id)))
+    kinds = list(await desk.scalars(select(RequestMessage.kind).order_by(RequestMessage.id)))
     assert kinds == ["text", "photo", "text", "photo", "text", "location", "answer"]
 
 
@@ -210,7 +189,7 @@ async def test_two_citizens_requests_never_cross(desk: Desk) -> None:
 
     await desk.server.send_message(aliya.user, "Aliya's follow-up")
     await desk.server.send_message(bakyt.user, "Bakyt's follow-up")
-    await _until(lambda: len(desk.topic_messages(ta)) >= 4 and len(desk.topic_messages(tb)) >= 4)
+    await until(lambda: len(desk.topic_messages(ta)) >= 4 and len(desk.topic_messages(tb)) >= 4)
     assert "Aliya's follow-up" in [m.get("text") for m in desk.topic_messages(ta)]
     assert "Aliya's follow-up" not in [m.get("text") for m in desk.topic_messages(tb)]
     assert "Bakyt's follow-up" in [m.get("text") for m in desk.topic_messages(tb)]
@@ -228,12 +207,12 @@ async def test_citizen_cannot_reach_other_topics(desk: Desk) -> None:
     # a forged "reply" button for Bakyt's request is refused; her text stays in her own topic
     await desk.server.press_callback(aliya.user, 1, f"of:talk:{b}:")
     await asyncio.sleep(0)
-    answers = await _until(lambda: [v for v in desk.server.callback_answers().values()
+    answers = await until(lambda: [v for v in desk.server.callback_answers().values()
                                     if "not yours" in (v.get("text") or "")])
     assert answers
     await desk.server.send_message(aliya.user, "Trying to reach another topic")
     ta = _thread_of(desk, a)
-    await _until(lambda: any(m.get("text") == "Trying to reach another topic"
+    await until(lambda: any(m.get("text") == "Trying to reach another topic"
                              for m in desk.topic_messages(ta)))
     assert len(desk.topic_messages(tb)) == b_before
     assert len(desk.general_messages()) == general_before
@@ -273,7 +252,7 @@ async def test_without_operators_chat_officer_is_not_offered(db_url: str) -> Non
 
     from bot.factory import App
     from localapi.offline import OfflineSession
-    from tests.test_dispatcher import text_update
+    from tests.kit.updates import text_update
 
     await seed_content(db_url)
     app = await App.create(make_settings(db_url))
@@ -293,12 +272,10 @@ async def _refusals(desk: Desk, count: int) -> list[AuditEntry]:
     """The refused attempts in the audit log, once there are ``count`` (each is written in
     the same unit of work as the update it refuses, so the update has been handled)."""
     query = select(AuditEntry).where(AuditEntry.allowed.is_(False)).order_by(AuditEntry.id)
-    rows: list[AuditEntry] = []
-    for _ in range(200):
-        rows = await desk.rows(query)
-        if len(rows) >= count:
-            return rows
-        await asyncio.sleep(0.05)
+    rows: list[AuditEntry] = await until_async(lambda: desk.scalars(query),
+                                               lambda found: len(found) >= count, timeout=10)
+    if len(rows) >= count:
+        return rows
     raise AssertionError(f"{len(rows)} refusals in the audit log, expected {count}")
 
 
@@ -335,7 +312,7 @@ async def test_only_the_groups_administrators_reach_citizens(desk: Desk) -> None
     refused = await _refusals(desk, 3)
     assert (refused[-1].actor_id, refused[-1].action, refused[-1].target) == \
         (member.id, "request.close", f"request:{rid}")
-    answers = await _until(lambda: [v for v in desk.server.callback_answers().values()
+    answers = await until(lambda: [v for v in desk.server.callback_answers().values()
                                     if "Only the operators" in (v.get("text") or "")])
     assert answers and answers[0].get("show_alert")
     assert (await desk.request(rid)).status == "open"
@@ -368,7 +345,7 @@ async def test_a_promoted_member_becomes_an_operator_and_a_demoted_one_stops(
 
         async with start_bot(db_url, server, operators_chat_id=group.id,
                              default_language="en", setup=no_cache) as s:
-            desk = Desk(server, s.settings, s.app, s.bot, group, officer)
+            desk = Desk(s, group=group, officer=officer)
             aliya = desk.person("Aliya")
             rid = await _open(desk, aliya, "I lost my passport", "No particular")
             thread = _thread_of(desk, rid)
@@ -403,7 +380,7 @@ async def test_forget_me_deletes_the_citizens_topic_from_the_operators_forum(
     await desk.officer_says(ta, "Please send a photo of the police report")
     await desk.server.wait_for_messages(aliya.user)
     await desk.server.send_message(aliya.user, "Here is what the police wrote")
-    assert await _until(lambda: "Here is what the police wrote" in _group_texts(desk))
+    assert await until(lambda: "Here is what the police wrote" in _group_texts(desk))
 
     [ask] = await aliya.say("/forget_me")
     done = await aliya.press("Yes, erase everything", ask)
@@ -421,10 +398,9 @@ async def test_forget_me_deletes_the_citizens_topic_from_the_operators_forum(
     assert not any("Osaka" in t or "police" in t for t in texts)
     assert tb in desk.group.topics  # the other citizen's request is untouched
     assert "I need a certificate for my marriage in Georgia" in texts
-    for _ in range(100):  # the bot commits right after it replies
-        if (left := await desk.rows(select(OfficerRequest.id))) == [b]:
-            break
-        await asyncio.sleep(0.05)
+    # the bot commits right after it replies
+    left = await until_async(lambda: desk.scalars(select(OfficerRequest.id)),
+                             lambda found: found == [b])
     assert left == [b]
 
 
@@ -443,7 +419,7 @@ async def test_forget_me_says_which_copies_telegram_would_not_let_it_delete(
         in done["text"]
     assert "within 48 hours" in done["text"]
     assert "deleted from their chat" not in done["text"]
-    note = await _until(lambda: [m for m in desk.topic_messages(thread)
+    note = await until(lambda: [m for m in desk.topic_messages(thread)
                                  if m.get("text", "").startswith("🗑")])
     assert f"#{rid}" in note[0]["text"] and "please delete the topic" in note[0]["text"]
     assert "Rome" not in note[0]["text"]
@@ -483,7 +459,7 @@ async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: 
         group = server.add_group("Consular desk", admins=[officer], forum=True, bot_admin=True)
         async with start_bot(db_url, server, operators_chat_id=group.id,
                              default_language="en", operators_language="ru") as s:
-            desk = Desk(server, s.settings, s.app, s.bot, group, officer)
+            desk = Desk(s, group=group, officer=officer)
             aigul = Conversation(server, server.add_user(first_name="Aigul", language_code="kk"))
             [prompt] = await aigul.say("/officer")
             assert prompt["text"].startswith(_t("kk", "Describe your case in your own words. "
@@ -496,7 +472,7 @@ async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: 
             assert number, done["text"]
             rid = int(number.group(1))
             thread = _thread_of(desk, rid)
-            header = (await _until(lambda: desk.topic_messages(thread)))[0]["text"]
+            header = (await until(lambda: desk.topic_messages(thread)))[0]["text"]
             assert "Страна: 🇩🇪 Германия" in header
             assert "Тема: Паспорт утерян или украден" in header
             assert "Язык: Қазақша." in header
@@ -514,7 +490,7 @@ async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: 
             await desk.officer_says(thread, "/answer lost-passport")
             [card] = await server.wait_for_messages(aigul.user)
             assert "Паспорт утерян или украден" in card["text"]
-            note = await _until(lambda: [m for m in desk.topic_messages(thread)
+            note = await until(lambda: [m for m in desk.topic_messages(thread)
                                          if m.get("text", "").startswith("📎")])
             assert note[0]["text"] == "📎 Отправлен ответ «Паспорт утерян или украден» " \
                                       "(язык: Русский)."
@@ -526,7 +502,7 @@ async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: 
             assert aigul.buttons(closed)[-1] == _t("ru", "🔄 Reopen the request")
             assert _t("ru", "✅ Request closed.") in [m.get("text") for m in
                                                      desk.topic_messages(thread)]
-            assert await _until(lambda: [v for v in server.callback_answers().values()
+            assert await until(lambda: [v for v in server.callback_answers().values()
                                          if v.get("text") == _t("ru", "Closed.")])
 
             rated = await aigul.press("4 ⭐", closed)
@@ -535,5 +511,5 @@ async def test_desk_reads_operators_language_and_citizen_gets_their_own(db_url: 
             reopened = await aigul.press(_t("ru", "🔄 Reopen the request"), closed)
             assert reopened["text"] == _t("ru", "Request #{number} is open again. Write what "
                                                 "is still unresolved.").format(number=rid)
-            assert await _until(lambda: _t("ru", "🔄 The citizen reopened the request.") in
+            assert await until(lambda: _t("ru", "🔄 The citizen reopened the request.") in
                                 [m.get("text") for m in desk.topic_messages(thread)])

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from localapi import LocalBotAPI
-from tests.conftest import REDIS_URL, make_settings, seed_content
+from tests.kit import REDIS_URL, make_settings, seed_content
 from tests.test_webhook import _free_port, webhook_bot
 
 

@@ -9,7 +9,6 @@ when they wrote (kept up to date), else DEFAULT_LANGUAGE.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,36 +19,23 @@ from bot.officer.jobs import send_digests
 from bot.shared.middlewares import FloodMiddleware
 from localapi import LocalBotAPI
 from storage.models import AuditEntry, Post, Role, User
-from tests.conftest import Conversation, start_bot
+from tests.kit import Conversation, RunningBot, running, start_bot
 
 
-@dataclass
-class World:
-    server: LocalBotAPI
-    started: Any
+class World(RunningBot):
+    """The bot whose first person is its administrator (``admin``), speaking en-GB."""
+
     admin: Conversation
-
-    def person(self, name: str, code: str | None) -> Conversation:
-        return Conversation(self.server, self.server.add_user(first_name=name,
-                                                              language_code=code))
-
-    async def rows(self, query: Any) -> list[Any]:
-        async with self.started.app.session_factory() as session:
-            return list((await session.execute(query)).all())
-
-    def failed_calls(self) -> list[str]:
-        return [f"{c.method}: {c.response.get('description')}" for c in self.server.calls
-                if not c.ok and c.method != "getUpdates"]
 
 
 async def _world(db_url: str, **extra: Any) -> AsyncIterator[World]:
     async with LocalBotAPI() as server:
         admin = server.add_user(first_name="Admin", language_code="en-GB")
-        async with start_bot(db_url, server, admin_ids=(admin.id,),
-                             dispatcher={"flood": FloodMiddleware(limit=1000)},
-                             **extra) as started:
-            assert started.settings.default_language == "kk"
-            yield World(server, started, Conversation(server, admin))
+        async with running(db_url, World, server=server, admin_ids=(admin.id,),
+                           long_scripts=True, **extra) as world:
+            assert world.settings.default_language == "kk"
+            world.admin = Conversation(server, admin)
+            yield world
 
 
 @pytest_asyncio.fixture

@@ -12,7 +12,7 @@ import yaml
 from bot.answers.content import ContentErrors, load_tree
 from bot.answers.store import ContentStore
 from bot.places.service import PlaceIndex
-from tests.conftest import CONTENT, RunningBot
+from tests.kit import CONTENT, RunningBot
 
 SEVERAL = ("AE", "CN", "DE", "KG", "MN", "RU", "SA", "TR", "US", "UZ")
 

@@ -16,18 +16,8 @@ from bot.publishing import render
 from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
 from bot.shared.i18n import create_i18n, locale
 from storage.models import AuditEntry, Post, Role
-from tests.editors_kit import (
-    ADMIN,
-    EDITOR,
-    SECOND,
-    Harness,
-    button,
-    harness,
-    message,
-    photo,
-    sticker,
-    texts,
-)
+from tests.editors_kit import ADMIN, EDITOR, SECOND, Harness, harness
+from tests.kit.updates import button, message, photo, sticker, texts
 
 __all__ = ["harness"]
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -201,7 +191,7 @@ async def test_newpost_approved_by_second_editor_is_scheduled(harness: Harness) 
     calls = await _compose(harness, "25.12.2099 10:00")
     calls = await harness.press(EDITOR, button(calls, "Submit for approval"))
     assert "waiting for approval" in texts(calls)[-1]
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     assert post.status == "pending" and post.author_id == EDITOR
     assert post.texts == {"kk": "<b>Сәлем</b>, әлем!", "en": "Hello &amp; welcome"}
     assert post.fallbacks == {"ru": "kk"} and post.targets["citizens"] == ["kk", "ru"]
@@ -216,7 +206,7 @@ async def test_newpost_approved_by_second_editor_is_scheduled(harness: Harness) 
     assert any("approved and scheduled" in t for t in texts(calls))
     assert any(isinstance(c, SendMessage) and c.chat_id == EDITOR and "was approved by" in c.text
                for c in calls)
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     assert (post.status, post.approved_by) == ("scheduled", SECOND)
     assert harness.publisher.calls == [("schedule", post.id)]
     actions = [(a.actor_id, a.action) for a in await harness.audit()]
@@ -231,16 +221,16 @@ async def test_author_cannot_approve_own_post(harness: Harness) -> None:
     await _roles(harness)
     calls = await _compose(harness)
     await harness.press(EDITOR, button(calls, "Submit for approval"))
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     for forged in (ReviewAct(action="ok", post_id=post.id).pack(),
                    ReviewAct(action="no", post_id=post.id).pack()):
         calls = await harness.press(EDITOR, forged)
         assert texts(calls) == ["You cannot approve or reject your own post: another editor "
                                 "or an administrator must review it."]
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     assert post.status == "pending" and post.approved_by is None
     assert harness.publisher.calls == []
-    refused = await harness.rows(select(AuditEntry).where(AuditEntry.allowed.is_(False)))
+    refused = await harness.scalars(select(AuditEntry).where(AuditEntry.allowed.is_(False)))
     assert [(a.actor_id, a.action, a.target) for a in refused] == [
         (EDITOR, "post.approve", f"post:{post.id}"), (EDITOR, "post.reject", f"post:{post.id}")]
 
@@ -249,14 +239,14 @@ async def test_rejection_reason_reaches_author(harness: Harness) -> None:
     await _roles(harness)
     calls = await _compose(harness)
     await harness.press(EDITOR, button(calls, "Submit for approval"))
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     calls = await harness.press(ADMIN, ReviewAct(action="no", post_id=post.id).pack())
     assert "Why is post" in texts(calls)[0]
     calls = await harness.say(ADMIN, "Wrong date <b>here</b>")
     to_author = [c.text for c in calls if isinstance(c, SendMessage) and c.chat_id == EDITOR]
     assert to_author == [f"Your post #{post.id} was rejected by User1. "
                          "Reason: Wrong date &lt;b&gt;here&lt;/b&gt;"]
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     assert (post.status, post.rejection_reason) == ("rejected", "Wrong date <b>here</b>")
     assert harness.publisher.calls == []
 
@@ -269,7 +259,7 @@ async def test_without_approval_submit_schedules_at_once(db_url: str) -> None:
         await _roles(h)
         calls = await _compose(h)
         calls = await h.press(EDITOR, button(calls, "Schedule"))
-        [post] = await h.rows(select(Post))
+        [post] = await h.scalars(select(Post))
         assert post.status == "scheduled" and post.send_at is None
         assert h.publisher.calls == [("schedule", post.id)]
         assert "is scheduled: now" in texts(calls)[-1]
@@ -300,7 +290,7 @@ async def test_validation_errors_keep_the_step(harness: Harness) -> None:
     await harness.press(EDITOR, DraftAct(action="skip").pack())
     calls = await harness.press(EDITOR, DraftAct(action="next").pack())
     assert texts(calls) == ["Choose at least one audience: channels, groups or citizens."]
-    assert await harness.rows(select(Post)) == []
+    assert await harness.scalars(select(Post)) == []
 
 
 async def test_cancel_at_a_step(harness: Harness) -> None:
@@ -314,7 +304,7 @@ async def test_cancel_at_a_step(harness: Harness) -> None:
     await harness.say(EDITOR, "/newpost")
     calls = await harness.press(EDITOR, DraftAct(action="cancel").pack())
     assert "Cancelled. Nothing was saved." in texts(calls)
-    assert await harness.rows(select(Post)) == []
+    assert await harness.scalars(select(Post)) == []
 
 
 # --- /posts --------------------------------------------------------------------------
@@ -359,7 +349,7 @@ async def test_posts_paging_and_actions(harness: Harness) -> None:
     calls = await harness.press(EDITOR, PostAct(action="report", post_id=sent[0]).pack())
     assert texts(calls)[-1] == f"<b>Report {sent[0]}</b> sent 10"
 
-    rows = {r.id: r for r in await harness.rows(select(Post))}
+    rows = {r.id: r for r in await harness.scalars(select(Post))}
     assert rows[ids[0]].status == "cancelled"
     assert rows[ids[1]].repeat == {"weekdays": [0], "time": "10:00"}
     assert rows[sent[0]].texts == {"en": "Corrected text"}
@@ -373,6 +363,6 @@ async def test_editing_a_scheduled_post_needs_approval_again(harness: Harness) -
     await harness.press(SECOND, PostAct(action="lang", post_id=pid, value="en").pack())
     calls = await harness.say(SECOND, "New text")
     assert "It needs approval again." in texts(calls)[-1]
-    [post] = await harness.rows(select(Post))
+    [post] = await harness.scalars(select(Post))
     assert post.status == "pending" and post.texts == {"en": "New text"}
     assert harness.publisher.calls == [("unschedule", pid)]

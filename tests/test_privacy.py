@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot.factory import create_privacy_registry
 from bot.travel.trips import local_today
 from storage.models import CountryFollow, Trip, User
-from tests.travel_kit import TravelBot, rows_mentioning, travel_bot
+from tests.kit import rows_mentioning
+from tests.travel_kit import TravelBot, travel_bot
 
 
 @pytest_asyncio.fixture

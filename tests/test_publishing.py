@@ -24,8 +24,8 @@ from localapi import LocalBotAPI
 from storage.jobs import JobRepo
 from storage.models import AuditEntry, utcnow
 from storage.publishing.runs import PublishingRepo
-from tests.conftest import make_settings
-from tests.publishing_kit import add_post, build_world, database, ledger, make_bot, post_row, runs
+from tests.kit import database, make_bot, make_settings, until_async
+from tests.publishing_kit import add_post, build_world, ledger, post_row, runs
 
 SCALE = 20.0
 
@@ -170,10 +170,8 @@ async def test_a_post_for_now_is_sent_by_the_running_scheduler(env: Env) -> None
     publisher = env.publisher()
     await publisher.start()
     await publisher.schedule(post_id)
-    for _ in range(200):
-        if (await post_row(env.factory, post_id)).status == "sent":
-            break
-        await asyncio.sleep(0.05)
+    await until_async(lambda: post_row(env.factory, post_id), lambda p: p.status == "sent",
+                      timeout=10)
     await publisher.wait_idle()
     assert (await post_row(env.factory, post_id)).status == "sent"
     assert sum(env.server.stats.sent_per_chat[c] for c in world.citizens) == 4

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import run_sandbox
-from tests.conftest import CONTENT, make_settings
+from tests.kit import CONTENT, make_settings
 from tests.localapi.test_terminal import ScriptedInput
 
 pytestmark = pytest.mark.asyncio

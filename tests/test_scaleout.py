@@ -39,8 +39,8 @@ from bot.publishing.publisher import POST_JOB, RUN_JOB, post_job_key
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
 from storage.models import Delivery, Job, PostRun, utcnow
-from tests.conftest import IN_CI, ROOT, _truncate_pg, _unavailable, seed_content
-from tests.publishing_kit import add_post, build_world, database, ledger, post_row
+from tests.kit import IN_CI, ROOT, database, seed_content, truncate_pg, unavailable
+from tests.publishing_kit import add_post, build_world, ledger, post_row
 
 pytestmark = pytest.mark.scaleout
 
@@ -70,7 +70,7 @@ async def _flush_redis() -> None:
     try:
         await client.flushdb()
     except Exception as exc:  # noqa: BLE001 - any failure means the service is missing
-        _unavailable("Redis", exc)
+        unavailable("Redis", exc)
     finally:
         await client.aclose()
 
@@ -80,7 +80,7 @@ async def pg_url(request: pytest.FixtureRequest, _pg_database: str) -> AsyncIter
     selected = "scaleout" in (request.config.getoption("-m") or "")
     if not (IN_CI or selected or os.environ.get("SCALEOUT") == "1"):
         pytest.skip("two minutes and three processes: run with -m scaleout, SCALEOUT=1 or CI=true")
-    await _truncate_pg(_pg_database)
+    await truncate_pg(_pg_database)
     await _flush_redis()
     yield _pg_database
 

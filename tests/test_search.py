@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,9 @@ from bot.answers.language import detect_language
 from bot.answers.spelling import one_edit
 from bot.answers.store import ContentStore
 from bot.shared.textnorm import key, latin_to_cyrillic, tokenize
+from tests.kit import CONTENT, ROOT
 
-CONTENT = Path(__file__).resolve().parent.parent / "content"
-CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
+CACHE = ROOT / "data" / "cache"
 
 
 @pytest.fixture(scope="module")

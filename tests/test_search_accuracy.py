@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.answers.analysis import Analysis
 from bot.answers.store import ContentStore
+from tests.kit import DATA, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
 SETS = ("questions.yaml", "questions_holdout.yaml")
 STYLED = "questions_styles.yaml"  # optional until every checkout has it
 CACHE = ROOT / "data" / "cache"

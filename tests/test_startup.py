@@ -18,8 +18,8 @@ import pytest
 from bot.publishing.publisher import POST_JOB, post_job_key
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
-from tests.conftest import ROOT, seed_content
-from tests.publishing_kit import add_post, build_world, database, post_row
+from tests.kit import ROOT, database, seed_content, until_async
+from tests.publishing_kit import add_post, build_world, post_row
 
 TOKEN = "123456:SECRET-part-of-the-token"
 
@@ -85,10 +85,8 @@ async def _all_sent(server: LocalBotAPI, recipients: list[int]) -> None:
 
 
 async def _status(factory: Any, post_id: int, status: str) -> None:
-    for _ in range(200):
-        if (await post_row(factory, post_id)).status == status:
-            return
-        await asyncio.sleep(0.05)
+    await until_async(lambda: post_row(factory, post_id), lambda p: p.status == status,
+                      timeout=10)
     assert (await post_row(factory, post_id)).status == status
 
 

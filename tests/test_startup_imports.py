@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.kit import ROOT
 
 
 def test_the_running_bot_does_not_load_matplotlib_until_a_chart_is_drawn() -> None:

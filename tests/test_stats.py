@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,10 +27,10 @@ from storage.models import (
     UnansweredQuestion,
     User,
 )
-from tests.conftest import make_settings
+from tests.kit import ROOT, make_settings
 
 pytestmark = pytest.mark.asyncio
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = ROOT / "docs"
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # Monday 11:00 in Almaty
 
 
@@ -176,7 +175,7 @@ async def test_digest_groups_a_seeded_week_and_goes_once_per_editor(db_url: str)
     from bot.officer.jobs import send_digests
     from bot.shared.i18n import create_i18n
     from localapi.offline import OfflineSession
-    from tests.conftest import CONTENT
+    from tests.kit import CONTENT
 
     settings = make_settings(db_url)
     week, since, until = digest_week(NOW, settings.tz)

@@ -5,41 +5,36 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from aiogram import Bot
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, SendPhoto
 from sqlalchemy import select
 
-from bot.factory import App
 from bot.feedback.callbacks import StatsPeriod
-from localapi.offline import OfflineSession
 from storage.models import AuditEntry
-from tests.conftest import make_settings, seed_content
-from tests.test_dispatcher import Harness, press_update, text_update
+from tests.kit import OfflineBot, offline_bot
+from tests.kit.updates import press_update, text_update
 
 ADMIN = 99
 
 
 @pytest_asyncio.fixture
-async def staff(db_url: str) -> AsyncIterator[Harness]:
-    await seed_content(db_url)
-    app = await App.create(make_settings(db_url, admin_ids=(ADMIN,), default_language="en"))
-    session = OfflineSession()
-    yield Harness(app, app.dispatcher(), Bot("42:OFFLINE", session=session), session)
-    await app.close()
+async def staff(db_url: str) -> AsyncIterator[OfflineBot]:
+    async with offline_bot(db_url, seed=True, admin_ids=(ADMIN,),
+                           default_language="en") as bot:
+        yield bot
 
 
-async def test_stats_are_refused_to_citizens_and_audited(staff: Harness) -> None:
+async def test_stats_are_refused_to_citizens_and_audited(staff: OfflineBot) -> None:
     [reply] = await staff.feed(text_update(5, "/stats", "en"))
     assert isinstance(reply, SendMessage)
     assert reply.text == "Statistics are for editors only."
     calls = await staff.feed(press_update(5, StatsPeriod(days=7).pack(), "en"))
     assert [type(c) for c in calls] == [AnswerCallbackQuery]
     assert calls[0].text == "Statistics are for editors only."
-    rows = await staff.rows(select(AuditEntry).where(AuditEntry.actor_id == 5))
+    rows = await staff.scalars(select(AuditEntry).where(AuditEntry.actor_id == 5))
     assert [(r.action, r.allowed) for r in rows] == [("stats", False), ("stats", False)]
 
 
-async def test_period_buttons_draw_the_charts_and_export_sends_csv(staff: Harness) -> None:
+async def test_period_buttons_draw_the_charts_and_export_sends_csv(staff: OfflineBot) -> None:
     [menu] = await staff.feed(text_update(ADMIN, "/stats", "en"))
     labels = [b.text for row in menu.reply_markup.inline_keyboard for b in row]
     assert labels == ["7 days", "30 days", "90 days"]

@@ -14,7 +14,7 @@ from storage.db import create_engine, create_session_factory
 from storage.migrate import downgrade, upgrade
 from storage.models import UnansweredQuestion, utcnow
 from storage.users import UserRepo
-from tests.conftest import make_settings
+from tests.kit import make_settings
 
 TABLES = {"users", "topics", "countries", "unanswered_questions"}
 

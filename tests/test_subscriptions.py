@@ -13,17 +13,10 @@ from sqlalchemy import select
 
 from bot.publishing.callbacks import ChannelAct, News
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
-from tests.conftest import RunningBot, eventually, start_bot
-from tests.editors_kit import (
-    ADMIN,
-    CITIZEN,
-    FakePublisher,
-    Harness,
-    button,
-    harness,
-    message,
-    texts,
-)
+from tests.editors_kit import ADMIN, CITIZEN, Harness, harness
+from tests.kit import RunningBot, start_bot
+from tests.kit.doubles import FakePublisher
+from tests.kit.updates import button, message, texts
 
 __all__ = ["harness"]
 GROUP = Chat(id=-4001, type="group", title="Kazakh students in Berlin")
@@ -34,11 +27,11 @@ async def test_citizen_subscribes_and_unsubscribes(harness: Harness) -> None:
     assert "you will receive the news in English" in texts(calls)[0]
     assert "🔕 Unsubscribe" in [b.text for row in calls[0].reply_markup.inline_keyboard
                              for b in row]
-    [row] = await harness.rows(select(NewsSubscription))
+    [row] = await harness.scalars(select(NewsSubscription))
     assert (row.user_id, row.language, row.active) == (CITIZEN, "en", True)
     calls = await harness.say(CITIZEN, "/unsubscribe")
     assert texts(calls)[0].startswith("You will no longer receive the news.")
-    assert await harness.rows(select(NewsSubscription)) == []
+    assert await harness.scalars(select(NewsSubscription)) == []
     calls = await harness.say(CITIZEN, "/unsubscribe")
     assert texts(calls)[0].startswith("You were not subscribed")
 
@@ -59,14 +52,14 @@ async def test_group_admin_subscribes_group(harness: Harness) -> None:
     calls = await harness.feed(message(50, "/subscribe ru kk", chat=GROUP))
     assert texts(calls) == ["This group will receive the ministry's news in Kazakh, Russian. "
                             "An administrator can stop it with /unsubscribe."]
-    [row] = await harness.rows(select(ChatRow))
+    [row] = await harness.scalars(select(ChatRow))
     assert (row.chat_id, row.kind, row.languages, row.news) == (GROUP.id, "group", "kk,ru",
                                                                 True)
     calls = await harness.feed(message(51, "/unsubscribe", chat=GROUP))  # not an admin
     assert "Only an administrator" in texts(calls)[0]
-    assert (await harness.rows(select(ChatRow.news))) == [True]
+    assert (await harness.scalars(select(ChatRow.news))) == [True]
     calls = await harness.feed(message(50, "/unsubscribe", chat=GROUP))
-    assert (await harness.rows(select(ChatRow.news))) == [False]
+    assert (await harness.scalars(select(ChatRow.news))) == [False]
     audit = [(a.actor_id, a.action, a.allowed) for a in await harness.audit()]
     assert audit == [(50, "group.subscribe", True), (51, "group.unsubscribe", False),
                      (50, "group.unsubscribe", True)]
@@ -76,7 +69,7 @@ async def test_group_member_is_refused(harness: Harness) -> None:
     calls = await harness.feed(message(52, "/subscribe", chat=GROUP))
     assert texts(calls) == ["Only an administrator of this group can subscribe it to the "
                             "ministry's news."]
-    assert await harness.rows(select(ChatRow)) == []
+    assert await harness.scalars(select(ChatRow)) == []
     [entry] = await harness.audit()
     assert (entry.actor_id, entry.action, entry.allowed) == (52, "group.subscribe", False)
 
@@ -97,7 +90,7 @@ async def test_admin_registers_channel_by_forward(harness: Harness) -> None:
     await harness.press(ADMIN, ChannelAct(action="lang", value="en").pack())
     calls = await harness.press(ADMIN, ChannelAct(action="save").pack())
     assert "MFA News will receive posts." in texts(calls)[0]
-    [row] = await harness.rows(select(ChatRow))
+    [row] = await harness.scalars(select(ChatRow))
     assert (row.kind, row.languages, row.news, row.added_by) == ("channel", "ru,en", True, ADMIN)
     calls = await harness.press(ADMIN, ChannelAct(action="rm", chat_id=channel.id).pack())
     assert "MFA News will no longer receive posts." in texts(calls)[0]
@@ -111,7 +104,7 @@ async def test_channel_where_bot_is_not_admin_is_refused(harness: Harness) -> No
     await harness.press(ADMIN, ChannelAct(action="add").pack())
     calls = await harness.say(ADMIN, "@other")
     assert "I am not an administrator of Other yet" in texts(calls)[0]
-    assert await harness.rows(select(ChatRow)) == []
+    assert await harness.scalars(select(ChatRow)) == []
 
 
 # --- end to end ----------------------------------------------------------------------
@@ -133,14 +126,14 @@ async def editors_bot(db_url: str) -> AsyncIterator[tuple[RunningBot, FakePublis
         # DEFAULT_LANGUAGE; English here, like the people in the test.
         async with start_bot(db_url, server, setup=use_fake_publisher,
                              admin_ids=(admin.id,), default_language="en") as s:
-            yield RunningBot(server, s.settings, s.app), publisher
+            yield RunningBot(s), publisher
 
 
 async def test_e2e_editors_post_approval_and_subscriptions(
         editors_bot: tuple[RunningBot, FakePublisher]) -> None:
     running, publisher = editors_bot
     server = running.server
-    from tests.conftest import Conversation
+    from tests.kit import Conversation
 
     admin = Conversation(server, next(iter(u for u in server.users.values()
                                            if u.first_name == "Admin")))
@@ -170,7 +163,7 @@ async def test_e2e_editors_post_approval_and_subscriptions(
     replies = await server.wait_for_messages(group, count=2)
     assert sorted(r["text"][:26] for r in replies) == [
         "Only an administrator of t", "This group will receive th"]
-    rows = await eventually(running, select(ChatRow.chat_id).where(ChatRow.news.is_(True)))
+    rows = await running.eventually(select(ChatRow.chat_id).where(ChatRow.news.is_(True)))
     assert rows == [group.id]
 
     # The editor writes a post for citizens; the administrator approves it.
@@ -198,18 +191,18 @@ async def test_e2e_editors_post_approval_and_subscriptions(
     await admin.press("Approve", review[-1])
     [told] = await server.wait_for_messages(editor.user)
     assert "was approved by Admin" in told["text"]
-    [post_id] = await eventually(running, select(Post.id).where(Post.status == "scheduled"))
+    [post_id] = await running.eventually(select(Post.id).where(Post.status == "scheduled"))
     assert publisher.calls == [("schedule", post_id)]
-    audit = await eventually(running, select(AuditEntry.action).order_by(AuditEntry.id))
+    audit = await running.eventually(select(AuditEntry.action).order_by(AuditEntry.id))
     assert audit[:2] == ["command:/newpost", "editor.add"]
-    assert [r for r in await eventually(running, select(Role.role))] == ["admin", "editor"]
+    assert [r for r in await running.eventually(select(Role.role))] == ["admin", "editor"]
     assert running.failed_calls() == []
 
 
 async def test_e2e_channel_registration(editors_bot: tuple[RunningBot, FakePublisher]) -> None:
     running, _ = editors_bot
     server = running.server
-    from tests.conftest import Conversation
+    from tests.kit import Conversation
 
     admin = Conversation(server, next(u for u in server.users.values()
                                       if u.first_name == "Admin"))
@@ -224,6 +217,6 @@ async def test_e2e_channel_registration(editors_bot: tuple[RunningBot, FakePubli
     await admin.press("Kazakh", langs)
     saved = await admin.press("Save")
     assert "MFA Kazakhstan will receive posts." in saved["text"]
-    rows = await eventually(running, select(ChatRow.languages).where(ChatRow.kind == "channel"))
+    rows = await running.eventually(select(ChatRow.languages).where(ChatRow.kind == "channel"))
     assert rows == ["kk"]
     assert running.failed_calls() == []

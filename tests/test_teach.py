@@ -31,14 +31,7 @@ from localapi import LocalBotAPI
 from storage.answers import TeachRepo
 from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry, QuestionLog, TaughtExample, utcnow
-from tests.conftest import (
-    Conversation,
-    RunningBot,
-    Started,
-    eventually,
-    seed_content,
-    start_bot,
-)
+from tests.kit import Conversation, RunningBot, Started, seed_content, start_bot
 
 LEARNING = 240.0  # seconds a retraining may take on a busy machine (an event is awaited)
 TOPIC = "document-reclaiming"
@@ -211,7 +204,7 @@ async def test_taught_from_the_digest_and_the_list_is_answered_next_time(
     rows = await _rows(s, select(TaughtExample).order_by(TaughtExample.id))
     assert len(rows) == 4 and rows[1].source_question_id is None
     assert rows[1].text == QUESTIONS["en"]
-    assert [c for c in _failed(server)] == []
+    assert [c for c in _failed(s)] == []
 
 
 async def test_only_editors_teach_and_forged_buttons_are_refused(
@@ -220,7 +213,7 @@ async def test_only_editors_teach_and_forged_buttons_are_refused(
     server = s.server
     citizen = Conversation(server, server.add_user(first_name="Dana", language_code="kk"))
     await citizen.say(QUESTIONS["kk"])
-    [qid] = await eventually(RunningBot(server, s.settings, s.app), select(QuestionLog.id))
+    [qid] = await RunningBot(s).eventually(select(QuestionLog.id))
     ru_citizen = Conversation(server, server.add_user(first_name="Ivan", language_code="ru"))
 
     [refused] = await citizen.say("/unanswered")
@@ -242,7 +235,7 @@ async def test_only_editors_teach_and_forged_buttons_are_refused(
     assert await _rows(s, select(TaughtExample)) == []
     refusals = await _rows(s, select(AuditEntry).where(AuditEntry.allowed.is_(False)))
     assert {a.actor_id for a in refusals} >= {citizen.user.id, ru_citizen.user.id}
-    assert _failed(server) == []
+    assert _failed(s) == []
 
     # The editor can still teach it afterwards: nothing forged reached the list.
     [item] = await editor.say("/unanswered")
@@ -330,10 +323,8 @@ def _next_monday(s: Started) -> datetime:
 
 
 async def _rows(s: Started, query: Any) -> list[Any]:
-    async with s.app.session_factory() as session:
-        return list((await session.execute(query)).scalars().all())
+    return await RunningBot(s).scalars(query)
 
 
-def _failed(server: LocalBotAPI) -> list[str]:
-    return [f"{c.method}: {c.response.get('description')}" for c in server.calls
-            if not c.ok and c.method != "getUpdates"]
+def _failed(s: Started) -> list[str]:
+    return RunningBot(s).failed_calls()

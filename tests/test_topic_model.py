@@ -14,9 +14,8 @@ import pytest
 from bot.answers import topic_model
 from bot.answers.store import ContentStore
 from bot.shared.textnorm import tokenize
-from tests.conftest import CONTENT
+from tests.kit import CONTENT, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NONSENSE = "frobnicate the quuxberry plugh"
 
 

@@ -158,7 +158,7 @@ def test_reminder_text_never_shows_the_phone() -> None:
 
     from bot.answers.store import ContentStore
     from storage.travel.travellers import TripDTO
-    from tests.conftest import CONTENT
+    from tests.kit import CONTENT
 
     store = ContentStore.from_files(CONTENT)
     trip = TripDTO(1, 1, "en", "DE", TODAY, TODAY + timedelta(days=3), "+77015550101", "Mum",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import RunningBot
+from tests.kit import RunningBot
 
 
 @pytest.mark.parametrize(("language", "notice"), [("en", "This button is out of date."),

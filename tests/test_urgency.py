@@ -3,8 +3,6 @@ Russian and English, and the look-alikes that are not emergencies."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -21,7 +19,7 @@ from bot.answers.urgency import (
     assess,
     urgent_topic,
 )
-from tests.conftest import CONTENT
+from tests.kit import CONTENT, DATA
 
 # (category, script, question): each category in kk Cyrillic, kk without the Kazakh
 # letters, kk Latin, ru (with the typos people make) and en.
@@ -155,7 +153,7 @@ def test_on_the_development_set_every_urgent_question_leads_with_an_urgent_topic
 ) -> None:
     """tests/data/questions_styles.yaml marks its urgent questions: each one leads with
     emergency help or death abroad, and no question about anything else raises the alarm."""
-    items = yaml.safe_load((Path(__file__).parent / "data" / "questions_styles.yaml")
+    items = yaml.safe_load((DATA / "questions_styles.yaml")
                            .read_text(encoding="utf-8"))
     urgent_topics = {"emergency-help", "death-abroad"}
     missed, alarms, urgent = [], [], 0

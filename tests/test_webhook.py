@@ -20,7 +20,7 @@ import pytest
 from bot.config import WebhookSettings
 from bot.webhook import RedisSeenUpdates
 from localapi import LocalBotAPI, User
-from tests.conftest import REDIS_URL, _unavailable, make_settings, seed_content
+from tests.kit import REDIS_URL, make_settings, seed_content, unavailable
 
 PATH = "/telegram/webhook"
 
@@ -143,7 +143,7 @@ async def test_two_processes_sharing_redis_answer_a_re_sent_update_once(
         await redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means the service is missing
         await redis.aclose()
-        _unavailable("Redis", exc)
+        unavailable("Redis", exc)
     await seed_content(db_url)
     try:
         async with LocalBotAPI() as server:

@@ -6,16 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from localapi import LocalBotAPI
+from tests.kit import make_bot
 
-
-def make_bot(server: LocalBotAPI, token: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+__all__ = ["make_bot", "serve"]
 
 
 @asynccontextmanager

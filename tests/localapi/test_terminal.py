@@ -10,6 +10,7 @@ import pytest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from localapi.terminal import HELP, render_plain, run_terminal_chat
+from tests.kit import until
 
 from . import serve
 
@@ -31,10 +32,7 @@ class ScriptedInput:
 
 
 async def _until(condition: object, within: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+    assert await until(condition, within), "condition not met in time"  # type: ignore[arg-type]
 
 
 def test_render_plain_links_and_bold() -> None:
