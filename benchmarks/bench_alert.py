@@ -27,8 +27,8 @@ from bot.travel.trips import local_today
 from localapi import LocalBotAPI
 from storage.migrate import upgrade
 from storage.models import CountryFollow, utcnow
+from tests.e2e.publishing_kit import add_post, build_world, database, make_bot
 from tests.kit import CONTENT, make_settings
-from tests.publishing_kit import add_post, build_world, database, make_bot
 
 SCALE = float(os.environ.get("BENCH_SCALE", "4"))
 FOLLOWERS = int(os.environ.get("BENCH_FOLLOWERS", "2000"))

@@ -29,8 +29,8 @@ from bot.publishing.publisher import Publisher
 from bot.shared.i18n import create_i18n
 from localapi import LocalBotAPI
 from storage.migrate import upgrade
+from tests.e2e.publishing_kit import World, add_post, build_world, database, ledger, make_bot
 from tests.kit import make_settings
-from tests.publishing_kit import World, add_post, build_world, database, ledger, make_bot
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))  # ×1: see README (jitter at ×4)
 CITIZENS = int(os.environ.get("BENCH_CITIZENS", "3000"))
@@ -122,7 +122,7 @@ async def in_process(url: str) -> dict[str, Any]:
 async def _spawn(server: LocalBotAPI, token: str, url: str,
                  post_id: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.broadcast_runner", "--db", url, "--api", server.base_url,
+        sys.executable, "-m", "tests.e2e.broadcast_runner", "--db", url, "--api", server.base_url,
         "--token", token, "--scale", str(SCALE), "--post", str(post_id),
         "--workers", str(WORKERS), cwd=ROOT,
     )

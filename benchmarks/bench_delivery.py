@@ -78,8 +78,8 @@ async def _engine(url: str) -> dict[str, Any]:
     from bot.publishing.publisher import Publisher
     from bot.shared.i18n import create_i18n
     from localapi import LocalBotAPI
+    from tests.e2e.publishing_kit import add_post, build_world, database, ledger, make_bot
     from tests.kit import make_settings
-    from tests.publishing_kit import add_post, build_world, database, ledger, make_bot
 
     server = LocalBotAPI(flood_limits=True, latency=LATENCY)
     await server.start()
@@ -117,7 +117,7 @@ async def _engine(url: str) -> dict[str, Any]:
 async def _anchor() -> dict[str, Any]:
     """A paced token-bucket sender: a slot every 1.02/30 s, each send its own task."""
     from localapi import LocalBotAPI
-    from tests.publishing_kit import make_bot
+    from tests.e2e.publishing_kit import make_bot
 
     server = LocalBotAPI(flood_limits=True, latency=LATENCY)
     await server.start()
@@ -170,7 +170,7 @@ def broadcast() -> dict[str, Any]:
 async def _child(api: str, token: str, ids: list[int], prefix: str) -> None:
     from bot.outbound.budget import SharedBudget, budget_client
     from bot.outbound.ratelimit import LimiterMiddleware, SendLimiter, sending_at
-    from tests.publishing_kit import make_bot
+    from tests.e2e.publishing_kit import make_bot
 
     class _Server:
         base_url = api

@@ -38,12 +38,12 @@ from localapi import LocalBotAPI
 from storage.jobs import JobRepo
 from storage.migrate import upgrade
 from storage.models import Job, utcnow
+from tests.e2e.publishing_kit import add_post, build_world, database
+from tests.e2e.test_scaleout import REDIS_DB, Fleet, owner_pid
 from tests.kit import seed_content
 from tests.kit.env import PG_BASE
 from tests.kit.env import pg_admin as _pg_admin
 from tests.kit.env import truncate_pg as _truncate_pg
-from tests.publishing_kit import add_post, build_world, database
-from tests.test_scaleout import REDIS_DB, Fleet, owner_pid
 
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "150"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))

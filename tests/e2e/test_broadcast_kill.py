@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from localapi import LocalBotAPI
 from storage.models import Delivery
+from tests.e2e.publishing_kit import World, add_post, build_world, ledger, post_row
 from tests.kit import ROOT, database
-from tests.publishing_kit import World, add_post, build_world, ledger, post_row
 
 SCALE = 10.0
 KILLS = 3
@@ -26,7 +26,7 @@ async def spawn(
     server: LocalBotAPI, token: str, url: str, post_id: int
 ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.broadcast_runner", "--db", url, "--api", server.base_url,
+        sys.executable, "-m", "tests.e2e.broadcast_runner", "--db", url, "--api", server.base_url,
         "--token", token, "--scale", str(SCALE), "--post", str(post_id),
         cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )

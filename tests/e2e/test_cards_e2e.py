@@ -16,7 +16,7 @@ pytestmark = pytest.mark.asyncio
 
 
 def _long(day: date, lang: str) -> str:
-    """The one date style people see (``tests/test_when.py`` pins it down)."""
+    """The one date style people see (``tests/unit/test_when.py`` pins it down)."""
     return fmt_date(day, lang, ZoneInfo("UTC"))
 
 

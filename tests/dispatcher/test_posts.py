@@ -15,7 +15,7 @@ from bot.publishing import posts as svc
 from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
 from bot.shared.i18n import create_i18n, locale
 from storage.models import AuditEntry, Post, Role
-from tests.editors_kit import ADMIN, EDITOR, SECOND, Harness, harness
+from tests.dispatcher.editors_kit import ADMIN, EDITOR, SECOND, Harness, harness
 from tests.kit.updates import button, message, photo, sticker, texts
 
 __all__ = ["harness"]
@@ -223,7 +223,7 @@ async def test_rejection_reason_reaches_author(harness: Harness) -> None:
 
 
 async def test_without_approval_submit_schedules_at_once(db_url: str) -> None:
-    from tests.editors_kit import make_harness
+    from tests.dispatcher.editors_kit import make_harness
 
     h = await make_harness(db_url, posts_need_approval=False)
     try:

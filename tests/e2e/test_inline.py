@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from handlers.answers.inline import query_language
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import until
-from tests.travel_kit import TravelBot, travel_bot
 
 
 @pytest_asyncio.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.publishing.callbacks import ChannelAct, News
 from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
-from tests.editors_kit import ADMIN, CITIZEN, Harness, harness
+from tests.dispatcher.editors_kit import ADMIN, CITIZEN, Harness, harness
 from tests.kit import RunningBot, start_bot
 from tests.kit.doubles import FakePublisher
 from tests.kit.updates import button, message, texts

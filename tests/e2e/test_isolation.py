@@ -25,8 +25,8 @@ from bot.shared.isolation import (
     create_events_isolation,
 )
 from localapi import LocalBotAPI, User
+from tests.e2e.test_webhook import _post, webhook_bot
 from tests.kit import REDIS_URL, seed_content, start_bot, unavailable
-from tests.test_webhook import _post, webhook_bot
 
 DATES_QUESTION = "Когда вы выезжаете и когда возвращаетесь?"
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.travel import trips as svc
 from storage.models import Trip
-from tests.travel_kit import TravelBot, travel_bot
+from tests.e2e.travel_kit import TravelBot, travel_bot
 
 TODAY = date(2026, 11, 25)
 

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from localapi import LocalBotAPI
+from tests.e2e.test_webhook import _free_port, webhook_bot
 from tests.kit import REDIS_URL, make_settings, seed_content
-from tests.test_webhook import _free_port, webhook_bot
 
 
 async def _get(url: str) -> tuple[int, str, str]:

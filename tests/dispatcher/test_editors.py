@@ -22,7 +22,7 @@ from bot.publishing.callbacks import (
     ReviewAct,
 )
 from storage.models import ChatRow, NewsSubscription, Post, Role
-from tests.editors_kit import ADMIN, CITIZEN, EDITOR, Harness, harness
+from tests.dispatcher.editors_kit import ADMIN, CITIZEN, EDITOR, Harness, harness
 from tests.kit.updates import button, forwarded, message, person, texts
 
 __all__ = ["harness"]

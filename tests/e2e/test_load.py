@@ -14,9 +14,9 @@ from sqlalchemy import select
 from bot.travel import trips as svc
 from localapi import LocalBotAPI
 from storage.models import OfficerRequest, Trip
+from tests.e2e.test_officer_e2e import Desk
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import Conversation, start_bot
-from tests.test_officer_e2e import Desk
-from tests.travel_kit import TravelBot, travel_bot
 
 QUESTION = "How do I renew my passport abroad?"
 TELEGRAM_LATENCY = (0.05, 0.15)

@@ -1,7 +1,7 @@
 """A publishing process for the kill test and the benchmark: resume unfinished runs from the
 ledger (and start one for ``--post`` if it has none), send until done, exit.
 
-    python -m tests.broadcast_runner --db URL --api URL --token TOKEN --scale 10 [--post ID]
+    python -m tests.e2e.broadcast_runner --db URL --api URL --token TOKEN --scale 10 [--post ID]
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import asyncio
 from bot.outbound.delivery import EngineOptions
 from bot.publishing.publisher import Publisher
 from bot.shared.i18n import create_i18n
+from tests.e2e.publishing_kit import runs
 from tests.kit import database, make_bot, make_settings
-from tests.publishing_kit import runs
 
 
 async def main(args: argparse.Namespace) -> None:

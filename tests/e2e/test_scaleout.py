@@ -37,8 +37,8 @@ from bot.publishing.publisher import POST_JOB, RUN_JOB, post_job_key
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
 from storage.models import Delivery, Job, PostRun, utcnow
+from tests.e2e.publishing_kit import add_post, build_world, ledger, post_row
 from tests.kit import IN_CI, ROOT, database, seed_content, truncate_pg, unavailable
-from tests.publishing_kit import add_post, build_world, ledger, post_row
 
 pytestmark = pytest.mark.scaleout
 

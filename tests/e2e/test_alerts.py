@@ -15,7 +15,7 @@ from bot.travel.alert_board import Board
 from bot.travel.trips import local_today
 from storage.models import ChatRow, CountryFollow, Delivery, Post, Role, Trip, User
 from storage.travel.alerts import AlertDTO
-from tests.travel_kit import TravelBot, travel_bot
+from tests.e2e.travel_kit import TravelBot, travel_bot
 
 EDITOR, ADMIN = 900_000_001, 900_000_002
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from handlers.travel.groups import likely_language
 from storage.models import ChatRow
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import until
-from tests.travel_kit import TravelBot, travel_bot
 
 
 @pytest_asyncio.fixture

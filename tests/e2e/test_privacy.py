@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.privacy import registry as privacy
 from bot.travel.trips import local_today
 from storage.models import CountryFollow, Trip, User
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import rows_mentioning
-from tests.travel_kit import TravelBot, travel_bot
 
 
 @pytest_asyncio.fixture

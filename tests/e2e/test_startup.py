@@ -18,8 +18,8 @@ import pytest
 from bot.publishing.publisher import POST_JOB, post_job_key
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
+from tests.e2e.publishing_kit import add_post, build_world, post_row
 from tests.kit import ROOT, database, seed_content, until_async
-from tests.publishing_kit import add_post, build_world, post_row
 
 TOKEN = "123456:SECRET-part-of-the-token"
 

@@ -19,8 +19,8 @@ from bot.shared.i18n import create_i18n
 from localapi import LocalBotAPI
 from localapi.records import Faults
 from storage.models import AuditEntry, ChatRow, NewsSubscription
+from tests.e2e.publishing_kit import TEXTS, World, add_post, build_world, ledger, post_row, runs
 from tests.kit import database, make_bot, make_settings
-from tests.publishing_kit import TEXTS, World, add_post, build_world, ledger, post_row, runs
 
 SCALE = 20.0  # the server's clock and the limiter's run 20x faster than real time
 

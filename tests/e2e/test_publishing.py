@@ -24,8 +24,8 @@ from localapi import LocalBotAPI
 from storage.jobs import JobRepo
 from storage.models import AuditEntry, utcnow
 from storage.publishing.runs import PublishingRepo
+from tests.e2e.publishing_kit import add_post, build_world, ledger, post_row, runs
 from tests.kit import database, make_bot, make_settings, until_async
-from tests.publishing_kit import add_post, build_world, ledger, post_row, runs
 
 SCALE = 20.0
 

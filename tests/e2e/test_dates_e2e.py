@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from bot.travel import trips as svc
 from storage.models import Post, Trip, utcnow
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import Conversation, RunningBot, start_bot
 from tests.kit.doubles import FakePublisher
-from tests.travel_kit import TravelBot, travel_bot
 
 pytestmark = pytest.mark.asyncio
 

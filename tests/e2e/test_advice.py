@@ -22,8 +22,8 @@ from bot.answers.store import import_content
 from bot.shared.translation import fmt_date
 from bot.travel.trips import local_today
 from storage.models import CountryFollow, Post, Trip, User, utcnow
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import CONTENT
-from tests.travel_kit import TravelBot, travel_bot
 
 pytestmark = pytest.mark.asyncio
 

@@ -20,8 +20,8 @@ from storage.migrate import downgrade, upgrade
 from storage.models import Role, Trip, TripCompanion, TripLeg
 from storage.travel.journeys import JourneyRepo
 from storage.travel.travellers import TripRepo
+from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import Conversation, rows_mentioning
-from tests.travel_kit import TravelBot, travel_bot
 
 
 @pytest_asyncio.fixture
