@@ -26,7 +26,8 @@ from bot.travel import alerts
 from bot.travel.trips import local_today
 from localapi import LocalBotAPI
 from storage.migrate import upgrade
-from storage.models import CountryFollow, utcnow
+from storage.models.base import utcnow
+from storage.models.travel import CountryFollow
 from tests.e2e.publishing_kit import add_post, build_world, database, make_bot
 from tests.kit import CONTENT, make_settings
 

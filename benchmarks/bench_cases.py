@@ -48,7 +48,7 @@ async def main() -> dict[str, Any]:
     from bot.config import Settings
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
-    from storage.models import Case, CaseFollower
+    from storage.models.cases import Case, CaseFollower
 
     tmp = Path(tempfile.mkdtemp())
     url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"

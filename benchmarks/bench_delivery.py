@@ -224,7 +224,7 @@ async def _claims() -> dict[str, Any]:
 
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
-    from storage.models import Delivery, NewsSubscription, Post
+    from storage.models.publishing import Delivery, NewsSubscription, Post
     from storage.publishing.runs import PublishingRepo, Settled
 
     name = f"bench_{uuid.uuid4().hex[:8]}"

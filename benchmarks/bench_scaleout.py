@@ -37,7 +37,8 @@ from bot.publishing.publisher import POST_JOB, RUN_JOB, post_job_key
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
 from storage.migrate import upgrade
-from storage.models import Job, utcnow
+from storage.models.base import utcnow
+from storage.models.jobs import Job
 from tests.e2e.publishing_kit import add_post, build_world, database
 from tests.e2e.test_scaleout import REDIS_DB, Fleet, owner_pid
 from tests.kit import seed_content

@@ -32,7 +32,8 @@ PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.
 async def seed(factory: Any, count: int) -> None:
     from sqlalchemy import insert
 
-    from storage.models import OfficerRequest, QuestionLog
+    from storage.models.feedback import QuestionLog
+    from storage.models.officer import OfficerRequest
 
     rng = random.Random(7)
     now = datetime.now(UTC)

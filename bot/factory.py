@@ -53,7 +53,7 @@ from bot.travel.alerts import alert_lines
 from bot.travel.jobs import BoardRefresher, BoardRefreshingTask, sender
 from handlers import create_root_router
 from storage.db import create_engine, create_session_factory
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import Delivery, PostRun
+from storage.models.publishing import Delivery, PostRun
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers.cards import country_card, topic_card
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import commands, screens
 from bot.navigation.callbacks import SetLanguage
 from bot.shared.i18n import locale
 from bot.shared.middlewares import LanguageCache, UnitOfWork
-from bot.shared.render import Button, Screenful, country_card, topic_card
+from bot.shared.render import Button, Screenful
 from bot.travel.alert_board import Board
 from handlers.ui import send, show
 

@@ -7,12 +7,13 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 
 from bot.answers.callbacks import CountryCard, TopicCard
+from bot.answers.cards import country_card, topic_card
 from bot.answers.content import Section
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen
-from bot.shared.render import Button, Screenful, country_card, topic_card
+from bot.shared.render import Button, Screenful
 from bot.travel.alert_board import Board
 from handlers.ui import show
 

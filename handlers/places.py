@@ -6,10 +6,10 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 
+from bot.answers.cards import country_card
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.places.callbacks import MissionCard
-from bot.shared.render import country_card
 from bot.travel.alert_board import Board
 from handlers.ui import show
 

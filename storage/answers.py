@@ -15,16 +15,15 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
+from storage.models.answers import (
     ContentDocumentRow,
     CountryRow,
-    Feedback,
-    QuestionLog,
     TaughtExample,
     TopicRow,
     UnansweredQuestion,
-    utcnow,
 )
+from storage.models.base import utcnow
+from storage.models.feedback import Feedback, QuestionLog
 
 UNANSWERED_KINDS = ("unknown",)  # answers.Kind values of a question the bot could not answer
 

@@ -8,15 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    AuditEntry,
-    Case,
-    CaseFollower,
-    CaseLookup,
-    CaseNotice,
-    CaseStep,
-    utcnow,
-)
+from storage.models.base import utcnow
+from storage.models.cases import Case, CaseFollower, CaseLookup, CaseNotice, CaseStep
+from storage.models.people import AuditEntry
 
 
 @dataclass(frozen=True)

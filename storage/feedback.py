@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Feedback, QuestionLog
+from storage.models.feedback import Feedback, QuestionLog
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Job, utcnow
+from storage.models.base import utcnow
+from storage.models.jobs import Job
 
 
 @dataclass(frozen=True)

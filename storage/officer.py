@@ -13,14 +13,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    JobClaim,
-    OfficerRequest,
-    RequestMessage,
-    Role,
-    User,
-    utcnow,
-)
+from storage.models.base import utcnow
+from storage.models.jobs import JobClaim
+from storage.models.officer import OfficerRequest, RequestMessage
+from storage.models.people import Role, User
 from storage.users import READS
 
 STAFF_ROLES = ("admin", "editor")

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Role, utcnow
+from storage.models.base import utcnow
+from storage.models.people import Role
 
 ADMIN = "admin"
 EDITOR = "editor"

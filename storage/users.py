@@ -9,10 +9,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    User,
-    utcnow,
-)
+from storage.models.base import utcnow
+from storage.models.people import User
 
 # The language a person reads, as SQL: the one they chose, else the one Telegram reports
 # (None: neither; the caller falls back to DEFAULT_LANGUAGE). See bot.shared.i18n.reader_language.

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from bot.shared import tghtml
-from bot.shared.textnorm import tokenize
+from bot.shared.textnorm import place_key, tokenize
 
 LANGS: tuple[str, ...] = ("kk", "ru", "en")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -317,7 +317,7 @@ class MissionKind(StrEnum):
 
 class Serves(_Strict):
     """The regions and cities a mission serves (its consular district), as people write
-    them: several spellings per language. Compared by :func:`bot.places.service.place_key`."""
+    them: several spellings per language. Compared by :func:`bot.shared.textnorm.place_key`."""
 
     regions: Words = Field(default_factory=Words)
     cities: Words = Field(default_factory=Words)
@@ -535,9 +535,7 @@ def load_tree(root: Path) -> ContentBundle:
 
 def _check_districts(where: str, country: Country) -> list[str]:
     """A country with several missions says which places each serves, and no place is
-    served by two of its missions (compared as :func:`bot.places.service.place_key`)."""
-    from bot.places.service import place_key
-
+    served by two of its missions (compared as :func:`bot.shared.textnorm.place_key`)."""
     if len(country.missions) < 2:
         return []
     out = []

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 from bot.answers.analysis import Analysis
 from bot.answers.callbacks import AskBack, TopicCard
+from bot.answers.cards import country_card, topic_card
 from bot.answers.store import ContentStore
 from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen
 from bot.shared import tghtml
-from bot.shared.render import Button, Screenful, country_card, topic_card
+from bot.shared.render import Button, Screenful
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language
 from bot.travel.alert_board import Board

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answers.cards import mission_label
 from bot.answers.content import Mission
 from bot.answers.store import ContentStore
 from bot.config import Settings
@@ -28,7 +29,6 @@ from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
-from bot.shared.render import mission_label
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, fmt_time
 from bot.shared.translation import gettext as _
@@ -41,7 +41,7 @@ from storage.appointments import (
     Taken,
     TemplateDTO,
 )
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.travel.travellers import FollowRepo, TripRepo
 
 Appointment = AppointmentDTO  # what the handlers render

@@ -20,7 +20,7 @@ from bot.shared.audit import Action
 from bot.shared.tghtml import quote
 from bot.shared.translation import gettext as _
 from storage.cases import CaseRepo
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 USAGE = ("/case NUMBER · /case NUMBER status STATUS [note] · "
          "/case NUMBER new SERVICE MISSION dob=YYYY-MM-DD|doc4=NNNN LANG")

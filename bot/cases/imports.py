@@ -28,7 +28,7 @@ from bot.cases.service import (
 )
 from bot.config import LANGUAGES
 from storage.cases import CaseRepo
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 # --- the CSV from the consular system ---------------------------------------------------
 

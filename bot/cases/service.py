@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answers.cards import mission_label
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.privacy.registry import Context, PersonalData
@@ -37,12 +38,12 @@ from bot.shared import audit
 from bot.shared.audit import Action
 from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import PeriodicJob
-from bot.shared.render import flag, mission_label
+from bot.shared.render import flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date
 from bot.shared.translation import gettext as _
 from storage.cases import CaseDTO, CaseRepo, StepDTO
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ process (:class:`bot.feedback.stats.ChartDrawer`), never on the event loop.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -19,11 +20,20 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bot.feedback.stats import Chart, StatsData
 from bot.shared.translation import current_language, fmt_date
 from bot.shared.translation import gettext as _
 
 LANG_COLORS = {"kk": "#00a3c4", "ru": "#d1495b", "en": "#edae49"}
+
+if TYPE_CHECKING:
+    from bot.feedback.stats import Series, StatsData
+
+
+@dataclass
+class Chart:
+    key: str
+    png: bytes
+    series: Series
 
 
 def _png(fig: Figure) -> bytes:

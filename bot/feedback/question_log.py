@@ -26,7 +26,9 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import release_held
-from storage.models import QuestionLog, UnansweredQuestion, utcnow
+from storage.models.answers import UnansweredQuestion
+from storage.models.base import utcnow
+from storage.models.feedback import QuestionLog
 
 log = logging.getLogger(__name__)
 

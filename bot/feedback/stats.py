@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Integer, case, cast, func, select
@@ -29,15 +29,11 @@ from bot.shared.tghtml import quote
 from bot.shared.translation import current_language, fmt_date, use_language
 from bot.shared.translation import gettext as _
 from storage.answers import TeachRepo
-from storage.models import (
-    Delivery,
-    Feedback,
-    OfficerRequest,
-    PostRun,
-    QuestionLog,
-    UnansweredQuestion,
-    utcnow,
-)
+from storage.models.answers import UnansweredQuestion
+from storage.models.base import utcnow
+from storage.models.feedback import Feedback, QuestionLog
+from storage.models.officer import OfficerRequest
+from storage.models.publishing import Delivery, PostRun
 from storage.officer import DialogueRepo
 
 TOP = 10
@@ -46,6 +42,9 @@ DIGEST_GROUPS = 8
 DIGEST_EXAMPLES = 3
 
 Series = dict[str, dict[str, float]]
+
+if TYPE_CHECKING:  # drawn in another process; matplotlib is imported only there
+    from bot.feedback.charts import Chart
 
 
 def _days(since: datetime, until: datetime, tz: ZoneInfo) -> list[str]:
@@ -244,13 +243,6 @@ async def _reach(session: AsyncSession, data: StatsData) -> None:
         if state in ("sent", "blocked", "failed"):
             out[kind][state] += n
     data.reach = {k: out[k] for k in sorted(out)}
-
-
-@dataclass
-class Chart:
-    key: str
-    png: bytes
-    series: Series
 
 
 def _draw(lang: str, data: StatsData, topic_names: dict[str, str],

@@ -22,16 +22,17 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answers.cards import emergency_block, topic_card
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGE_NAMES, LANGUAGES, Settings
 from bot.officer.callbacks import OfficerCb
 from bot.shared import tghtml
 from bot.shared.i18n import locale
-from bot.shared.render import emergency_block, flag, topic_card
+from bot.shared.render import flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import gettext as _
 from bot.shared.translation import ngettext
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.officer import DialogueRepo, GroupCopies, RequestDTO
 
 log = logging.getLogger(__name__)

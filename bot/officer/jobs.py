@@ -28,7 +28,7 @@ from bot.shared.jobs import JobRunner
 from bot.shared.tghtml import split
 from storage.feedback import FeedbackRepo, QuestionLogRepo
 from storage.jobs import JobDTO
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.officer import DialogueRepo
 
 log = logging.getLogger(__name__)

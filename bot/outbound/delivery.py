@@ -82,7 +82,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from bot.outbound.ratelimit import SendLimiter, already_paced
 from bot.publishing import render
 from bot.publishing.render import Rendered
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.publishing.posts import PostDTO
 from storage.publishing.runs import DeliveryDTO, PublishingRepo, Settled
 

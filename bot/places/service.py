@@ -34,11 +34,6 @@ def _keys(tokens: Sequence[Token]) -> tuple[str, ...]:
     return tuple(t.key for t in tokens if t.key)
 
 
-def place_key(name: str) -> str:
-    """How two spellings of a place are compared: the words' folded keys."""
-    return " ".join(_keys(tokenize(name)))
-
-
 def _stem(word: str) -> str:
     return word[:-1] if len(word) > SHORT_NAME + 1 and word[-1] in VOWELS else word
 

@@ -23,14 +23,10 @@ from bot.shared.tghtml import quote
 from bot.shared.translation import gettext as _
 from bot.travel.journeys import journey_lines
 from bot.travel.trips import format_trip
-from storage.models import (
-    ChatRow,
-    Delivery,
-    NewsSubscription,
-    TripCompanion,
-    UnansweredQuestion,
-    User,
-)
+from storage.models.answers import UnansweredQuestion
+from storage.models.people import User
+from storage.models.publishing import ChatRow, Delivery, NewsSubscription
+from storage.models.travel import TripCompanion
 from storage.travel.journeys import JourneyRepo
 from storage.travel.travellers import FollowRepo, GroupRepo, TripRepo
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cases.service import purge_cases
 from bot.config import Settings
 from storage.answers import QuestionRepo
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=6)

@@ -51,7 +51,7 @@ from bot.shared.i18n import locale, reader_language
 from bot.shared.jobs import JobRunner
 from bot.shared.translation import fmt_datetime
 from storage.jobs import JobDTO, JobRepo
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.publishing.posts import PostDTO, PostRepo
 from storage.publishing.runs import PublishingRepo, RunDTO
 

@@ -148,3 +148,8 @@ def tokenize(text: str) -> list[Token]:
         hyphen = start > 0 and text[start - 1] in "-‐‑–" and bool(tokens)
         tokens.append(word_token(m.group(0), hyphen))
     return tokens
+
+
+def place_key(name: str) -> str:
+    """How two spellings of a place are compared: the words' folded keys."""
+    return " ".join(t.key for t in tokenize(name) if t.key)

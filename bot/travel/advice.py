@@ -22,10 +22,11 @@ from babel import Locale
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.answers.callbacks import CountryCard
+from bot.answers.cards import advisory_label
 from bot.answers.content import Country
 from bot.config import LANGUAGES
 from bot.publishing.publisher import POST_JOB, post_job_key
-from bot.shared.render import Button, Screenful, advisory_label, flag
+from bot.shared.render import Button, Screenful, flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date, use_language
 from bot.shared.translation import gettext as _

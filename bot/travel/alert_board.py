@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.publishing.posts import AlertDTO, PostRepo
 
 

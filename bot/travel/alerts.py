@@ -13,12 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.answers.store import ContentStore
 from bot.config import LANGUAGES, Settings
 from bot.shared import audit, roles
 from bot.shared.audit import Action
@@ -28,10 +27,13 @@ from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime, use_language
 from bot.shared.translation import gettext as _
 from bot.travel.trips import local_today
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.publishing.posts import AlertDTO, PostRepo
 from storage.publishing.runs import PublishingRepo
 from storage.travel.travellers import AudienceRepo, FollowRepo
+
+if TYPE_CHECKING:  # the content store is passed in; importing it would be a circle
+    from bot.answers.store import ContentStore
 
 log = logging.getLogger(__name__)
 

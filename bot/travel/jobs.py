@@ -25,7 +25,7 @@ from bot.travel.advice import send_queued_changes
 from bot.travel.alert_board import Board, refresh_board
 from bot.travel.journeys import send_leg_reminders
 from bot.travel.trips import TravellerTask
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,21 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.answers.store import ContentStore
+from bot.answers.cards import advisory_block, emergency_block
 from bot.config import Settings
 from bot.shared.i18n import locale, reader_language
-from bot.shared.render import advisory_block, emergency_block, flag
+from bot.shared.render import flag
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_date
 from bot.shared.translation import gettext as _
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.travel.travellers import HOME_CONTACT_CHARS as HOME_CONTACT_CHARS
 from storage.travel.travellers import TripDTO, TripRepo
 
 if TYPE_CHECKING:
     from aiogram.utils.i18n import I18n
+
+    from bot.answers.store import ContentStore
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,13 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 
+from bot.answers.cards import country_card, topic_card
 from bot.answers.language import detect_language
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.shared import tghtml
 from bot.shared.i18n import language_from_telegram, locale
-from bot.shared.render import Screenful, country_card, flag, topic_card
+from bot.shared.render import Screenful, flag
 from bot.travel.alert_board import Board
 
 MAX_RESULTS = 8

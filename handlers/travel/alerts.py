@@ -24,13 +24,14 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.answers.callbacks import CountryCard
+from bot.answers.cards import country_card
 from bot.answers.store import ContentStore
 from bot.config import LANGUAGES, Settings
 from bot.navigation.callbacks import Nav, Screen
 from bot.shared.filters import PlainText
 from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
-from bot.shared.render import Button, Screenful, country_card, flag
+from bot.shared.render import Button, Screenful, flag
 from bot.shared.roles import EDITOR, HasRole, role_of
 from bot.shared.tghtml import quote
 from bot.travel import alerts as svc

@@ -23,13 +23,14 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers.cards import country_card
 from bot.answers.store import ContentStore
 from bot.config import Settings
 from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen
 from bot.shared import when
 from bot.shared.middlewares import UnitOfWork
-from bot.shared.render import Button, Screenful, country_card, flag
+from bot.shared.render import Button, Screenful, flag
 from bot.shared.tghtml import quote
 from bot.travel import journeys
 from bot.travel import trips as svc

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Post, utcnow
+from storage.models.base import utcnow
+from storage.models.publishing import Post
 
 
 @dataclass(frozen=True)

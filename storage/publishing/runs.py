@@ -41,13 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    ChatRow,
-    Delivery,
-    NewsSubscription,
-    PostRun,
-    utcnow,
-)
+from storage.models.base import utcnow
+from storage.models.publishing import ChatRow, Delivery, NewsSubscription, PostRun
 
 FINAL_STATES = ("sent", "failed", "blocked", "skipped")
 LEDGER_BATCH = 5000  # ledger rows per INSERT

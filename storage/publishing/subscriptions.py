@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatRow, NewsSubscription
+from storage.models.publishing import ChatRow, NewsSubscription
 
 
 @dataclass(frozen=True)

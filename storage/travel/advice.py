@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CountryFollow, Post, Trip, TripLeg, User
+from storage.models.people import User
+from storage.models.publishing import Post
+from storage.models.travel import CountryFollow, Trip, TripLeg
 from storage.users import READS
 
 ADVISORY_KIND = "advisory"

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Trip, TripCompanion, TripLeg
+from storage.models.travel import Trip, TripCompanion, TripLeg
 
 COMPANION_CHARS = 80
 MAX_LEGS = 10

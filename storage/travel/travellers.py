@@ -9,14 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    ChatRow,
-    CountryFollow,
-    Trip,
-    TripCompanion,
-    TripLeg,
-    User,
-)
+from storage.models.people import User
+from storage.models.publishing import ChatRow
+from storage.models.travel import CountryFollow, Trip, TripCompanion, TripLeg
 from storage.users import READS
 
 PHONE_CHARS = 32

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.factory import App
 from localapi.offline import OfflineSession
-from storage.models import UnansweredQuestion
-from storage.models import User as UserRow
+from storage.models.answers import UnansweredQuestion
+from storage.models.people import User as UserRow
 from tests.kit import REDIS_URL, OfflineBot, make_settings, seed_content, unavailable
 from tests.kit.dispatcher import harness
 from tests.kit.updates import press_update, text_update

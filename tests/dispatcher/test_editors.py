@@ -21,7 +21,8 @@ from bot.publishing.callbacks import (
     PostList,
     ReviewAct,
 )
-from storage.models import ChatRow, NewsSubscription, Post, Role
+from storage.models.people import Role
+from storage.models.publishing import ChatRow, NewsSubscription, Post
 from tests.dispatcher.editors_kit import ADMIN, CITIZEN, EDITOR, Harness, harness
 from tests.kit.updates import button, forwarded, message, person, texts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
-from storage.models import Feedback, QuestionLog
+from storage.models.feedback import Feedback, QuestionLog
 from tests.kit import OfflineBot
 from tests.kit.dispatcher import harness
 from tests.kit.updates import press_update, text_update

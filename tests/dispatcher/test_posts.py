@@ -15,7 +15,8 @@ from bot.publishing import posts as svc
 from bot.publishing import render
 from bot.publishing.callbacks import DraftAct, PostAct, PostList, ReviewAct
 from bot.shared.i18n import create_i18n, locale
-from storage.models import AuditEntry, Post, Role
+from storage.models.people import AuditEntry, Role
+from storage.models.publishing import Post
 from tests.dispatcher.editors_kit import ADMIN, EDITOR, SECOND, Harness, harness
 from tests.kit.updates import button, message, photo, sticker, texts
 

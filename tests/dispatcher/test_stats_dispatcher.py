@@ -9,7 +9,7 @@ from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, Send
 from sqlalchemy import select
 
 from bot.feedback.callbacks import StatsPeriod
-from storage.models import AuditEntry
+from storage.models.people import AuditEntry
 from tests.kit import OfflineBot, offline_bot
 from tests.kit.updates import press_update, text_update
 

@@ -12,7 +12,8 @@ from aiogram.types import Chat, MessageOriginChannel
 from sqlalchemy import select
 
 from bot.publishing.callbacks import ChannelAct, News
-from storage.models import AuditEntry, ChatRow, NewsSubscription, Post, Role
+from storage.models.people import AuditEntry, Role
+from storage.models.publishing import ChatRow, NewsSubscription, Post
 from tests.dispatcher.editors_kit import ADMIN, CITIZEN, Harness, harness
 from tests.kit import RunningBot, start_bot
 from tests.kit.doubles import FakePublisher

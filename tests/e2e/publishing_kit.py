@@ -12,7 +12,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from localapi import LocalBotAPI
-from storage.models import ChatRow, Delivery, NewsSubscription, Post, PostRun, User
+from storage.models.people import User
+from storage.models.publishing import ChatRow, Delivery, NewsSubscription, Post, PostRun
 from tests.kit import database, db_factory, make_bot
 
 TEXTS = {"kk": "<b>Жаңалық</b> kk", "ru": "<b>Новость</b> ru", "en": "<b>News</b> en"}

@@ -21,7 +21,10 @@ from bot.answers.content import load_tree
 from bot.answers.store import import_content
 from bot.shared.translation import fmt_date
 from bot.travel.trips import local_today
-from storage.models import CountryFollow, Post, Trip, User, utcnow
+from storage.models.base import utcnow
+from storage.models.people import User
+from storage.models.publishing import Post
+from storage.models.travel import CountryFollow, Trip
 from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import CONTENT
 

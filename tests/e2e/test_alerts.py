@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from bot.travel import alerts as svc
 from bot.travel.alert_board import Board
 from bot.travel.trips import local_today
-from storage.models import ChatRow, CountryFollow, Delivery, Post, Role, Trip, User
+from storage.models.people import Role, User
+from storage.models.publishing import ChatRow, Delivery, Post
+from storage.models.travel import CountryFollow, Trip
 from storage.publishing.posts import AlertDTO
 from tests.e2e.travel_kit import TravelBot, travel_bot
 
@@ -36,7 +38,7 @@ def test_severity_and_approval_rules() -> None:
 
 
 def test_board_shows_until_expiry() -> None:
-    from storage.models import utcnow
+    from storage.models.base import utcnow
 
     now = utcnow()
     board = Board()
@@ -54,7 +56,7 @@ async def test_each_dispatcher_builds_its_own_board_and_its_answers_read_that_on
     from bot.answers.store import ContentStore
     from bot.factory import create_dispatcher
     from bot.shared.i18n import create_i18n
-    from storage.models import utcnow
+    from storage.models.base import utcnow
     from tests.kit import CONTENT, make_settings
 
     settings = make_settings("sqlite+aiosqlite:///unused.db")

@@ -19,7 +19,8 @@ from bot.appointments.service import service_label
 from bot.factory import create_privacy_registry
 from bot.shared.translation import fmt_date, use_language
 from localapi.records import Chat, User
-from storage.models import Appointment, AuditEntry
+from storage.models.appointments import Appointment
+from storage.models.people import AuditEntry
 from tests.kit import Clock, Conversation, RunningBot, rows_mentioning, running
 
 BERLIN = ZoneInfo("Europe/Berlin")

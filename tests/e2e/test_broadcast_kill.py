@@ -14,7 +14,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from localapi import LocalBotAPI
-from storage.models import Delivery
+from storage.models.publishing import Delivery
 from tests.e2e.publishing_kit import World, add_post, build_world, ledger, post_row
 from tests.kit import ROOT, database
 

@@ -21,15 +21,9 @@ from bot.cases import service
 from bot.cases.imports import CaseImportErrors, ImportReport, import_cases, parse_csv
 from bot.shared.translation import fmt_date
 from localapi.records import Chat, User
-from storage.models import (
-    AuditEntry,
-    Case,
-    CaseFollower,
-    CaseLookup,
-    CaseNotice,
-    CaseStep,
-    utcnow,
-)
+from storage.models.base import utcnow
+from storage.models.cases import Case, CaseFollower, CaseLookup, CaseNotice, CaseStep
+from storage.models.people import AuditEntry
 from tests.kit import CONTENT, ROOT, Conversation, RunningBot, rows_mentioning, running, until
 
 LANGS = ["kk", "ru", "en"]

@@ -13,7 +13,9 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.travel import trips as svc
-from storage.models import Post, Trip, utcnow
+from storage.models.base import utcnow
+from storage.models.publishing import Post
+from storage.models.travel import Trip
 from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import Conversation, RunningBot, start_bot
 from tests.kit.doubles import FakePublisher

@@ -18,7 +18,8 @@ from bot.publishing.publisher import Publisher
 from bot.shared.i18n import create_i18n
 from localapi import LocalBotAPI
 from localapi.records import Faults
-from storage.models import AuditEntry, ChatRow, NewsSubscription
+from storage.models.people import AuditEntry
+from storage.models.publishing import ChatRow, NewsSubscription
 from tests.e2e.publishing_kit import TEXTS, World, add_post, build_world, ledger, post_row, runs
 from tests.kit import database, make_bot, make_settings
 
@@ -235,7 +236,7 @@ async def test_edit_published_updates_channel_and_group_messages(rig: Rig) -> No
                               channels=("kk,en",))
     post_id = await publish(rig, world)
     async with rig.factory() as session, session.begin():
-        from storage.models import Post
+        from storage.models.publishing import Post
 
         post = await session.get(Post, post_id)
         assert post is not None

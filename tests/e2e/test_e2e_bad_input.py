@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage.models import UnansweredQuestion
+from storage.models.answers import UnansweredQuestion
 from tests.kit import Conversation, RunningBot
 
 pytestmark = pytest.mark.asyncio

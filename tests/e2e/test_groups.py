@@ -11,7 +11,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.travel.groups import likely_language
-from storage.models import ChatRow
+from storage.models.publishing import ChatRow
 from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import until
 

@@ -17,7 +17,8 @@ from sqlalchemy import select, text
 from bot.travel import trips as svc
 from storage.db import create_engine
 from storage.migrate import downgrade, upgrade
-from storage.models import Role, Trip, TripCompanion, TripLeg
+from storage.models.people import Role
+from storage.models.travel import Trip, TripCompanion, TripLeg
 from storage.travel.journeys import JourneyRepo
 from storage.travel.travellers import TripRepo
 from tests.e2e.travel_kit import TravelBot, travel_bot

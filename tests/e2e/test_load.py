@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from bot.travel import trips as svc
 from localapi import LocalBotAPI
-from storage.models import OfficerRequest, Trip
+from storage.models.officer import OfficerRequest
+from storage.models.travel import Trip
 from tests.e2e.test_officer_e2e import Desk
 from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import Conversation, start_bot

@@ -16,7 +16,9 @@ from sqlalchemy import select
 from bot.officer.desk import OfficerDesk, Operators, check_sla
 from localapi import LocalBotAPI
 from localapi.records import Chat, User
-from storage.models import AuditEntry, OfficerRequest, RequestMessage, utcnow
+from storage.models.base import utcnow
+from storage.models.officer import OfficerRequest, RequestMessage
+from storage.models.people import AuditEntry
 from tests.kit import (
     Conversation,
     RunningBot,

@@ -18,7 +18,8 @@ from sqlalchemy import event, select
 from bot.officer.jobs import send_digests
 from bot.shared.middlewares import FloodMiddleware
 from localapi import LocalBotAPI
-from storage.models import AuditEntry, Post, Role, User
+from storage.models.people import AuditEntry, Role, User
+from storage.models.publishing import Post
 from tests.kit import Conversation, RunningBot, running, start_bot
 
 

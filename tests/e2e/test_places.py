@@ -112,7 +112,7 @@ def test_serves_needs_every_language_and_every_mission(tmp_path: Path) -> None:
 def test_card_puts_the_chosen_mission_first() -> None:
     from zoneinfo import ZoneInfo
 
-    from bot.shared.render import country_card
+    from bot.answers.cards import country_card
     from bot.shared.translation import use_language
     from bot.travel.alert_board import Board
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from bot.factory import create_privacy_registry
 from bot.travel.trips import local_today
-from storage.models import CountryFollow, Trip, User
+from storage.models.people import User
+from storage.models.travel import CountryFollow, Trip
 from tests.e2e.travel_kit import TravelBot, travel_bot
 from tests.kit import rows_mentioning
 

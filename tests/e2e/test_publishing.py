@@ -22,7 +22,8 @@ from bot.publishing.publisher import Publisher, post_job_key, run_key
 from bot.shared.i18n import create_i18n
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
-from storage.models import AuditEntry, utcnow
+from storage.models.base import utcnow
+from storage.models.people import AuditEntry
 from storage.publishing.runs import PublishingRepo
 from tests.e2e.publishing_kit import add_post, build_world, ledger, post_row, runs
 from tests.kit import database, make_bot, make_settings, until_async

@@ -38,7 +38,9 @@ from sqlalchemy import select
 from bot.publishing.publisher import POST_JOB, RUN_JOB, post_job_key
 from localapi import LocalBotAPI
 from storage.jobs import JobRepo
-from storage.models import Delivery, Job, PostRun, utcnow
+from storage.models.base import utcnow
+from storage.models.jobs import Job
+from storage.models.publishing import Delivery, PostRun
 from tests.e2e.publishing_kit import add_post, build_world, ledger, post_row
 from tests.kit import IN_CI, ROOT, database, seed_content, truncate_pg, unavailable
 

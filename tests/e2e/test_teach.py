@@ -30,7 +30,10 @@ from bot.shared.middlewares import FloodMiddleware
 from localapi import LocalBotAPI
 from storage.answers import TeachRepo
 from storage.db import create_engine, create_session_factory
-from storage.models import AuditEntry, QuestionLog, TaughtExample, utcnow
+from storage.models.answers import TaughtExample
+from storage.models.base import utcnow
+from storage.models.feedback import QuestionLog
+from storage.models.people import AuditEntry
 from tests.kit import Conversation, RunningBot, Started, seed_content, start_bot
 
 LEARNING = 240.0  # seconds a retraining may take on a busy machine (an event is awaited)

@@ -11,7 +11,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.travel import trips as svc
-from storage.models import Trip
+from storage.models.travel import Trip
 from tests.e2e.travel_kit import TravelBot, travel_bot
 
 TODAY = date(2026, 11, 25)

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.shared.middlewares import FloodMiddleware
 from localapi import LocalBotAPI
 from localapi.records import Chat, User
-from storage.models import utcnow
+from storage.models.base import utcnow
 from tests.kit.env import make_settings, seed_content
 from tests.kit.rows import Rows
 from tests.kit.waiting import until

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory
-from storage.models import AuditEntry
+from storage.models.people import AuditEntry
 from tests.kit.waiting import until_async
 
 

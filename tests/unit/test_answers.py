@@ -13,7 +13,7 @@ from bot.answers.service import AnswerService, Kind
 from bot.answers.store import ContentStore
 from bot.shared.tghtml import quote
 from bot.travel.alert_board import Board
-from storage.models import utcnow
+from storage.models.base import utcnow
 from storage.publishing.posts import AlertDTO
 from tests.kit import CONTENT
 

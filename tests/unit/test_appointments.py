@@ -29,7 +29,7 @@ from bot.appointments.service import (
 from bot.shared.translation import use_language
 from storage.appointments import TemplateDTO
 from storage.db import create_engine, create_session_factory
-from storage.models import Appointment, AppointmentSlot
+from storage.models.appointments import Appointment, AppointmentSlot
 from tests.kit import CONTENT
 
 STORE = ContentStore.from_files(CONTENT)
@@ -226,7 +226,7 @@ async def test_retention_deletes_past_appointments_after_the_setting(
 
 async def test_missions_of_the_persons_countries_come_first(
         factory: async_sessionmaker[AsyncSession]) -> None:
-    from storage.models import CountryFollow
+    from storage.models.travel import CountryFollow
 
     async with factory() as session, session.begin():
         book = Appointments(session, STORE, NOW)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.answers.content import LANGS, ContentErrors, load_tree
 from bot.answers.store import ContentStore, export_content, import_content
 from storage.db import create_engine, create_session_factory
-from storage.models import CountryRow, TopicRow
+from storage.models.answers import CountryRow, TopicRow
 from tests.kit import CONTENT
 
 REQUIRED_TOPICS = [

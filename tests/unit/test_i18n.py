@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.answers.cards import visa_label
 from bot.answers.content import VisaRegime
 from bot.shared.i18n import create_i18n, locale
-from bot.shared.render import visa_label
 from tests.kit import ROOT
 
 LOCALES = ROOT / "locales"

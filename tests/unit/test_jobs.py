@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.shared import jobs as jobs_module
 from bot.shared.jobs import MAX_ATTEMPTS, JobRunner
 from storage.jobs import JobDTO, JobRepo
-from storage.models import utcnow
+from storage.models.base import utcnow
 from tests.kit import Clock, database
 
 

@@ -16,17 +16,11 @@ from bot.config import Settings
 from bot.feedback.charts import all_charts
 from bot.feedback.stats import build_digest, collect, digest_week, to_csv
 from storage.db import create_engine, create_session_factory
-from storage.models import (
-    Delivery,
-    Feedback,
-    OfficerRequest,
-    Post,
-    PostRun,
-    QuestionLog,
-    Role,
-    UnansweredQuestion,
-    User,
-)
+from storage.models.answers import UnansweredQuestion
+from storage.models.feedback import Feedback, QuestionLog
+from storage.models.officer import OfficerRequest
+from storage.models.people import Role, User
+from storage.models.publishing import Delivery, Post, PostRun
 from tests.kit import ROOT, make_settings
 
 pytestmark = pytest.mark.asyncio

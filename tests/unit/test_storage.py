@@ -12,7 +12,8 @@ from bot.privacy.retention import purge_expired
 from storage.answers import QuestionRepo
 from storage.db import create_engine, create_session_factory
 from storage.migrate import downgrade, upgrade
-from storage.models import UnansweredQuestion, utcnow
+from storage.models.answers import UnansweredQuestion
+from storage.models.base import utcnow
 from storage.users import UserRepo
 from tests.kit import make_settings
 
