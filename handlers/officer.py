@@ -41,6 +41,7 @@ from bot.shared import audit
 from bot.shared.i18n import locale
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Button, Screenful, flag
+from bot.shared.textnorm import READ_CHARS
 from bot.shared.tghtml import quote
 from handlers.ui import send
 
@@ -184,7 +185,7 @@ async def describe(message: Message, state: FSMContext, store: ContentStore,
     data = await state.get_data()
     data["messages"] = [*data["messages"], [message.message_id, kind]][-MAX_DRAFT_MESSAGES:]
     if kind == "text" and (not data.get("topic") or not data.get("country")):
-        analysis = store.index.analyze((message.text or "")[:1000], lang=data["lang"])
+        analysis = store.index.analyze((message.text or "")[:READ_CHARS], lang=data["lang"])
         newly_urgent = not is_urgent(data.get("topic")) and is_urgent(analysis.topic)
         data["topic"] = data.get("topic") or analysis.topic
         data["country"] = data.get("country") or analysis.country

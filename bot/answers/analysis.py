@@ -40,8 +40,8 @@ from bot.answers.smalltalk import (
     smalltalk_of,
 )
 from bot.answers.topic_model import TopicModel
-from bot.answers.words import MAX_QUERY_CHARS, STOP_KEYS, is_stop
-from bot.shared.textnorm import Token, tokenize
+from bot.answers.words import STOP_KEYS, is_stop
+from bot.shared.textnorm import READ_CHARS, Token, tokenize
 
 LANG_MODEL_SURE = 0.6  # the language model overrides the detector's votes from this probability
 SPELLING_WORDS = 3  # up to this many words, a country's spelling may tell the language
@@ -112,7 +112,7 @@ class QuestionIndex:
     def analyze(self, text: str, lang: str | None = None, reader: str | None = None) -> Analysis:
         """The reading of a question; ``lang`` forces its language, ``reader`` (the language
         the person reads the bot in) settles a short question that could be either."""
-        tokens = merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        tokens = merge_hyphen_suffixes(tokenize((text or "")[:READ_CHARS]))
         mentions = self._countries.find(tokens, near=True)
         named = {j for a, b, *_ in mentions for j in range(a, b + 1)}
         if lang not in LANGS:
@@ -141,17 +141,17 @@ class QuestionIndex:
             round(confidence, 3),
             names,
             smalltalk,
-            urgency.detect((text or "")[:MAX_QUERY_CHARS], tokens),
+            urgency.detect((text or "")[:READ_CHARS], tokens),
         )
 
     def language_words(self, text: str) -> list[Token]:
         """The words the language model reads, in training as in answering."""
-        return merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        return merge_hyphen_suffixes(tokenize((text or "")[:READ_CHARS]))
 
     def model_words(self, text: str) -> list[Token]:
         """The words the topic model reads, in training as in answering: the question's words
         but the country names (a country says nothing about the topic)."""
-        tokens = merge_hyphen_suffixes(tokenize((text or "")[:MAX_QUERY_CHARS]))
+        tokens = merge_hyphen_suffixes(tokenize((text or "")[:READ_CHARS]))
         named = {j for a, b, *_ in self._countries.find(tokens) for j in range(a, b + 1)}
         return [t for j, t in enumerate(tokens) if j not in named]
 

@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answers.words import MAX_QUERY_CHARS, key_set, word_set
-from bot.shared.textnorm import KK_LETTERS, Token, fold, tokenize
+from bot.answers.words import key_set, word_set
+from bot.shared.textnorm import KK_LETTERS, READ_CHARS, Token, fold, tokenize
 
 DEFAULT_LANG = "en"
 # A question of this many words at most, whose votes come out this close, is read in the
@@ -132,7 +132,7 @@ def _latin_votes(tokens: Sequence[Token]) -> tuple[float, float, float]:
 
 def detect_language(text: str) -> str:
     """The language a question is written in: "kk", "ru" or "en"; "en" when there are no words."""
-    return detect(tokenize(text[:MAX_QUERY_CHARS]))
+    return detect(tokenize(text[:READ_CHARS]))
 
 
 def detect(

@@ -16,11 +16,11 @@ from bot.navigation import screens
 from bot.navigation.callbacks import Nav, Screen
 from bot.shared import tghtml
 from bot.shared.render import Button, Screenful
+from bot.shared.textnorm import READ_CHARS
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language
 from bot.travel.alert_board import Board
 
-ANALYSED_CHARS = 1000  # a question longer than this is judged by its beginning
 SEARCH_WORDS = 3  # up to this many words may be a partial country name
 ASK_BACK_TOPICS = 2  # topics offered when the bot asks back which one is meant
 
@@ -88,7 +88,7 @@ class AnswerService:
         """Answer ``text``; ``lang`` forces a language; ``fallback``, the language the person
         reads the bot in, is used for text without a single letter (emoji, digits) where no
         language can be told, and settles a short question that could be Kazakh or Russian."""
-        question = " ".join(text.split())[:ANALYSED_CHARS]
+        question = " ".join(text.split())[:READ_CHARS]
         if lang is None and fallback and not any(ch.isalpha() for ch in question):
             lang = fallback
         # taught questions as taught
@@ -109,7 +109,7 @@ class AnswerService:
     def reply_to(self, question: str, analysis: Analysis) -> Reply:
         """The reply to a question already analysed (in the analysis' language)."""
         with use_language(analysis.lang):
-            return self._reply(" ".join(question.split())[:ANALYSED_CHARS], analysis)
+            return self._reply(" ".join(question.split())[:READ_CHARS], analysis)
 
     def _reply(self, question: str, a: Analysis, mission: str | None = None) -> Reply:
         lang = a.lang

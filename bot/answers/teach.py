@@ -36,7 +36,7 @@ from bot.privacy.registry import Context, PersonalData
 from bot.shared import audit
 from bot.shared.callbacks import CALLBACK_DATA_LIMIT
 from bot.shared.render import Button, Screenful
-from bot.shared.textnorm import tokenize
+from bot.shared.textnorm import READ_CHARS, tokenize
 from bot.shared.tghtml import quote
 from bot.shared.translation import fmt_datetime
 from bot.shared.translation import gettext as _
@@ -129,7 +129,7 @@ def suggestions(store: ContentStore, text: str, lang: str, skip: str | None = No
     ranked = [s for s in (analysis.topic, *analysis.alternatives) if s]
     model = store.index.model
     if model is not None:
-        probs = model.probabilities(tokenize(text[:1000]))
+        probs = model.probabilities(tokenize(text[:READ_CHARS]))
         ranked += sorted((c for c in probs if c != OUT_OF_SCOPE), key=lambda c: -probs[c])
     out: list[str] = []
     for slug in ranked:
@@ -315,7 +315,7 @@ def teach_button(pending: int) -> Button:
 class _TaughtItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, Field(min_length=1, max_length=1000)]
+    text: Annotated[str, Field(min_length=1, max_length=READ_CHARS)]
     lang: str
     topic: str | None = None  # None: out of scope
     taught_at: datetime | None = None

@@ -31,14 +31,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.shared.textnorm import Token, tokenize
+from bot.shared.textnorm import READ_CHARS, Token, tokenize
 
 log = logging.getLogger(__name__)
 
 MODEL_VERSION = 3  # bump when features, training or the file layout change
 OUT_OF_SCOPE = "~out-of-scope"  # the class of questions the bot does not answer
 CHAR_MIN, CHAR_MAX = 2, 5
-MAX_CHARS = 1000  # the rest of a very long message is not read (as the index)
 MAX_CLASSES = 400  # beyond this many topics the model is not trained (the index alone answers)
 C = 10.0  # inverse regularisation of the logistic regression (the topic model)
 LANG_C = 3.0  # ... of the language model, whose three classes share most n-grams
@@ -80,7 +79,7 @@ Words = Callable[[str], Sequence[Token]]  # a text's words as the model reads th
 
 
 def plain_words(text: str) -> Sequence[Token]:
-    return tokenize((text or "")[:MAX_CHARS])
+    return tokenize((text or "")[:READ_CHARS])
 
 
 @dataclass(frozen=True)

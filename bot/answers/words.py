@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.shared.textnorm import Token, key
 
-MAX_QUERY_CHARS = 1000  # the rest of a very long message is not read
 MIN_STEM = 3  # shortest short word another word can extend
 
 

@@ -14,11 +14,11 @@ from bot.feedback.callbacks import REASONS, Vote
 from bot.feedback.question_log import QuestionLogBuffer
 from bot.officer.callbacks import OfficerCb
 from bot.shared.render import Button, Screenful
+from bot.shared.textnorm import READ_CHARS
 from bot.shared.translation import gettext as _
 from bot.shared.translation import use_language
 from storage.feedback import FeedbackRepo, QuestionLogRepo
 
-LOGGED_CHARS = 1000
 COMMENT_CHARS = 1000
 
 
@@ -69,7 +69,7 @@ async def logged_reply(question_log: QuestionLogBuffer, message: Message, reply:
     topic = reply.analysis.topic if reply.kind == Kind.ANSWER else None
     qid = await question_log.add(
         user_id, reply.lang, reply.kind.value, topic, reply.analysis.country,
-        text[:LOGGED_CHARS])
+        text[:READ_CHARS])
     officer = settings.operators_chat_id is not None
     with use_language(reply.lang):
         if reply.kind == Kind.ANSWER:

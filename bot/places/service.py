@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.answers.content import LANGS, Country, Mission
-from bot.shared.textnorm import Token, tokenize
+from bot.shared.textnorm import READ_CHARS, Token, tokenize
 
 VOWELS = frozenset("аеиоуыэюя")
 SHORT_NAME = 3
@@ -82,7 +82,7 @@ class PlaceIndex:
 
     def find(self, text: str, iso: str | None = None) -> Place | None:
         """The first place named in ``text`` (within country ``iso`` when given)."""
-        tokens = [t for t in tokenize(text[:1000]) if t.key]
+        tokens = [t for t in tokenize(text[:READ_CHARS]) if t.key]
         keys = [t.key for t in tokens]
         for i, typed in enumerate(keys):
             for place in self._by_head.get(typed[:2], ()):

@@ -109,6 +109,10 @@ def key(word: str) -> str:
     w = "".join(ch for ch in w if "а" <= ch <= "я")
     return _DOUBLES.sub(r"\1", w)
 
+# How much of a message the bot reads and keeps: the rest of a very long message is neither
+# analysed nor stored.
+READ_CHARS = 1000
+
 
 class Token(NamedTuple):
     """One word of a text, in the forms the analyzer matches on. Every form is computed once

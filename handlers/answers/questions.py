@@ -17,9 +17,8 @@ from bot.feedback.question_log import QuestionLogBuffer
 from bot.shared.filters import PlainText
 from bot.shared.middlewares import UnitOfWork
 from bot.shared.render import Screenful
+from bot.shared.textnorm import READ_CHARS
 from handlers.ui import send, show
-
-STORED_QUESTION_CHARS = 1000
 
 
 async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i18n: I18n,
@@ -29,7 +28,7 @@ async def question(message: Message, answers: AnswerService, uow: UnitOfWork, i1
     if reply.unanswered:
         question_log.add_unanswered(
             message.from_user.id if message.from_user else None,
-            reply.lang, text[:STORED_QUESTION_CHARS], reply.analysis.country,
+            reply.lang, text[:READ_CHARS], reply.analysis.country,
             list(reply.analysis.alternatives),
         )
     await send(message, await dialogue.logged_reply(question_log, message, reply, text, settings))
