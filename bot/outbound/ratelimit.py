@@ -9,10 +9,11 @@ One :class:`SendLimiter` per bot process paces every message the bot sends:
   they reach Telegram up to ``2 * safety`` later than granted (the price: at most
   ``1 / (1 + safety)`` of the limit, 0.98 by default).
 * **one private chat**: a burst of ``PRIVATE_BURST`` (3) messages, then one per
-  ``1 + max(safety, 0.1)`` seconds (a token bucket; an edit costs half a message). The wider
-  margin tolerates a request reaching Telegram 0.1 s later than its slot, which costs one
-  person nothing they would notice;
-* **one group or channel**: at most 20 messages in any minute (an edit counts half).
+  ``1 + max(safety, 0.1)`` seconds (a token bucket; an edit costs half a message), counted
+  from the moment each request is answered, so that one held up on its way cannot arrive
+  closer to the next than Telegram allows; this costs one person nothing they would notice;
+* **one group or channel**: at most 20 messages in any minute (an edit counts half), also
+  counted from each answer.
 
 Slots go to waiters by priority, not by arrival: citizens' interactive replies
 (:data:`INTERACTIVE`) take the next free slot ahead of a broadcast, and alerts (priority > 0)
@@ -337,7 +338,7 @@ class SendLimiter:
                 return stamp + 60.0 + self.safety - now
         return 0.0
 
-    def _note_chat(self, chat_id: int, private: bool, weight: float) -> None:
+    def _note_chat(self, chat_id: int, private: bool, weight: float) -> float:
         now = self.clock()
         if private:
             self._private_tokens[chat_id] = (self._tokens(chat_id, now) - weight, now)
@@ -346,6 +347,21 @@ class SendLimiter:
                                         if self._tokens(k, now) < PRIVATE_BURST}
         else:
             self._group_sends.setdefault(chat_id, deque()).append((now, weight))
+        return now
+
+    def _note_answered(self, chat_id: int, private: bool, admitted: float) -> None:
+        """The request is answered, so it reached Telegram at some moment up to now: the
+        chat's spacing counts from now. A request held up on its way (a busy machine, a slow
+        network) therefore never arrives closer to the next one than Telegram allows."""
+        now = self.clock()
+        if private:
+            entry = self._private_tokens.get(chat_id)
+            if entry is not None and entry[1] == admitted:
+                self._private_tokens[chat_id] = (entry[0], now)
+        else:
+            window = self._group_sends.get(chat_id)
+            if window and window[-1][0] == admitted:
+                window[-1] = (now, window[-1][1])
 
     @contextlib.asynccontextmanager
     async def chat(
@@ -366,8 +382,11 @@ class SendLimiter:
                 await self.slot(priority, (chat_id, private, weight))
             else:
                 await self._shared_chat_wait(chat_id, private, weight)
-            self._note_chat(chat_id, private, weight)
-            yield
+            admitted = self._note_chat(chat_id, private, weight)
+            try:
+                yield
+            finally:
+                self._note_answered(chat_id, private, admitted)
         if not lock.locked() and len(self._chat_locks) > 10_000:
             self._chat_locks.pop(chat_id, None)
 

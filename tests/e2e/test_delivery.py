@@ -295,6 +295,7 @@ async def test_a_claimant_slower_than_its_lease_sends_no_row_twice(
     one must not send them any more. Each recipient gets the post once."""
     from bot.outbound.delivery import DeliveryEngine
     from bot.outbound.ratelimit import SendLimiter
+    from storage.publishing.posts import PostRepo
     from storage.publishing.runs import PublishingRepo
 
     if not db_url.startswith("postgresql"):
@@ -313,8 +314,9 @@ async def test_a_claimant_slower_than_its_lease_sends_no_row_twice(
             repo = PublishingRepo(session)
             run_id = await repo.open_run(post_id, "post:slow-test", 0)
             assert await repo.write_ledger(run_id, {"citizens": ["en"]}, lambda _: True) == 40
-            await repo.set_post_status(post_id, "sending")
-            post = await repo.post(post_id)
+            posts = PostRepo(session)
+            await posts.mark(post_id, "sending")
+            post = await posts.find(post_id)
         assert post is not None
         slow_run = asyncio.create_task(slow.run(run_id, post, 0, stop))
         while not any(r.claimed_by == "slow:1" for r in await ledger(rig.factory, post_id)):  # noqa: ASYNC110 - the ledger
